@@ -1,0 +1,45 @@
+// Builds what the package and the server ship, with esbuild: it bundles
+// TypeScript and Lit's decorators in well under a second, so `npm start` and
+// `npm test` can always rebuild, and one tool makes both the npm modules and the
+// <script>-tag bundle. (Vite's library mode would wrap the same esbuild and
+// Rollup for no gain here; Storybook brings its own Vite.)
+import { build } from 'esbuild';
+import { rm } from 'node:fs/promises';
+
+const root = new URL('..', import.meta.url).pathname;
+await rm(`${root}/dist`, { recursive: true, force: true });
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  sourcemap: true,
+  target: 'es2022',
+  logLevel: 'warning',
+  legalComments: 'linked',
+};
+
+await Promise.all([
+  // ES modules for `import { fetch } from 'ephemeral-cdn'`: dependencies stay
+  // external so that the consumer's bundler dedupes lit and peerjs.
+  build({
+    ...common,
+    entryPoints: { index: 'src/index.ts', components: 'src/components/index.ts' },
+    outdir: 'dist',
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    packages: 'external',
+    splitting: true,
+  }),
+  // One file for a plain <script src=".../ephemeralcdn.js">: everything inside,
+  // PeerJS and Lit included, defining window.EphemeralCDN and the elements.
+  build({
+    ...common,
+    entryPoints: { ephemeralcdn: 'src/bundle.ts' },
+    outdir: 'dist',
+    format: 'iife',
+    platform: 'browser',
+    minify: true,
+  }),
+]);
+console.log('built dist/index.js, dist/components.js, dist/ephemeralcdn.js');

@@ -1,0 +1,75 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStore } from './memory-store.js';
+
+const H1 = '1'.repeat(64);
+const H2 = '2'.repeat(64);
+const peer = (peerId: string, ip = '1.2.3.4', country?: string) => ({ peerId, ip, country });
+
+describe('MemoryStore', () => {
+  it('counts seeders and leechers and lists holders', async () => {
+    const store = new MemoryStore();
+    assert.equal(await store.add(H1, peer('a', '1.1.1.1', 'US'), true), true);
+    assert.equal(await store.add(H1, peer('b'), false), true);
+    assert.equal(await store.add(H1, peer('c'), true), true);
+    assert.deepEqual(await store.counts(H1), { seeders: 2, leechers: 1 });
+    const list = await store.list(H1);
+    assert.deepEqual(
+      list.sort((x, y) => x.peerId.localeCompare(y.peerId)),
+      [
+        { peerId: 'a', ip: '1.1.1.1', country: 'US', complete: true },
+        { peerId: 'b', ip: '1.2.3.4', country: undefined, complete: false },
+        { peerId: 'c', ip: '1.2.3.4', country: undefined, complete: true },
+      ],
+    );
+    assert.deepEqual(await store.stats(), { swarms: 1, peers: 3, entries: 3 });
+  });
+
+  it('upgrades partial to complete (and the latest announce wins), counting each peer once', async () => {
+    const store = new MemoryStore();
+    await store.add(H1, peer('a'), false);
+    assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 1 });
+    assert.equal(await store.add(H1, peer('a'), true), true);
+    assert.deepEqual(await store.counts(H1), { seeders: 1, leechers: 0 });
+    assert.equal(await store.add(H1, peer('a'), true), false, 'a repeat changes nothing');
+    assert.equal(await store.add(H1, peer('a'), false), true);
+    assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 1 });
+    assert.deepEqual(await store.stats(), { swarms: 1, peers: 1, entries: 1 });
+  });
+
+  it('deletes empty swarms and peers at once', async () => {
+    const store = new MemoryStore();
+    await store.add(H1, peer('a'), true);
+    await store.add(H2, peer('a'), true);
+    await store.add(H2, peer('b'), false);
+    assert.equal(await store.remove(H1, 'a'), true);
+    assert.equal(await store.remove(H1, 'a'), false);
+    assert.equal(await store.remove(H1, 'zzz'), false);
+    assert.deepEqual(await store.list(H1), []);
+    assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 0 });
+    assert.deepEqual(await store.stats(), { swarms: 1, peers: 2, entries: 2 });
+    assert.deepEqual(await store.removePeer('a'), [H2]);
+    assert.deepEqual(await store.removePeer('a'), []);
+    assert.deepEqual(await store.removePeer('b'), [H2]);
+    assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
+  });
+
+  it('returns copies, so callers cannot corrupt it', async () => {
+    const store = new MemoryStore();
+    await store.add(H1, peer('a'), true);
+    const [record] = await store.list(H1);
+    record!.complete = false;
+    assert.deepEqual(await store.counts(H1), { seeders: 1, leechers: 0 });
+    assert.equal((await store.list(H1))[0]!.complete, true);
+  });
+
+  it('stays small under churn', async () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 5_000; i++) {
+      const hash = i.toString(16).padStart(64, '0');
+      await store.add(hash, peer(`p${i % 7}`), i % 2 === 0);
+      await store.remove(hash, `p${i % 7}`);
+    }
+    assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
+  });
+});

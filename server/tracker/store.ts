@@ -1,0 +1,58 @@
+import type { SwarmCounts } from './protocol.js';
+
+/** Who a peer is and where it connects from: what nearness ordering needs. */
+export interface PeerInfo {
+  /** The PeerJS ID the tracker issued to the peer. */
+  peerId: string;
+  /** The peer's public address as the tracker saw it (IPv4 dotted, or IPv6), or '' when unknown. */
+  ip: string;
+  /** ISO 3166-1 alpha-2 country of `ip`, when known. */
+  country?: string | undefined;
+}
+
+/** One holder of one file. */
+export interface PeerRecord extends PeerInfo {
+  /** True when the peer holds the whole file (a seeder), false for verified parts only (a leecher). */
+  complete: boolean;
+}
+
+/** Size of everything a store holds. */
+export interface StoreStats {
+  /** Hashes with at least one holder. */
+  swarms: number;
+  /** Distinct peer IDs holding at least one hash. */
+  peers: number;
+  /** (hash, peer) pairs. */
+  entries: number;
+}
+
+/**
+ * The interface a store must implement.
+ *
+ * A store maps each file hash to the peers that hold it, like bittorrent-tracker's
+ * `createSwarm()`: {@link MemoryStore} is the default implementation, and a shared
+ * store (Redis, say) can replace it to run several tracker processes. Every method
+ * is async for that reason.
+ *
+ * Rules every implementation follows:
+ * - A hash with no holder left does not exist: it is deleted at once, so memory
+ *   never grows with dead hashes, and `list`/`counts` of it return empty/zero.
+ * - A peer holds a hash at most once; `add` of an existing pair replaces its record
+ *   (the latest announce wins, so partial -> complete is an upgrade).
+ * - Hashes and peer IDs arrive already validated; the store need not check them.
+ * - Methods never throw synchronously; failures reject the returned promise.
+ */
+export interface SwarmStore {
+  /** Records that `peer` holds `hash`, fully or partly. Resolves true when the swarm changed. */
+  add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean>;
+  /** Forgets that `peerId` holds `hash`. Resolves true when it did hold it. */
+  remove(hash: string, peerId: string): Promise<boolean>;
+  /** Forgets `peerId` everywhere. Resolves the hashes it held, whose swarms therefore changed. */
+  removePeer(peerId: string): Promise<string[]>;
+  /** Every holder of `hash`, in no particular order. */
+  list(hash: string): Promise<PeerRecord[]>;
+  /** How many holders of `hash` are complete (seeders) and partial (leechers). */
+  counts(hash: string): Promise<SwarmCounts>;
+  /** Size of the whole store. */
+  stats(): Promise<StoreStats>;
+}

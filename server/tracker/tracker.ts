@@ -1,0 +1,650 @@
+import { EventEmitter } from 'node:events';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { WebSocket } from 'ws';
+import createDebug from 'debug';
+import { clientAddress } from './address.js';
+import { lookupCountry as geoLookupCountry, type CountryLookup } from './geo.js';
+import { MemoryStore } from './memory-store.js';
+import { orderByNearness } from './nearness.js';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_MESSAGE_TOO_LARGE,
+  CLOSE_POLICY_VIOLATION,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_MAX_HASHES_PER_CONNECTION,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_PEERS_RETURNED,
+  DEFAULT_MAX_WATCHES_PER_CONNECTION,
+  ISSUED_PEER_ID_LENGTH,
+  MAX_SEND_BUFFER_BYTES,
+  ProtocolError,
+  TOKEN_LENGTH,
+  errorMessage,
+  isValidHash,
+  isValidPeerId,
+  parseClientMessage,
+  rawByteLength,
+  swarmStatus,
+  type AnnounceMessage,
+  type ClientMessage,
+  type ErrorCode,
+  type HelloMessage,
+  type LookupMessage,
+  type RawData,
+  type Rid,
+  type ServerMessage,
+  type SwarmStatus,
+  type TrackerLimits,
+  type UnwatchMessage,
+  type WatchMessage,
+  type WithdrawMessage,
+} from './protocol.js';
+import type { SwarmStore } from './store.js';
+
+const debug = createDebug('ecdn:tracker');
+
+/** Messages queued on one connection before the tracker stops reading from its socket. */
+const PAUSE_AT_PENDING = 32;
+/** Queue length at which reading resumes. */
+const RESUME_AT_PENDING = 8;
+/** How long sockets get to complete the close handshake on `close()` before being cut. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export interface TrackerOptions {
+  /** A connection silent for this long (ms) is evicted and its socket terminated. Default 30,000. */
+  heartbeatTimeoutMs?: number | undefined;
+  /** Most peer IDs in one `peers` reply. Default 30. */
+  maxPeersReturned?: number | undefined;
+  /** Largest client frame (bytes); larger gets `MESSAGE_TOO_LARGE` and close 1009. Default 65,536. */
+  maxMessageBytes?: number | undefined;
+  /** Most hashes one connection may have announced at a time. Default 1,000. */
+  maxHashesPerConnection?: number | undefined;
+  /** Most hashes one connection may watch at a time. Default 1,000. */
+  maxWatchesPerConnection?: number | undefined;
+  /** Take the client address from the left-most `X-Forwarded-For` entry. Only behind a proxy you run. Default false. */
+  trustProxy?: boolean | undefined;
+  /** Key of the peer tokens (HMAC-SHA256). Default: 32 random bytes, so tokens die with the process. */
+  secret?: Buffer | undefined;
+  /** Where swarms live. Default a new {@link MemoryStore}. An injected store is not closed by the tracker. */
+  store?: SwarmStore | undefined;
+  /** Country of an address. Default the GeoLite2 lookup of geo.ts. */
+  lookupCountry?: CountryLookup | undefined;
+  /** Source of randomness for shuffling equally near peers. Default `Math.random`. */
+  random?: (() => number) | undefined;
+}
+
+/** What `GET /api/files/:hash` reports. */
+export type FileStatus = SwarmStatus;
+
+/** Counts for `/healthz` and metrics. */
+export interface TrackerStats {
+  /** Open WebSocket connections, with or without an identity. */
+  connections: number;
+  /** Connections that said `hello`, i.e. peer IDs bound here. */
+  peers: number;
+  /** Distinct hashes announced through this tracker's connections. */
+  swarms: number;
+}
+
+/**
+ * Why a connection was dropped:
+ * `close` the socket closed, `timeout` no heartbeat in time, `shutdown` `tracker.close()`,
+ * `too-large` it sent a message over `maxMessageBytes`, `slow-consumer` it did not read its replies.
+ */
+export type EvictReason = 'close' | 'timeout' | 'shutdown' | 'too-large' | 'slow-consumer';
+
+/** What a warning is about: an error code sent to a client, or trouble the client never hears of. */
+export type TrackerWarningCode = ErrorCode | 'SOCKET_ERROR' | 'SLOW_CONSUMER';
+
+/** Recoverable trouble, emitted as `'warning'`. The tracker carries on. */
+export class TrackerWarning extends Error {
+  /** What went wrong. Client errors carry the code the client was sent. */
+  readonly code: TrackerWarningCode;
+  /** The peer concerned, when it had said `hello`. */
+  readonly peerId: string | undefined;
+  /** The address of the connection concerned, when there was one. */
+  readonly ip: string | undefined;
+
+  constructor(code: TrackerWarningCode, message: string, context: { peerId?: string | undefined; ip?: string | undefined; cause?: unknown } = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = 'TrackerWarning';
+    this.code = code;
+    this.peerId = context.peerId;
+    this.ip = context.ip;
+  }
+}
+
+/** The tracker's events, for `tracker.on(...)`. Payloads are plain objects, ready for counters. */
+export interface TrackerEvents {
+  /** Recoverable trouble: a client sent something invalid, a socket failed, the store failed. */
+  warning: [warning: TrackerWarning];
+  /** A connection got its identity. */
+  hello: [event: { peerId: string; resumed: boolean; ip: string; country: string | undefined }];
+  /** A peer announced a hash. `changed` is false for a repeat that changed nothing. */
+  announce: [event: { hash: string; peerId: string; complete: boolean; changed: boolean }];
+  /** A peer withdrew a hash. `changed` is false when it did not hold it. */
+  withdraw: [event: { hash: string; peerId: string; changed: boolean }];
+  /** A peer asked who holds a hash. */
+  lookup: [event: { hash: string; peerId: string; returned: number; seeders: number; leechers: number }];
+  /** A connection is gone and everything it announced was removed. `hashes` is how many swarms it left. */
+  evict: [event: { peerId: string | undefined; reason: EvictReason; hashes: number }];
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  readonly ip: string;
+  readonly country: string | undefined;
+  peerId: string | undefined;
+  /** Hashes this connection announced and has not withdrawn. */
+  readonly hashes: Set<string>;
+  readonly watches: Set<string>;
+  lastSeen: number;
+  /** Messages are handled one at a time, in order, so replies come in request order. */
+  queue: Promise<void>;
+  pending: number;
+  closed: boolean;
+  /** Settles once the connection's swarm entries are removed. */
+  evicted: Promise<void> | undefined;
+}
+
+/** A hash somebody watches. Count reads and pushes for it run one at a time, so pushes never go back in time. */
+interface WatchedSwarm {
+  /** Each watcher with the counts it was last sent, or undefined while its `watch` reply is pending. */
+  readonly watchers: Map<Connection, string | undefined>;
+  readonly replies: Array<{ conn: Connection; rid: Rid | undefined; done: () => void }>;
+  dirty: boolean;
+  running: boolean;
+}
+
+/**
+ * The tracker: which peer IDs hold which file, over JSON-on-WebSocket.
+ *
+ * It never sees file bytes. Hand it each WebSocket accepted on `/tracker` with
+ * {@link Tracker.handleConnection}; docs/protocol.md describes what clients say.
+ * Create it with {@link createTracker}.
+ *
+ * @fires warning - recoverable trouble ({@link TrackerWarning})
+ * @fires hello - a connection got its identity
+ * @fires announce - a peer announced a hash
+ * @fires withdraw - a peer withdrew a hash
+ * @fires lookup - a peer asked who holds a hash
+ * @fires evict - a connection was dropped and its entries removed
+ */
+export class Tracker extends EventEmitter<TrackerEvents> {
+  /** True once {@link Tracker.close} was called. */
+  destroyed = false;
+
+  private readonly heartbeatTimeoutMs: number;
+  private readonly limits: TrackerLimits;
+  private readonly trustProxy: boolean;
+  private readonly secret: Buffer;
+  private readonly store: SwarmStore;
+  private readonly lookupCountry: CountryLookup;
+  private readonly random: () => number;
+
+  private readonly connections = new Set<Connection>();
+  /** Peer ID -> the one connection it is bound to. */
+  private readonly peers = new Map<string, Connection>();
+  /** Hash -> how many connections here announced it. */
+  private readonly localSwarms = new Map<string, number>();
+  private readonly watched = new Map<string, WatchedSwarm>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: TrackerOptions = {}) {
+    super();
+    this.heartbeatTimeoutMs = integerOption('heartbeatTimeoutMs', options.heartbeatTimeoutMs, DEFAULT_HEARTBEAT_TIMEOUT_MS, 1);
+    this.limits = {
+      maxMessageBytes: integerOption('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 1),
+      maxHashesPerConnection: integerOption('maxHashesPerConnection', options.maxHashesPerConnection, DEFAULT_MAX_HASHES_PER_CONNECTION, 0),
+      maxWatchesPerConnection: integerOption('maxWatchesPerConnection', options.maxWatchesPerConnection, DEFAULT_MAX_WATCHES_PER_CONNECTION, 0),
+      maxPeersReturned: integerOption('maxPeersReturned', options.maxPeersReturned, DEFAULT_MAX_PEERS_RETURNED, 0),
+    };
+    this.trustProxy = options.trustProxy ?? false;
+    if (options.secret !== undefined && options.secret.length === 0) throw new RangeError('secret must not be empty');
+    this.secret = options.secret ?? randomBytes(32);
+    this.store = options.store ?? new MemoryStore();
+    this.lookupCountry = options.lookupCountry ?? geoLookupCountry;
+    this.random = options.random ?? Math.random;
+
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.round(this.heartbeatTimeoutMs / 4)));
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Takes over a WebSocket accepted on the tracker's path. `req` is the upgrade
+   * request, read for the client's address (see `trustProxy`).
+   */
+  handleConnection(socket: WebSocket, req: IncomingMessage): void {
+    if (this.destroyed) {
+      socket.close(CLOSE_GOING_AWAY, 'tracker shutting down');
+      return;
+    }
+    const ip = clientAddress(req, this.trustProxy);
+    let country: string | undefined;
+    try {
+      country = this.lookupCountry(ip) || undefined;
+    } catch (err) {
+      this.warn('INTERNAL_ERROR', `country lookup of ${ip} failed`, { ip, cause: err });
+    }
+    const conn: Connection = {
+      socket,
+      ip,
+      country,
+      peerId: undefined,
+      hashes: new Set(),
+      watches: new Set(),
+      lastSeen: performance.now(),
+      queue: Promise.resolve(),
+      pending: 0,
+      closed: false,
+      evicted: undefined,
+    };
+    this.connections.add(conn);
+    debug('connection from %s (%s)', ip || 'unknown address', country ?? 'no country');
+
+    socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
+    socket.on('close', () => this.drop(conn, 'close'));
+    socket.on('error', (err: Error) => this.warn('SOCKET_ERROR', `socket error: ${err.message}`, { peerId: conn.peerId, ip, cause: err }));
+    if (socket.readyState !== socket.OPEN) this.drop(conn, 'close');
+  }
+
+  /** Whether a file is alive, and how many seeders and leechers it has. Rejects with `INVALID_HASH` for a bad hash. */
+  async fileStatus(hash: string): Promise<FileStatus> {
+    if (!isValidHash(hash)) throw new ProtocolError('INVALID_HASH', 'Expected a SHA-256 as 64 lowercase hexadecimal characters.');
+    return swarmStatus(hash, await this.store.counts(hash));
+  }
+
+  /**
+   * True when `token` is the one this tracker (or any tracker sharing its `secret`)
+   * issued for `peerId`. The PeerServer uses it to accept only issued IDs.
+   */
+  verifyPeerToken(peerId: string, token: string): boolean {
+    if (!isValidPeerId(peerId) || typeof token !== 'string' || token.length !== TOKEN_LENGTH) return false;
+    const expected = Buffer.from(this.tokenFor(peerId));
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Counts for `/healthz` and metrics. */
+  stats(): TrackerStats {
+    return { connections: this.connections.size, peers: this.peers.size, swarms: this.localSwarms.size };
+  }
+
+  /**
+   * Stops the sweep timer, closes every connection with 1001 (cutting those that
+   * do not finish the handshake within a second) and removes their entries.
+   * Resolves once they are removed. Never rejects; calling it again is harmless.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.destroyed = true;
+    clearInterval(this.sweepTimer);
+    const evictions: Array<Promise<void> | undefined> = [];
+    const sockets: WebSocket[] = [];
+    for (const conn of [...this.connections]) {
+      this.drop(conn, 'shutdown');
+      evictions.push(conn.evicted);
+      sockets.push(conn.socket);
+      conn.socket.close(CLOSE_GOING_AWAY, 'tracker shutting down');
+    }
+    if (sockets.length > 0) {
+      setTimeout(() => {
+        for (const socket of sockets) if (socket.readyState !== socket.CLOSED) socket.terminate();
+      }, SHUTDOWN_GRACE_MS).unref();
+    }
+    debug('closing: %d connections', sockets.length);
+    this.closing = Promise.allSettled(evictions).then(() => undefined);
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------
+  // Receiving
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.closed) return;
+    // Checked before queueing so that oversize frames are never held on to.
+    const size = rawByteLength(data);
+    if (size > this.limits.maxMessageBytes) {
+      this.reject(conn, new ProtocolError('MESSAGE_TOO_LARGE', `Message is ${size} bytes; the limit is ${this.limits.maxMessageBytes}.`));
+      this.drop(conn, 'too-large');
+      conn.socket.close(CLOSE_MESSAGE_TOO_LARGE, 'message too large');
+      return;
+    }
+    conn.pending++;
+    // Backpressure: a client sending faster than the store answers stops being read.
+    if (conn.pending >= PAUSE_AT_PENDING && !conn.socket.isPaused) conn.socket.pause();
+    conn.queue = conn.queue
+      .then(() => this.handleFrame(conn, data, isBinary))
+      .catch((err: unknown) => this.warn('INTERNAL_ERROR', `handling a message failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err }))
+      .finally(() => {
+        conn.pending--;
+        if (conn.pending <= RESUME_AT_PENDING && conn.socket.isPaused && !conn.closed) conn.socket.resume();
+      });
+  }
+
+  private async handleFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    if (conn.closed) return;
+    const parsed = parseClientMessage(data, isBinary, this.limits.maxMessageBytes);
+    if (!parsed.ok) return this.reject(conn, parsed.error);
+    const message = parsed.message;
+    if (message.type !== 'hello') {
+      if (conn.peerId === undefined) {
+        return this.reject(conn, new ProtocolError('HELLO_REQUIRED', `Send "hello" before "${message.type}".`, message.rid));
+      }
+      // A heartbeat. Failed hellos are not, so a connection that never gets an identity times out.
+      conn.lastSeen = performance.now();
+    }
+    try {
+      await this.dispatch(conn, message);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.reject(conn, err);
+      this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err });
+      this.send(conn, { type: 'error', ...ridOf(message.rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to handle this request; retry later.' });
+    }
+  }
+
+  private dispatch(conn: Connection, message: ClientMessage): Promise<void> | void {
+    switch (message.type) {
+      case 'hello':
+        return this.onHello(conn, message);
+      case 'announce':
+        return this.onAnnounce(conn, message);
+      case 'withdraw':
+        return this.onWithdraw(conn, message);
+      case 'lookup':
+        return this.onLookup(conn, message);
+      case 'watch':
+        return this.onWatch(conn, message);
+      case 'unwatch':
+        return this.onUnwatch(conn, message);
+      case 'ping':
+        return this.send(conn, { type: 'pong', ...ridOf(message.rid) });
+    }
+  }
+
+  private async onHello(conn: Connection, message: HelloMessage): Promise<void> {
+    const { rid } = message;
+    if (conn.peerId !== undefined) throw new ProtocolError('ALREADY_HELLO', `This connection already is peer ${conn.peerId}.`, rid);
+    let peerId: string;
+    let token: string;
+    const resumed = message.peerId !== undefined;
+    if (message.peerId !== undefined) {
+      peerId = message.peerId;
+      token = message.token ?? '';
+      if (!this.verifyPeerToken(peerId, token)) throw new ProtocolError('INVALID_TOKEN', `The token does not belong to peer ${peerId}.`, rid);
+      // A reconnect may arrive while the previous connection's entries are being removed: wait for that.
+      let holder = this.peers.get(peerId);
+      while (holder?.closed) {
+        await holder.evicted;
+        if (conn.closed) return;
+        holder = this.peers.get(peerId);
+      }
+      if (holder) throw new ProtocolError('ID_IN_USE', `Peer ${peerId} is connected elsewhere.`, rid);
+    } else {
+      do peerId = randomPeerId();
+      while (this.peers.has(peerId));
+      token = this.tokenFor(peerId);
+    }
+    conn.peerId = peerId;
+    conn.lastSeen = performance.now();
+    this.peers.set(peerId, conn);
+    debug('hello %s (%s) from %s', peerId, resumed ? 'resumed' : 'new', conn.ip);
+    this.send(conn, {
+      type: 'welcome',
+      ...ridOf(rid),
+      peerId,
+      token,
+      heartbeatInterval: Math.round(this.heartbeatTimeoutMs / 3),
+      limits: { ...this.limits },
+    });
+    this.emit('hello', { peerId, resumed, ip: conn.ip, country: conn.country });
+  }
+
+  private async onAnnounce(conn: Connection, message: AnnounceMessage): Promise<void> {
+    const { hash, complete, rid } = message;
+    const peerId = conn.peerId!;
+    const isNew = !conn.hashes.has(hash);
+    if (isNew && conn.hashes.size >= this.limits.maxHashesPerConnection) {
+      throw new ProtocolError(
+        'TOO_MANY_HASHES',
+        `A connection may announce at most ${this.limits.maxHashesPerConnection} hashes; withdraw one first.`,
+        rid,
+      );
+    }
+    const changed = await this.store.add(hash, { peerId, ip: conn.ip, country: conn.country }, complete);
+    if (isNew) {
+      conn.hashes.add(hash);
+      this.localSwarms.set(hash, (this.localSwarms.get(hash) ?? 0) + 1);
+    }
+    const counts = await this.store.counts(hash);
+    this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
+    this.emit('announce', { hash, peerId, complete, changed });
+    if (changed) this.swarmChanged(hash);
+  }
+
+  private async onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> {
+    const { hash, rid } = message;
+    const peerId = conn.peerId!;
+    const changed = await this.store.remove(hash, peerId);
+    if (conn.hashes.delete(hash)) this.forgetLocal(hash);
+    const counts = await this.store.counts(hash);
+    this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
+    this.emit('withdraw', { hash, peerId, changed });
+    if (changed) this.swarmChanged(hash);
+  }
+
+  private async onLookup(conn: Connection, message: LookupMessage): Promise<void> {
+    const { hash, rid } = message;
+    const records = await this.store.list(hash);
+    let seeders = 0;
+    for (const record of records) if (record.complete) seeders++;
+    const leechers = records.length - seeders;
+    const max = Math.min(message.max ?? this.limits.maxPeersReturned, this.limits.maxPeersReturned);
+    const candidates = records.filter((record) => record.peerId !== conn.peerId);
+    const peers = orderByNearness(conn, candidates, max, this.random).map((record) => record.peerId);
+    this.send(conn, { type: 'peers', ...ridOf(rid), ...swarmStatus(hash, { seeders, leechers }), peers });
+    this.emit('lookup', { hash, peerId: conn.peerId!, returned: peers.length, seeders, leechers });
+  }
+
+  private async onWatch(conn: Connection, message: WatchMessage): Promise<void> {
+    const { hash, rid } = message;
+    if (!conn.watches.has(hash)) {
+      if (conn.watches.size >= this.limits.maxWatchesPerConnection) {
+        throw new ProtocolError(
+          'TOO_MANY_WATCHES',
+          `A connection may watch at most ${this.limits.maxWatchesPerConnection} hashes; unwatch one first.`,
+          rid,
+        );
+      }
+      conn.watches.add(hash);
+    }
+    let swarm = this.watched.get(hash);
+    if (!swarm) {
+      swarm = { watchers: new Map(), replies: [], dirty: false, running: false };
+      this.watched.set(hash, swarm);
+    }
+    const watched = swarm;
+    // The reply is sent by the same loop as the pushes, so that it is never older than a push.
+    watched.watchers.set(conn, undefined);
+    await new Promise<void>((done) => {
+      watched.replies.push({ conn, rid, done });
+      void this.refresh(hash, watched);
+    });
+  }
+
+  private onUnwatch(conn: Connection, message: UnwatchMessage): void {
+    const { hash, rid } = message;
+    conn.watches.delete(hash);
+    this.removeWatcher(conn, hash);
+    this.send(conn, { type: 'ok', ...ridOf(rid), hash });
+  }
+
+  // -------------------------------------------------------------------------
+  // Watch pushes
+
+  /** Called after any change to a swarm's membership. */
+  private swarmChanged(hash: string): void {
+    const swarm = this.watched.get(hash);
+    if (!swarm || this.destroyed) return;
+    swarm.dirty = true;
+    void this.refresh(hash, swarm);
+  }
+
+  /** Reads the counts and sends them to whoever has not seen them, until nothing is left to do. */
+  private async refresh(hash: string, swarm: WatchedSwarm): Promise<void> {
+    if (swarm.running) return;
+    swarm.running = true;
+    try {
+      while (swarm.dirty || swarm.replies.length > 0) {
+        swarm.dirty = false;
+        const replies = swarm.replies.splice(0);
+        try {
+          const status = swarmStatus(hash, await this.store.counts(hash));
+          const key = `${status.seeders}/${status.leechers}`;
+          for (const { conn, rid } of replies) {
+            if (!swarm.watchers.has(conn)) continue;
+            swarm.watchers.set(conn, key);
+            this.send(conn, { type: 'swarm', ...ridOf(rid), ...status });
+          }
+          for (const [conn, last] of swarm.watchers) {
+            // `undefined`: a reply is queued for this watcher and will carry fresh counts.
+            if (last === undefined || last === key) continue;
+            swarm.watchers.set(conn, key);
+            this.send(conn, { type: 'swarm', ...status });
+          }
+        } catch (err) {
+          this.warn('INTERNAL_ERROR', `reading the counts of ${hash} failed`, { cause: err });
+          for (const { conn, rid } of replies) {
+            this.send(conn, { type: 'error', ...ridOf(rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to read the counts; retry later.' });
+          }
+        } finally {
+          for (const { done } of replies) done();
+        }
+      }
+    } finally {
+      swarm.running = false;
+      if (swarm.watchers.size === 0 && this.watched.get(hash) === swarm) this.watched.delete(hash);
+    }
+  }
+
+  private removeWatcher(conn: Connection, hash: string): void {
+    const swarm = this.watched.get(hash);
+    if (!swarm) return;
+    swarm.watchers.delete(conn);
+    if (swarm.watchers.size === 0 && !swarm.running) this.watched.delete(hash);
+  }
+
+  // -------------------------------------------------------------------------
+  // Liveness
+
+  private sweep(): void {
+    const deadline = performance.now() - this.heartbeatTimeoutMs;
+    for (const conn of [...this.connections]) {
+      if (conn.lastSeen >= deadline) continue;
+      debug('heartbeat timeout: %s (%s)', conn.peerId ?? 'no identity', conn.ip);
+      this.drop(conn, 'timeout');
+      conn.socket.terminate();
+    }
+  }
+
+  /**
+   * Forgets a connection at once (no more messages are handled) and removes its
+   * entries once the messages already being handled are done, so a late
+   * `announce` cannot outlive its peer.
+   */
+  private drop(conn: Connection, reason: EvictReason): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.connections.delete(conn);
+    for (const hash of conn.watches) this.removeWatcher(conn, hash);
+    conn.watches.clear();
+    conn.evicted = conn.queue
+      .then(async () => {
+        const { peerId } = conn;
+        let hashes: string[] = [];
+        if (peerId !== undefined) {
+          try {
+            hashes = await this.store.removePeer(peerId);
+          } catch (err) {
+            this.warn('INTERNAL_ERROR', `removing peer ${peerId} failed`, { peerId, ip: conn.ip, cause: err });
+          }
+          if (this.peers.get(peerId) === conn) this.peers.delete(peerId);
+        }
+        for (const hash of conn.hashes) this.forgetLocal(hash);
+        conn.hashes.clear();
+        debug('evicted %s (%s): %s, left %d swarms', peerId ?? 'no identity', conn.ip, reason, hashes.length);
+        this.emit('evict', { peerId, reason, hashes: hashes.length });
+        for (const hash of hashes) this.swarmChanged(hash);
+      })
+      .catch((err: unknown) => this.warn('INTERNAL_ERROR', `evicting failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err }));
+  }
+
+  private forgetLocal(hash: string): void {
+    const count = (this.localSwarms.get(hash) ?? 0) - 1;
+    if (count > 0) this.localSwarms.set(hash, count);
+    else this.localSwarms.delete(hash);
+  }
+
+  // -------------------------------------------------------------------------
+  // Sending
+
+  private send(conn: Connection, message: ServerMessage): void {
+    const { socket } = conn;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_SEND_BUFFER_BYTES) {
+      // The client does not read what it is sent; do not queue more for it.
+      this.warn('SLOW_CONSUMER', `more than ${MAX_SEND_BUFFER_BYTES} bytes unread`, { peerId: conn.peerId, ip: conn.ip });
+      this.drop(conn, 'slow-consumer');
+      socket.close(CLOSE_POLICY_VIOLATION, 'too many unread messages');
+      return;
+    }
+    socket.send(JSON.stringify(message));
+  }
+
+  /** Sends an `error` for a bad request and reports it as a warning. */
+  private reject(conn: Connection, err: ProtocolError): void {
+    this.warn(err.code, err.message, { peerId: conn.peerId, ip: conn.ip });
+    this.send(conn, errorMessage(err));
+  }
+
+  private warn(code: TrackerWarningCode, message: string, context: ConstructorParameters<typeof TrackerWarning>[2] = {}): void {
+    debug('warning %s: %s', code, message);
+    this.emit('warning', new TrackerWarning(code, message, context));
+  }
+
+  private tokenFor(peerId: string): string {
+    return createHmac('sha256', this.secret).update(peerId).digest('base64url').slice(0, TOKEN_LENGTH);
+  }
+}
+
+/** Creates a tracker. See {@link TrackerOptions} for the defaults. */
+export function createTracker(options: TrackerOptions = {}): Tracker {
+  return new Tracker(options);
+}
+
+/** A fresh PeerJS-valid ID: {@link ISSUED_PEER_ID_LENGTH} random base62 characters. */
+function randomPeerId(): string {
+  let id = '';
+  while (id.length < ISSUED_PEER_ID_LENGTH) {
+    for (const byte of randomBytes(ISSUED_PEER_ID_LENGTH * 2)) {
+      // 248 = 4 * 62: rejecting bytes above it keeps every character equally likely.
+      if (byte < 248 && id.length < ISSUED_PEER_ID_LENGTH) id += BASE62[byte % 62];
+    }
+  }
+  return id;
+}
+
+function ridOf(rid: Rid | undefined): { rid?: Rid } {
+  return rid === undefined ? {} : { rid };
+}
+
+function integerOption(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer of at least ${min}, got ${value}`);
+  return value;
+}

@@ -1,0 +1,5 @@
+/**
+ * The custom elements. Importing this module defines them.
+ * @packageDocumentation
+ */
+export {};

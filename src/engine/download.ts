@@ -1,0 +1,480 @@
+import createDebug from 'debug';
+import { Emitter } from './emitter.js';
+import { EcdnError } from './errors.js';
+import { sha256Hex } from './hash.js';
+import { Manifest } from './manifest.js';
+import type { PeerLink } from './peer-link.js';
+import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
+import { pipelineCapacity, RateMeter } from './rate.js';
+import { Swarm } from './swarm.js';
+import type { TrackerClient } from './tracker-client.js';
+import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
+
+const debug = createDebug('ecdn:download');
+
+/** Bad pieces a peer may send before it is banned from the download. */
+export const MAX_STRIKES = 3;
+/** A peer with requests outstanding that sends nothing for this long is dropped as silent. */
+export const SILENT_AFTER_MS = 4_000;
+/** Fewest blocks kept in flight per peer, before its rate is known; then about one second of its rate. */
+export const MIN_PIPELINE = 4;
+
+/** Progress of a fetch, as passed to `onProgress`. */
+export interface FetchProgress {
+  /** Verified bytes so far. */
+  received: number;
+  /** File size in bytes, or 0 until the manifest arrived. */
+  total: number;
+  /** Peers currently sending. */
+  peers: number;
+  /** Download rate over the last few seconds. */
+  bytesPerSecond: number;
+}
+
+/** What a download needs from its engine. */
+export interface DownloadHost {
+  readonly tracker: TrackerClient;
+  /** This page's PeerJS ID, to leave itself out of lookups. */
+  localId(): string | undefined;
+  /** Opens (or reuses) a link to a peer; rejects when it cannot be reached. */
+  connect(peerId: string, signal: AbortSignal): Promise<PeerLink>;
+  /** Starts serving a partial copy (only when re-seeding is allowed). */
+  addSwarm(swarm: Swarm): void;
+  /** Stops serving a copy this download registered. */
+  removeSwarm(swarm: Swarm): void;
+}
+
+export interface DownloadOptions {
+  maxPeers: number;
+  /** Serve verified pieces while downloading and keep seeding after. */
+  reseed: boolean;
+  /** Prefer pieces in file order, for streaming. */
+  sequential: boolean;
+}
+
+interface PeerState {
+  link: PeerLink;
+  manifest: Manifest | undefined;
+  strikes: number;
+  rate: RateMeter;
+  lastDataAt: number;
+  bits: Uint8Array | undefined;
+}
+
+interface DownloadEvents extends Record<string, unknown> {
+  /** A piece was verified; `contiguous` is how many leading pieces are now complete. */
+  piece: { index: number; contiguous: number };
+  progress: FetchProgress;
+  /** A peer was banned from this download, with the reason. */
+  ban: { peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST' };
+  warning: Error;
+}
+
+/**
+ * One fetch of one file from many peers: it asks the tracker who holds the
+ * file, connects to several of them, spreads different pieces over them,
+ * verifies each piece and the whole file, and blames and bans peers that lie.
+ */
+export class Download extends Emitter<DownloadEvents> {
+  readonly hash: string;
+  /** Resolves with the verified bytes. */
+  readonly done: Promise<Uint8Array>;
+  /** Peers banned from this download (they sent bad pieces or a false manifest). */
+  readonly banned = new Set<string>();
+  /** PeerJS IDs that sent at least one verified piece. */
+  readonly suppliers = new Set<string>();
+  /** Bytes received that were thrown away: duplicates and pieces that failed their hash. */
+  wastedBytes = 0;
+  destroyed = false;
+
+  readonly #host: DownloadHost;
+  readonly #options: DownloadOptions;
+  readonly #abort = new AbortController();
+  readonly #peers = new Map<string, PeerState>();
+  readonly #tried = new Set<string>();
+  readonly #rate = new RateMeter();
+  #manifest: Manifest | undefined;
+  #buffer: Uint8Array | undefined;
+  #picker: PiecePicker | undefined;
+  #swarm: Swarm | undefined;
+  #received = 0;
+  #contiguous = 0;
+  #finishing = false;
+  #resolve!: (bytes: Uint8Array) => void;
+  #reject!: (err: Error) => void;
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #lookups = 0;
+  #lookingUp = false;
+  #lastLookup = 0;
+  #lastProgress = 0;
+
+  constructor(hash: string, host: DownloadHost, options: DownloadOptions) {
+    super();
+    this.hash = hash;
+    this.#host = host;
+    this.#options = options;
+    this.done = new Promise<Uint8Array>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // Callers that only stream still must not see an unhandled rejection.
+    this.done.catch(() => {});
+    this.#tick = setInterval(() => this.#onTick(), 250);
+    void this.#findPeers();
+  }
+
+  /** The manifest in use, once one arrived. */
+  get manifest(): Manifest | undefined {
+    return this.#manifest;
+  }
+
+  /** The bytes being filled in; pieces before `contiguous` are verified. */
+  get buffer(): Uint8Array | undefined {
+    return this.#buffer;
+  }
+
+  /** Number of leading pieces verified. */
+  get contiguous(): number {
+    return this.#contiguous;
+  }
+
+  /** Current progress figures. */
+  progress(): FetchProgress {
+    return {
+      received: this.#received,
+      total: this.#manifest?.size ?? 0,
+      peers: [...this.#peers.values()].filter((p) => p.manifest && p.manifest === this.#manifest).length,
+      bytesPerSecond: Math.round(this.#rate.rate()),
+    };
+  }
+
+  /** Routes a frame about this file from `link`. */
+  onFrame(link: PeerLink, frame: Frame): void {
+    const peer = this.#peers.get(link.remoteId);
+    if (this.destroyed || !peer || peer.link !== link) return;
+    switch (frame.type) {
+      case 'MANIFEST':
+        return this.#onManifest(peer, frame);
+      case 'BITFIELD':
+        peer.bits = frame.bits;
+        if (peer.manifest === this.#manifest && this.#picker) {
+          this.#picker.setAvailability(link.remoteId, frame.bits);
+          this.#pump(peer);
+        }
+        return;
+      case 'HAVE':
+        if (peer.manifest === this.#manifest && this.#picker) {
+          this.#picker.addHave(link.remoteId, frame.piece);
+          this.#pump(peer);
+        }
+        return;
+      case 'PIECE':
+        return this.#onPiece(peer, frame.piece, frame.offset, frame.data);
+      case 'REJECT':
+        if (frame.piece === MANIFEST_PIECE) return this.#dropPeer(peer, 'it does not hold the file');
+        this.#picker?.onRejected(link.remoteId, frame);
+        if (frame.reason === 'BUSY') setTimeout(() => this.#pump(peer), 200);
+        else this.#pumpAll();
+        return;
+      case 'LOST':
+        return this.#dropPeer(peer, 'it stopped seeding');
+      default:
+        return;
+    }
+  }
+
+  /** Called by the engine when a link closes. */
+  onLinkClosed(link: PeerLink): void {
+    const peer = this.#peers.get(link.remoteId);
+    if (peer && peer.link === link) this.#dropPeer(peer, 'its link closed');
+  }
+
+  /** Stops the download and fails `done` with `err`. */
+  fail(err: EcdnError): void {
+    if (this.destroyed) return;
+    debug('%s failed: %s', this.hash.slice(0, 8), err.message);
+    this.#cleanup(false);
+    this.#reject(err);
+  }
+
+  #cleanup(keepSwarm: boolean): void {
+    this.destroyed = true;
+    clearInterval(this.#tick);
+    this.#abort.abort();
+    for (const peer of this.#peers.values()) this.#cancelAll(peer);
+    this.#peers.clear();
+    if (this.#swarm && !keepSwarm) {
+      this.#host.removeSwarm(this.#swarm);
+      this.#swarm = undefined;
+    }
+    this.removeAllListeners();
+  }
+
+  async #findPeers(): Promise<void> {
+    if (this.#lookingUp || this.destroyed) return;
+    this.#lookingUp = true;
+    this.#lookups++;
+    this.#lastLookup = Date.now();
+    try {
+      const result = await this.#host.tracker.lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
+      if (this.destroyed) return;
+      const self = this.#host.localId();
+      const fresh = result.peers.filter((id) => id !== self && !this.#tried.has(id) && !this.banned.has(id));
+      debug('%s: tracker says alive=%s, %d peers, %d new', this.hash.slice(0, 8), result.alive, result.peers.length, fresh.length);
+      if (!result.alive && this.#peers.size === 0) {
+        return this.fail(new EcdnError('DEAD', `The file ${this.hash} is dead: no seeder holds it any more.`, { hash: this.hash }));
+      }
+      const room = this.#options.maxPeers - this.#peers.size;
+      await Promise.all(fresh.slice(0, Math.max(0, room)).map((id) => this.#addPeer(id)));
+      if (this.destroyed) return;
+      if (this.#peers.size === 0) {
+        if (fresh.length === 0 && this.#lookups >= 3) {
+          return this.fail(
+            new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }),
+          );
+        }
+        // Everyone we tried failed; ask again shortly, the swarm may have moved on.
+        setTimeout(() => void this.#findPeers(), 500 * this.#lookups);
+      }
+    } catch (err) {
+      if (!this.destroyed) this.fail(err instanceof EcdnError ? err : new EcdnError('TRACKER_UNREACHABLE', String(err)));
+    } finally {
+      this.#lookingUp = false;
+    }
+  }
+
+  async #addPeer(peerId: string): Promise<void> {
+    this.#tried.add(peerId);
+    let link: PeerLink;
+    try {
+      link = await this.#host.connect(peerId, this.#abort.signal);
+    } catch (err) {
+      debug('%s: could not reach %s: %s', this.hash.slice(0, 8), peerId, (err as Error).message);
+      return;
+    }
+    if (this.destroyed || link.destroyed || this.#peers.has(peerId)) return;
+    this.#peers.set(peerId, {
+      link,
+      manifest: undefined,
+      strikes: 0,
+      rate: new RateMeter(),
+      lastDataAt: Date.now(),
+      bits: undefined,
+    });
+    link.send({ type: 'MANIFEST_REQUEST', hash: this.hash });
+  }
+
+  #onManifest(peer: PeerState, frame: ManifestFrame): void {
+    let manifest: Manifest;
+    try {
+      manifest = Manifest.fromFrame(frame);
+      manifest.validate();
+    } catch (err) {
+      return this.#ban(peer, 'BAD_MANIFEST', (err as Error).message);
+    }
+    const current = this.#manifest;
+    if (current && sameManifest(current, manifest)) manifest = current;
+    peer.manifest = manifest;
+    if (!current) this.#adopt(manifest, peer);
+    else if (manifest !== current) {
+      debug('%s: %s offers a different manifest; kept in reserve', this.hash.slice(0, 8), peer.link.remoteId);
+      return;
+    }
+    if (peer.bits) this.#picker!.setAvailability(peer.link.remoteId, peer.bits);
+    this.#pump(peer);
+  }
+
+  #adopt(manifest: Manifest, from: PeerState): void {
+    debug('%s: manifest from %s: %d B in %d pieces', this.hash.slice(0, 8), from.link.remoteId, manifest.size, manifest.pieceCount);
+    this.#manifest = manifest;
+    this.#buffer = new Uint8Array(manifest.size);
+    this.#picker = new PiecePicker(manifest, { sequential: this.#options.sequential });
+    this.#received = 0;
+    this.#contiguous = 0;
+    if (this.#options.reseed) {
+      this.#swarm = Swarm.partial(manifest, this.#buffer);
+      this.#host.addSwarm(this.#swarm);
+    }
+    for (const peer of this.#peers.values()) {
+      if (peer.manifest && sameManifest(peer.manifest, manifest)) {
+        peer.manifest = manifest;
+        if (peer.bits) this.#picker.setAvailability(peer.link.remoteId, peer.bits);
+      }
+    }
+    if (manifest.pieceCount === 0) void this.#finish();
+  }
+
+  #pumpAll(): void {
+    for (const peer of this.#peers.values()) this.#pump(peer);
+  }
+
+  /** Keeps about one second of the peer's measured rate requested from it. */
+  #pump(peer: PeerState): void {
+    const picker = this.#picker;
+    if (!picker || this.destroyed || peer.manifest !== this.#manifest || peer.link.destroyed) return;
+    const id = peer.link.remoteId;
+    const target = pipelineCapacity(peer.rate.rate(), { min: MIN_PIPELINE });
+    const inFlight = picker.inFlight(id);
+    for (const block of picker.next(id, target - inFlight)) {
+      peer.link.send({ type: 'REQUEST', hash: this.hash, piece: block.piece, offset: block.offset, length: block.length });
+    }
+    // The silence clock starts when a peer gets work, not when it last had some.
+    if (inFlight === 0) peer.lastDataAt = Date.now();
+  }
+
+  #onPiece(peer: PeerState, piece: number, offset: number, data: Uint8Array): void {
+    const picker = this.#picker;
+    const manifest = this.#manifest;
+    const id = peer.link.remoteId;
+    if (!picker || !manifest || peer.manifest !== manifest) return;
+    const result = picker.onBlock(id, piece, offset, data.byteLength);
+    peer.lastDataAt = Date.now();
+    peer.rate.add(data.byteLength);
+    this.#rate.add(data.byteLength);
+    if (!result.accepted) {
+      this.wastedBytes += data.byteLength;
+      return;
+    }
+    this.#buffer!.set(data, piece * manifest.pieceSize + offset);
+    this.#sendCancels(result.cancels);
+    if (result.pieceComplete) void this.#verify(piece);
+    this.#pump(peer);
+  }
+
+  async #verify(piece: number): Promise<void> {
+    const manifest = this.#manifest!;
+    const [start, end] = manifest.pieceRange(piece);
+    const ok = await manifest.verifyPiece(piece, this.#buffer!.subarray(start, end));
+    if (this.destroyed || manifest !== this.#manifest) return;
+    const picker = this.#picker!;
+    if (!ok) {
+      this.wastedBytes += end - start;
+      for (const supplier of picker.onPieceFailed(piece)) {
+        const peer = this.#peers.get(supplier);
+        if (!peer) continue;
+        peer.strikes++;
+        debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, supplier, peer.strikes);
+        if (peer.strikes >= MAX_STRIKES) this.#ban(peer, 'BAD_PIECES', `${peer.strikes} pieces failed their hash`);
+      }
+      this.#pumpAll();
+      return;
+    }
+    for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
+    this.#sendCancels(picker.onPieceVerified(piece));
+    this.#received += end - start;
+    if (this.#swarm) {
+      this.#swarm.markHave(piece);
+      for (const link of this.#swarm.interested) link.send({ type: 'HAVE', hash: this.hash, piece });
+      if (this.#received === end - start) this.#host.tracker.announce(this.hash, false);
+    }
+    while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
+    this.emit('piece', { index: piece, contiguous: this.#contiguous });
+    this.#reportProgress(false);
+    if (picker.isComplete()) await this.#finish();
+    else this.#pumpAll();
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    const manifest = this.#manifest!;
+    const bytes = this.#buffer!;
+    const actual = await sha256Hex(bytes);
+    if (this.destroyed) return;
+    this.#finishing = false;
+    if (actual !== this.hash) {
+      // Every piece matched the manifest, so the manifest itself was false:
+      // ban everyone who vouched for it and start over with another one.
+      for (const peer of [...this.#peers.values()]) {
+        if (peer.manifest === manifest) this.#ban(peer, 'BAD_MANIFEST', 'its manifest describes other bytes');
+      }
+      this.#switchManifest();
+      return;
+    }
+    this.#reportProgress(true);
+    const swarm = this.#swarm;
+    this.#cleanup(true);
+    if (swarm) {
+      // The caller owns the returned bytes and may change them, so the copy we
+      // keep serving from is a Blob of its own.
+      swarm.completeWith(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+      this.#host.tracker.announce(this.hash, true);
+    }
+    debug('%s complete: %d B from %d peers', this.hash.slice(0, 8), bytes.byteLength, this.suppliers.size);
+    this.#resolve(bytes);
+  }
+
+  #switchManifest(): void {
+    if (this.#swarm) {
+      this.#host.removeSwarm(this.#swarm);
+      this.#host.tracker.withdraw(this.hash);
+      this.#swarm = undefined;
+    }
+    this.#manifest = undefined;
+    this.#picker = undefined;
+    const next = [...this.#peers.values()].find((p) => p.manifest);
+    if (next) this.#adopt(next.manifest!, next);
+    else void this.#findPeers();
+    this.#pumpAll();
+  }
+
+  #ban(peer: PeerState, reason: 'BAD_PIECES' | 'BAD_MANIFEST', why: string): void {
+    const peerId = peer.link.remoteId;
+    if (this.banned.has(peerId)) return;
+    this.banned.add(peerId);
+    this.emit('ban', { peerId, reason });
+    this.emit('warning', new EcdnError('PROTOCOL', `Banned ${peerId} from ${this.hash}: ${why}.`, { hash: this.hash }));
+    this.#dropPeer(peer, `banned: ${why}`);
+  }
+
+  #dropPeer(peer: PeerState, why: string): void {
+    const id = peer.link.remoteId;
+    if (this.#peers.get(id) !== peer) return;
+    debug('%s: dropping %s (%s)', this.hash.slice(0, 8), id, why);
+    this.#cancelAll(peer);
+    this.#peers.delete(id);
+    this.#picker?.removePeer(id);
+    this.#pumpAll();
+    if (this.#peers.size === 0 && !this.destroyed) void this.#findPeers();
+  }
+
+  #cancelAll(peer: PeerState): void {
+    for (const { piece, offset, length } of this.#picker?.requestsOf(peer.link.remoteId) ?? []) {
+      peer.link.send({ type: 'CANCEL', hash: this.hash, piece, offset, length });
+    }
+  }
+
+  #sendCancels(cancels: PeerBlockRequest[]): void {
+    for (const { peerId, piece, offset, length } of cancels) {
+      this.#peers.get(peerId)?.link.send({ type: 'CANCEL', hash: this.hash, piece, offset, length });
+    }
+  }
+
+  #onTick(): void {
+    if (this.destroyed || !this.#picker) return;
+    const now = Date.now();
+    for (const peer of [...this.#peers.values()]) {
+      if (this.#picker.inFlight(peer.link.remoteId) > 0 && now - peer.lastDataAt > SILENT_AFTER_MS) {
+        this.#dropPeer(peer, `silent for ${now - peer.lastDataAt} ms`);
+      }
+    }
+    // Top up with more peers while few are sending.
+    if (this.#peers.size < Math.min(2, this.#options.maxPeers) && this.#lookups < 10 && now - this.#lastLookup > 2000) {
+      void this.#findPeers();
+    }
+    this.#reportProgress(false);
+  }
+
+  #reportProgress(final: boolean): void {
+    const now = Date.now();
+    if (!final && now - this.#lastProgress < 100) return;
+    this.#lastProgress = now;
+    this.emit('progress', this.progress());
+  }
+}
+
+function sameManifest(a: Manifest, b: Manifest): boolean {
+  if (a.size !== b.size || a.pieceSize !== b.pieceSize || a.pieceHashes.length !== b.pieceHashes.length) return false;
+  for (let i = 0; i < a.pieceHashes.length; i++) if (a.pieceHashes[i] !== b.pieceHashes[i]) return false;
+  return true;
+}

@@ -1,0 +1,263 @@
+/**
+ * The piece manifest of a file: how it is cut into pieces and the SHA-256 of each one,
+ * so a consumer can verify (and blame) every piece as it lands, long before the
+ * whole-file hash can be checked.
+ */
+import { EcdnError, parseHash } from './errors.js';
+import { createSHA256 } from 'hash-wasm';
+import { HASH_SLICE_SIZE, type HashInput, inputSize, readRange, sha256, throwIfAborted } from './hash.js';
+import { BLOCK_SIZE, MAX_MANIFEST_PIECES, PIECE_HASH_SIZE, type ManifestFrame, pieceCountFor } from './wire.js';
+
+/** Piece count {@link choosePieceSize} stays under, so a MANIFEST frame fits in one message with room to spare. */
+export const MAX_PIECE_COUNT = 8000;
+/** Smallest piece size {@link choosePieceSize} picks, and the grain small piece sizes are rounded up to. */
+export const MIN_PIECE_SIZE = 16 * 1024;
+/** Largest piece size a MANIFEST frame can carry (u32), as a whole number of blocks. */
+const MAX_BLOCKS_PER_PIECE = Math.floor(0xffff_ffff / BLOCK_SIZE);
+
+/**
+ * Piece size for a file of `size` bytes: about an eighth of the file for small files,
+ * about 1 MiB (4 blocks) for big ones, bigger for huge ones.
+ *
+ * A piece is either at most one block or a whole number of blocks, so no piece but the
+ * last of the file ends in a tiny block. Rules:
+ * - target = ceil(size / 8);
+ * - target ≤ BLOCK_SIZE: round up to a multiple of 16 KiB, clamped to [16 KiB, BLOCK_SIZE];
+ * - else BLOCK_SIZE × min(4, ceil(target / BLOCK_SIZE)), so 1,048,320 bytes for files over ~8 MiB;
+ * - then the multiple doubles until the file has at most {@link MAX_PIECE_COUNT} pieces
+ *   (64 GiB gets 64 blocks, 16,773,120 bytes, 4,098 pieces).
+ *
+ * A 0-byte file gets 16 KiB and has zero pieces: its manifest carries no hash, its
+ * bitfield is empty, and a download of it is complete as soon as the manifest is known.
+ *
+ * Throws `RangeError` past about 34 TB, where the piece size would overflow 32 bits.
+ */
+export function choosePieceSize(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size must be a non-negative safe integer, got ${size}.`);
+  const target = Math.ceil(size / 8);
+  if (target <= BLOCK_SIZE) {
+    const rounded = Math.ceil(target / MIN_PIECE_SIZE) * MIN_PIECE_SIZE;
+    return Math.min(BLOCK_SIZE, Math.max(MIN_PIECE_SIZE, rounded));
+  }
+  let multiple = Math.min(4, Math.ceil(target / BLOCK_SIZE));
+  while (pieceCountFor(size, multiple * BLOCK_SIZE) > MAX_PIECE_COUNT) {
+    multiple *= 2;
+    if (multiple > MAX_BLOCKS_PER_PIECE) throw new RangeError(`A file of ${size} bytes is too large for a manifest.`);
+  }
+  return multiple * BLOCK_SIZE;
+}
+
+/** A byte range inside a piece that fits one PIECE frame. */
+export interface Block {
+  /** Offset inside the piece. */
+  offset: number;
+  /** 1 to BLOCK_SIZE bytes. */
+  length: number;
+}
+
+/** What a manifest is made of, as carried by a MANIFEST frame. */
+export interface ManifestFields {
+  /** SHA-256 of the whole file, 64 hex characters. */
+  hash: string;
+  /** File size in bytes. */
+  size: number;
+  /** Bytes per piece; the last piece may be shorter. */
+  pieceSize: number;
+  /** 32 bytes per piece. */
+  pieceHashes: Uint8Array;
+}
+
+/**
+ * A validated piece manifest. Construction checks every field against the others and
+ * throws `EcdnError('PROTOCOL')` when they disagree, so a Manifest that exists is consistent.
+ */
+export class Manifest {
+  /** SHA-256 of the whole file, lowercase hex. */
+  readonly hash: string;
+  /** File size in bytes. */
+  readonly size: number;
+  /** Bytes per piece; the last piece may be shorter. */
+  readonly pieceSize: number;
+  /** Number of pieces, 0 for an empty file. */
+  readonly pieceCount: number;
+  /** SHA-256 of every piece, 32 bytes each. */
+  readonly pieceHashes: Uint8Array;
+
+  /** Validates `fields`; `pieceHashes` is kept as given, not copied. */
+  constructor(fields: ManifestFields) {
+    this.hash = parseHash(fields.hash);
+    this.size = fields.size;
+    this.pieceSize = fields.pieceSize;
+    this.pieceHashes = fields.pieceHashes;
+    this.pieceCount = Number.isSafeInteger(this.size) && this.pieceSize >= 1 ? pieceCountFor(this.size, this.pieceSize) : 0;
+    this.validate();
+  }
+
+  /**
+   * A manifest from a received MANIFEST frame. The piece hashes are copied, so the
+   * manifest does not pin the channel's message buffer.
+   * Throws `EcdnError('PROTOCOL')` if the frame is inconsistent.
+   */
+  static fromFrame(frame: ManifestFrame): Manifest {
+    return new Manifest({ hash: frame.hash, size: frame.size, pieceSize: frame.pieceSize, pieceHashes: frame.pieceHashes.slice() });
+  }
+
+  /** The MANIFEST frame that describes this manifest. */
+  toFrame(): ManifestFrame {
+    return { type: 'MANIFEST', hash: this.hash, size: this.size, pieceSize: this.pieceSize, pieceHashes: this.pieceHashes };
+  }
+
+  /**
+   * Checks that size, piece size and hash count agree and fit a MANIFEST frame.
+   * Throws `EcdnError('PROTOCOL')` otherwise. The constructor already calls it.
+   */
+  validate(): void {
+    const bad = (why: string): never => {
+      throw new EcdnError('PROTOCOL', `Invalid manifest: ${why}`, { hash: this.hash });
+    };
+    if (!Number.isSafeInteger(this.size) || this.size < 0) bad(`size ${this.size} is not a non-negative safe integer.`);
+    if (!Number.isInteger(this.pieceSize) || this.pieceSize < 1 || this.pieceSize > 0xffff_ffff) bad(`piece size ${this.pieceSize} is outside 1..2^32 − 1.`);
+    if (this.pieceCount > MAX_MANIFEST_PIECES) bad(`${this.pieceCount} pieces do not fit in one MANIFEST frame.`);
+    if (!(this.pieceHashes instanceof Uint8Array) || this.pieceHashes.byteLength !== this.pieceCount * PIECE_HASH_SIZE) {
+      bad(`expected ${this.pieceCount * PIECE_HASH_SIZE} bytes of piece hashes, got ${this.pieceHashes?.byteLength}.`);
+    }
+  }
+
+  private checkPiece(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.pieceCount) throw new RangeError(`Piece ${i} is outside 0..${this.pieceCount - 1}.`);
+  }
+
+  /** Byte range `[start, end)` of piece `i` in the file. */
+  pieceRange(i: number): [start: number, end: number] {
+    this.checkPiece(i);
+    const start = i * this.pieceSize;
+    return [start, Math.min(start + this.pieceSize, this.size)];
+  }
+
+  /** Length of piece `i` in bytes (only the last piece may be shorter than `pieceSize`). */
+  pieceLength(i: number): number {
+    const [start, end] = this.pieceRange(i);
+    return end - start;
+  }
+
+  /** Index of the piece holding byte `offset` of the file. */
+  pieceAt(offset: number): number {
+    if (!Number.isInteger(offset) || offset < 0 || offset >= this.size) throw new RangeError(`Offset ${offset} is outside the file.`);
+    return Math.floor(offset / this.pieceSize);
+  }
+
+  /** The blocks that cover piece `i` exactly, in order, each at most BLOCK_SIZE bytes. */
+  blocks(i: number): Block[] {
+    const length = this.pieceLength(i);
+    const out: Block[] = [];
+    for (let offset = 0; offset < length; offset += BLOCK_SIZE) out.push({ offset, length: Math.min(BLOCK_SIZE, length - offset) });
+    return out;
+  }
+
+  /** The expected SHA-256 of piece `i`, as a view into `pieceHashes`. */
+  pieceHash(i: number): Uint8Array {
+    this.checkPiece(i);
+    return this.pieceHashes.subarray(i * PIECE_HASH_SIZE, (i + 1) * PIECE_HASH_SIZE);
+  }
+
+  /** True when `bytes` is exactly piece `i`: right length and right SHA-256. */
+  async verifyPiece(i: number, bytes: Uint8Array | ArrayBuffer): Promise<boolean> {
+    if (bytes.byteLength !== this.pieceLength(i)) return false;
+    return equalBytes(await sha256(bytes), this.pieceHash(i));
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Fails before any reading when an explicit piece size could not make a valid manifest. */
+function checkedPieceCount(size: number, pieceSize: number): number {
+  if (!Number.isInteger(pieceSize) || pieceSize < 1 || pieceSize > 0xffff_ffff) throw new RangeError(`pieceSize must be an integer from 1 to 2^32 − 1, got ${pieceSize}.`);
+  const count = pieceCountFor(size, pieceSize);
+  if (count > MAX_MANIFEST_PIECES) throw new RangeError(`${count} pieces do not fit in one MANIFEST frame; use bigger pieces.`);
+  return count;
+}
+
+/** Options of {@link buildManifest} and {@link hashBlobWithManifest}. */
+export interface BuildManifestOptions {
+  /** Overrides {@link choosePieceSize}. */
+  pieceSize?: number;
+  /** Called as pieces are hashed, with the bytes done so far and the total. */
+  onProgress?: (doneBytes: number, total: number) => void;
+  /** Stops the work with `EcdnError('ABORTED')`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Computes the manifest of a file whose SHA-256 is already known.
+ *
+ * Reads one piece at a time with `blob.slice().arrayBuffer()` (never the whole file) and
+ * hashes it with `crypto.subtle`, reading the next piece while the current one is digested.
+ */
+export async function buildManifest(blob: HashInput, hash: string, opts: BuildManifestOptions = {}): Promise<Manifest> {
+  const { signal, onProgress } = opts;
+  const size = inputSize(blob);
+  const pieceSize = opts.pieceSize ?? choosePieceSize(size);
+  const count = checkedPieceCount(size, pieceSize);
+  const pieceHashes = new Uint8Array(count * PIECE_HASH_SIZE);
+  const range = (i: number): [number, number] => [i * pieceSize, Math.min((i + 1) * pieceSize, size)];
+  throwIfAborted(signal);
+  let pending: Promise<Uint8Array> | undefined = count > 0 ? readRange(blob, ...range(0)) : undefined;
+  try {
+    for (let i = 0; i < count; i++) {
+      const bytes = await pending!;
+      throwIfAborted(signal);
+      pending = i + 1 < count ? readRange(blob, ...range(i + 1)) : undefined;
+      pieceHashes.set(await sha256(bytes), i * PIECE_HASH_SIZE);
+      onProgress?.(range(i)[1], size);
+    }
+  } finally {
+    pending?.catch(() => {});
+  }
+  return new Manifest({ hash, size, pieceSize, pieceHashes });
+}
+
+/**
+ * Computes a file's SHA-256 and its manifest in one read pass: slices of whole pieces
+ * (at least HASH_SLICE_SIZE) go to an incremental hash-wasm SHA-256 for the file and to
+ * `crypto.subtle` per piece, the latter running while the former hashes.
+ * Use it to publish a file; throws `EcdnError('ABORTED')` if `opts.signal` fires.
+ */
+export async function hashBlobWithManifest(blob: HashInput, opts: BuildManifestOptions = {}): Promise<{ hash: string; manifest: Manifest }> {
+  const { signal, onProgress } = opts;
+  const size = inputSize(blob);
+  const pieceSize = opts.pieceSize ?? choosePieceSize(size);
+  const count = checkedPieceCount(size, pieceSize);
+  const pieceHashes = new Uint8Array(count * PIECE_HASH_SIZE);
+  const piecesPerSlice = Math.max(1, Math.floor(HASH_SLICE_SIZE / pieceSize));
+  const sliceSize = piecesPerSlice * pieceSize;
+  throwIfAborted(signal);
+  const hasher = (await createSHA256()).init();
+  let pending: Promise<Uint8Array> | undefined = size > 0 ? readRange(blob, 0, Math.min(sliceSize, size)) : undefined;
+  try {
+    for (let pos = 0, piece = 0; pos < size; ) {
+      const slice = await pending!;
+      throwIfAborted(signal);
+      const start = pos;
+      pos += slice.byteLength;
+      pending = pos < size ? readRange(blob, pos, Math.min(pos + sliceSize, size)) : undefined;
+      // crypto.subtle copies its input at call time, so the digests may run while hash-wasm reads the same slice.
+      const digests: Promise<void>[] = [];
+      for (let off = 0; off < slice.byteLength; off += pieceSize, piece++) {
+        const at = piece * PIECE_HASH_SIZE;
+        digests.push(sha256(slice.subarray(off, Math.min(off + pieceSize, slice.byteLength))).then((d) => pieceHashes.set(d, at)));
+      }
+      hasher.update(slice);
+      await Promise.all(digests);
+      onProgress?.(start + slice.byteLength, size);
+    }
+  } finally {
+    pending?.catch(() => {});
+  }
+  const hash = hasher.digest('hex');
+  return { hash, manifest: new Manifest({ hash, size, pieceSize, pieceHashes }) };
+}
+

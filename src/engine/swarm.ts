@@ -1,0 +1,90 @@
+import type { Manifest } from './manifest.js';
+import type { PeerLink } from './peer-link.js';
+import { encodeBitfield } from './wire.js';
+
+/**
+ * One file this page holds, whole (seeded, or fetched and kept) or in part (a
+ * download under way): what it can serve and to whom it owes HAVE news.
+ */
+export class Swarm {
+  readonly hash: string;
+  /** Resolves to the piece manifest. A seeded file computes it in the background. */
+  readonly manifest: Promise<Manifest>;
+  /** True when every piece is here. */
+  complete: boolean;
+  /** True once this page stopped holding the file. */
+  destroyed = false;
+  /** File size in bytes, once the manifest is known. */
+  size: number | undefined;
+  /** Links that asked for this file's manifest, and so want HAVE and LOST frames. */
+  readonly interested = new Set<PeerLink>();
+
+  /** Whole-file bytes, when complete: a Blob, so that reads slice it instead of copying it. */
+  #blob: Blob | undefined;
+  /** Partial bytes of a download, written in place as blocks arrive. */
+  #partial: Uint8Array | undefined;
+  #have: Uint8Array | undefined;
+
+  private constructor(hash: string, manifest: Promise<Manifest>, complete: boolean) {
+    this.hash = hash;
+    this.manifest = manifest;
+    this.complete = complete;
+    manifest.then((m) => (this.size = m.size)).catch(() => {});
+  }
+
+  /** A file held whole from the start. */
+  static fromBlob(hash: string, blob: Blob, manifest: Promise<Manifest>): Swarm {
+    const swarm = new Swarm(hash, manifest, true);
+    swarm.#blob = blob;
+    swarm.size = blob.size;
+    return swarm;
+  }
+
+  /** A download in progress, whose verified pieces can already be served. */
+  static partial(manifest: Manifest, buffer: Uint8Array): Swarm {
+    const swarm = new Swarm(manifest.hash, Promise.resolve(manifest), false);
+    swarm.#partial = buffer;
+    swarm.#have = new Uint8Array(manifest.pieceCount);
+    return swarm;
+  }
+
+  /** True when piece `i` is here and verified. */
+  has(i: number): boolean {
+    return this.complete || this.#have?.[i] === 1;
+  }
+
+  /** Marks piece `i` verified; its bytes are already in the partial buffer. */
+  markHave(i: number): void {
+    if (this.#have) this.#have[i] = 1;
+  }
+
+  /** Marks the whole file present, keeping the bytes as a Blob from now on. */
+  completeWith(blob: Blob): void {
+    this.complete = true;
+    this.#blob = blob;
+    this.#partial = undefined;
+    this.#have = undefined;
+  }
+
+  /** A BITFIELD of what is here. */
+  bitfield(pieceCount: number): Uint8Array {
+    return encodeBitfield((i) => this.has(i), pieceCount);
+  }
+
+  /** Reads `[start, end)` of the file, which must lie in pieces that are here. */
+  async read(start: number, end: number): Promise<Uint8Array> {
+    if (this.#blob) return new Uint8Array(await this.#blob.slice(start, end).arrayBuffer());
+    if (this.#partial) return this.#partial.subarray(start, end);
+    throw new Error(`No bytes held for ${this.hash}.`);
+  }
+
+  /** Tells every interested link the file is gone from this page. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const link of this.interested) link.send({ type: 'LOST', hash: this.hash });
+    this.interested.clear();
+    this.#blob = undefined;
+    this.#partial = undefined;
+  }
+}

@@ -1,0 +1,310 @@
+import createDebug from 'debug';
+import { Emitter } from './emitter.js';
+import { EcdnError } from './errors.js';
+
+const debug = createDebug('ecdn:tracker-client');
+
+/** The identity the tracker issued: a PeerJS ID and the token that proves it is ours. */
+export interface Identity {
+  peerId: string;
+  token: string;
+}
+
+/** What the tracker knows of one file. */
+export interface SwarmStatus {
+  hash: string;
+  /** True while at least one peer holds the whole file. */
+  alive: boolean;
+  /** Peers holding the whole file. */
+  seeders: number;
+  /** Peers holding verified parts of it (downloads under way). */
+  leechers: number;
+}
+
+/** A lookup's answer: the status plus peer IDs, nearest first. */
+export interface LookupResult extends SwarmStatus {
+  peers: string[];
+}
+
+/** Anything with the browser WebSocket's shape (Node passes the `ws` package's class). */
+export type WebSocketConstructor = new (url: string) => WebSocket;
+
+export interface TrackerClientOptions {
+  /** WebSocket URL of the tracker, e.g. `ws://127.0.0.1:8787/tracker`. */
+  url: string;
+  /** Defaults to the global WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** How long a request waits for a (re)connection before failing with `TRACKER_UNREACHABLE`. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Reconnection backoff bounds. Defaults 250 ms and 10 s. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+interface TrackerClientEvents extends Record<string, unknown> {
+  /** A new identity: on first connection, and again if the tracker could not resume the old one. */
+  identity: Identity;
+  /** A watched file's counts changed. */
+  swarm: SwarmStatus;
+  /** Connected and welcomed (again). */
+  connect: undefined;
+  /** The connection dropped; a reconnection is scheduled. */
+  disconnect: undefined;
+  /** Something recoverable went wrong. */
+  warning: Error;
+}
+
+interface Pending {
+  resolve(message: ServerMessage): void;
+  reject(err: Error): void;
+}
+
+type ServerMessage = { type: string; rid?: string | number; [key: string]: unknown };
+
+/**
+ * The engine's connection to the tracker. It keeps what this page announces and
+ * watches as desired state, and replays it after every reconnection, so that a
+ * tracker restart costs a few seconds of staleness and never a false `DEAD`.
+ */
+export class TrackerClient extends Emitter<TrackerClientEvents> {
+  /** True once {@link destroy} ran. */
+  destroyed = false;
+  /** The current identity, once welcomed. */
+  identity: Identity | undefined;
+
+  readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket'>> & { WebSocket: WebSocketConstructor };
+  #socket: WebSocket | undefined;
+  #ready = false;
+  #waiters = new Set<{ resolve(): void; reject(err: Error): void }>();
+  #pending = new Map<string, Pending>();
+  #nextRid = 1;
+  #announced = new Map<string, boolean>();
+  #watched = new Set<string>();
+  #backoff = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: TrackerClientOptions) {
+    super();
+    const WebSocketImpl = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+    if (!WebSocketImpl) {
+      throw new EcdnError('TRACKER_UNREACHABLE', 'No WebSocket implementation: pass one (in Node, the `ws` package).');
+    }
+    this.#options = {
+      requestTimeoutMs: 10_000,
+      minBackoffMs: 250,
+      maxBackoffMs: 10_000,
+      ...options,
+      WebSocket: WebSocketImpl,
+    };
+    this.#open();
+  }
+
+  /** Resolves once connected and welcomed, or rejects with `TRACKER_UNREACHABLE` after the request timeout. */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (this.destroyed) return Promise.reject(new EcdnError('DESTROYED', 'The tracker client was destroyed.'));
+    if (this.#ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          cleanup();
+          resolve();
+        },
+        reject: (err: Error) => {
+          cleanup();
+          reject(err);
+        },
+      };
+      const timer = setTimeout(
+        () =>
+          waiter.reject(
+            new EcdnError(
+              'TRACKER_UNREACHABLE',
+              `Could not reach the tracker at ${this.#options.url} within ${this.#options.requestTimeoutMs} ms.`,
+            ),
+          ),
+        this.#options.requestTimeoutMs,
+      );
+      const onAbort = () => waiter.reject(new EcdnError('ABORTED', 'Aborted while waiting for the tracker.'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Tells the tracker this page holds `hash`, whole or (while downloading) in part. Kept across reconnections. */
+  announce(hash: string, complete: boolean): void {
+    if (this.#announced.get(hash) === complete) return;
+    this.#announced.set(hash, complete);
+    this.#sendIfReady({ type: 'announce', hash, complete });
+  }
+
+  /** Tells the tracker this page no longer holds `hash`. */
+  withdraw(hash: string): void {
+    if (!this.#announced.delete(hash)) return;
+    this.#sendIfReady({ type: 'withdraw', hash });
+  }
+
+  /** Asks who holds `hash`. Waits for a connection if the tracker is briefly away. */
+  async lookup(hash: string, max?: number, signal?: AbortSignal): Promise<LookupResult> {
+    const reply = await this.#request({ type: 'lookup', hash, ...(max === undefined ? {} : { max }) }, signal);
+    return {
+      hash,
+      alive: reply.alive === true,
+      seeders: Number(reply.seeders) || 0,
+      leechers: Number(reply.leechers) || 0,
+      peers: Array.isArray(reply.peers) ? reply.peers.filter((id): id is string => typeof id === 'string') : [],
+    };
+  }
+
+  /** Subscribes to a file's counts; they arrive as `swarm` events. Kept across reconnections. */
+  watch(hash: string): void {
+    if (this.#watched.has(hash)) return;
+    this.#watched.add(hash);
+    this.#sendIfReady({ type: 'watch', hash });
+  }
+
+  /** Ends a {@link watch}. */
+  unwatch(hash: string): void {
+    if (!this.#watched.delete(hash)) return;
+    this.#sendIfReady({ type: 'unwatch', hash });
+  }
+
+  /** Closes the connection for good and fails everything pending with `DESTROYED`. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#heartbeatTimer);
+    const err = new EcdnError('DESTROYED', 'The tracker client was destroyed.');
+    for (const waiter of [...this.#waiters]) waiter.reject(err);
+    for (const pending of this.#pending.values()) pending.reject(err);
+    this.#pending.clear();
+    this.#socket?.close();
+    this.#socket = undefined;
+    this.removeAllListeners();
+  }
+
+  async #request(message: Record<string, unknown>, signal?: AbortSignal): Promise<ServerMessage> {
+    await this.ready(signal);
+    const rid = String(this.#nextRid++);
+    return new Promise<ServerMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(rid);
+        reject(new EcdnError('TRACKER_UNREACHABLE', `The tracker did not answer a ${String(message.type)} in time.`));
+      }, this.#options.requestTimeoutMs);
+      this.#pending.set(rid, {
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      this.#socket!.send(JSON.stringify({ ...message, rid }));
+    });
+  }
+
+  #sendIfReady(message: Record<string, unknown>): void {
+    if (this.#ready) this.#socket!.send(JSON.stringify(message));
+  }
+
+  #open(): void {
+    const socket = new this.#options.WebSocket(this.#options.url);
+    this.#socket = socket;
+    socket.onopen = () => {
+      const resume = this.identity ? { peerId: this.identity.peerId, token: this.identity.token } : {};
+      socket.send(JSON.stringify({ type: 'hello', rid: 'hello', ...resume }));
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data !== 'string') return;
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(event.data) as ServerMessage;
+      } catch {
+        this.emit('warning', new EcdnError('PROTOCOL', 'The tracker sent invalid JSON.'));
+        return;
+      }
+      this.#onMessage(socket, message);
+    };
+    socket.onclose = () => this.#onClose(socket);
+    // An error is always followed by a close, which is where recovery happens.
+    socket.onerror = () => {};
+  }
+
+  #onMessage(socket: WebSocket, message: ServerMessage): void {
+    if (message.type === 'welcome') return this.#onWelcome(socket, message);
+    if (message.type === 'swarm') {
+      this.emit('swarm', {
+        hash: String(message.hash),
+        alive: message.alive === true,
+        seeders: Number(message.seeders) || 0,
+        leechers: Number(message.leechers) || 0,
+      });
+      return;
+    }
+    if (message.type === 'error' && message.rid === 'hello') {
+      // The tracker restarted with another secret, or our ID is still held by
+      // our own previous connection: either way start afresh with a new identity.
+      debug('resume refused (%s); asking for a new identity', message.code);
+      this.identity = undefined;
+      socket.send(JSON.stringify({ type: 'hello', rid: 'hello' }));
+      return;
+    }
+    const rid = message.rid === undefined ? undefined : String(message.rid);
+    const pending = rid === undefined ? undefined : this.#pending.get(rid);
+    if (pending) {
+      this.#pending.delete(rid!);
+      if (message.type === 'error') {
+        pending.reject(new EcdnError('PROTOCOL', `Tracker error ${String(message.code)}: ${String(message.message)}`));
+      } else {
+        pending.resolve(message);
+      }
+    } else if (message.type === 'error') {
+      this.emit('warning', new EcdnError('PROTOCOL', `Tracker error ${String(message.code)}: ${String(message.message)}`));
+    }
+  }
+
+  #onWelcome(socket: WebSocket, message: ServerMessage): void {
+    const identity = { peerId: String(message.peerId), token: String(message.token) };
+    const changed = this.identity?.peerId !== identity.peerId;
+    this.identity = identity;
+    this.#ready = true;
+    this.#backoff = 0;
+    debug('welcomed as %s', identity.peerId);
+    for (const [hash, complete] of this.#announced) socket.send(JSON.stringify({ type: 'announce', hash, complete }));
+    for (const hash of this.#watched) socket.send(JSON.stringify({ type: 'watch', hash }));
+    const interval = Number(message.heartbeatInterval) || 10_000;
+    clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = setInterval(() => this.#sendIfReady({ type: 'ping' }), interval);
+    if (changed) this.emit('identity', identity);
+    this.emit('connect', undefined);
+    for (const waiter of [...this.#waiters]) waiter.resolve();
+  }
+
+  #onClose(socket: WebSocket): void {
+    if (socket !== this.#socket || this.destroyed) return;
+    const wasReady = this.#ready;
+    this.#ready = false;
+    clearInterval(this.#heartbeatTimer);
+    // Requests in flight on the dead socket will never be answered; retrying them
+    // is the caller's call, since a lookup's answer may be stale by then anyway.
+    for (const pending of this.#pending.values()) {
+      pending.reject(new EcdnError('TRACKER_UNREACHABLE', 'The connection to the tracker dropped.'));
+    }
+    this.#pending.clear();
+    if (wasReady) this.emit('disconnect', undefined);
+    // Full jitter, so that a tracker restart is not met by every client at once.
+    const cap = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** this.#backoff);
+    this.#backoff++;
+    const delay = Math.random() * cap;
+    debug('tracker connection closed; reconnecting in %d ms', Math.round(delay));
+    this.#reconnectTimer = setTimeout(() => this.#open(), delay);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * EphemeralCDN: peer-to-peer file sharing for one-off results.
+ *
+ * ```js
+ * import { configure, seed, fetch } from 'ephemeral-cdn';
+ * configure({ server: 'https://cdn.example.org' });
+ * const hash = await seed(file);       // share this
+ * const bytes = await fetch(hash);     // elsewhere
+ * ```
+ *
+ * These functions use one engine per page, created on first use. Create a
+ * {@link SwarmEngine} yourself for anything else (tests, several servers).
+ * @packageDocumentation
+ */
+import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type SeedOptions } from './engine/engine.js';
+import type { HashInput } from './engine/hash.js';
+import type { SwarmStatus } from './engine/tracker-client.js';
+
+export { SwarmEngine } from './engine/engine.js';
+export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, SeedOptions } from './engine/engine.js';
+export type { FetchProgress } from './engine/download.js';
+export type { SwarmStatus } from './engine/tracker-client.js';
+export { EcdnError, isEcdnError, type EcdnErrorCode } from './engine/errors.js';
+
+let engine: SwarmEngine | undefined;
+let pending: EngineConfig = {};
+
+/** The page's shared engine, created on first use with what {@link configure} set. */
+export function getEngine(): SwarmEngine {
+  engine ??= new SwarmEngine(pending);
+  return engine;
+}
+
+/** Sets engine-wide options: `server`, `iceServers`, `uploadLimit`, `maxConnections`, `reseed`… */
+export function configure(config: EngineConfig): void {
+  pending = { ...pending, ...config };
+  engine?.configure(config);
+}
+
+/** Seeds a file from this page and resolves with its SHA-256 (64 hex), the name to share. */
+export function seed(data: HashInput, options?: SeedOptions): Promise<string> {
+  return getEngine().seed(data, options);
+}
+
+/** Stops seeding a file. */
+export function unseed(hash: string): void {
+  getEngine().unseed(hash);
+}
+
+/** Fetches a file by SHA-256 from its peers, verified. Throws `EcdnError` (`DEAD`, `INVALID_HASH`, …). */
+export function fetch(hash: string, options?: FetchOptions): Promise<ArrayBuffer> {
+  return getEngine().fetch(hash, options);
+}
+
+/** Fetches a file and decodes it as UTF-8 text. */
+export function fetchText(hash: string, options?: FetchOptions): Promise<string> {
+  return getEngine().fetchText(hash, options);
+}
+
+/** Fetches a file as a Blob of the given MIME type. */
+export function fetchBlob(hash: string, type?: string, options?: FetchOptions): Promise<Blob> {
+  return getEngine().fetchBlob(hash, type, options);
+}
+
+/** Fetches a file and returns an object URL (revoke it when done). */
+export function fetchURL(hash: string, type?: string, options?: FetchOptions): Promise<string> {
+  return getEngine().fetchURL(hash, type, options);
+}
+
+/** Fetches a file as a stream of verified bytes, in order. */
+export function stream(hash: string, options?: FetchOptions): ReadableStream<Uint8Array> {
+  return getEngine().stream(hash, options);
+}
+
+/** Watches a file's live seeder count; returns a function that stops watching. */
+export function watch(hash: string, callback: (status: SwarmStatus) => void): () => void {
+  return getEngine().watch(hash, callback);
+}
+
+/** What this page seeds and downloads, bytes moved, peers connected. */
+export function stats(): EngineStats {
+  return getEngine().stats();
+}
