@@ -76,6 +76,8 @@ export interface EngineStats {
   bytesDown: number;
   /** Open peer connections. */
   peers: number;
+  /** Payload bytes moved over each open connection. */
+  connections: Array<{ peerId: string; bytesUp: number; bytesDown: number }>;
 }
 
 /** Events of a {@link SwarmEngine}. */
@@ -279,6 +281,11 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       bytesUp: this.#uploader.bytesUp,
       bytesDown,
       peers: this.#links.size,
+      connections: [...this.#allLinks].map((link) => ({
+        peerId: link.remoteId,
+        bytesUp: link.bytesSent,
+        bytesDown: link.bytesReceived,
+      })),
     };
   }
 

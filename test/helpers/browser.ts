@@ -13,6 +13,9 @@ export function launchChromium(): Promise<Browser> {
 export async function openPage(browser: Browser, url: string): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
+  // tsx compiles test files with esbuild's keepNames, which wraps functions in
+  // a __name() helper that does not exist in the page they are sent to.
+  await page.addInitScript('globalThis.__name = (fn) => fn;');
   page.on('pageerror', (err) => {
     throw new Error(`Uncaught error in page ${url}: ${err.message}`);
   });

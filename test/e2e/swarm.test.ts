@@ -1,0 +1,198 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { closePage, launchChromium } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+
+// Real Chromium pages, each its own browser context, against the real server.
+
+const MiB = 1024 * 1024;
+let server: RunningServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function peerId(page: Page): Promise<string> {
+  return page.evaluate(() => window.EphemeralCDN.stats().peerId!);
+}
+
+/** Peer IDs this page received file bytes from. */
+function sources(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    window.EphemeralCDN.stats()
+      .connections.filter((c) => c.bytesDown > 0)
+      .map((c) => c.peerId),
+  );
+}
+
+/** Starts recording the watch events of `hash` in `window.watched`. */
+function recordWatch(page: Page, hash: string): Promise<void> {
+  return page.evaluate((hash) => {
+    const w = window as unknown as { watched: Array<{ alive: boolean; seeders: number }> };
+    w.watched = [];
+    window.EphemeralCDN.watch(hash, (status) => w.watched.push(status));
+  }, hash);
+}
+
+function fetchError(page: Page, hash: string, options: { timeout?: number } = {}): Promise<string> {
+  return page.evaluate(
+    ({ hash, options }) =>
+      window.EphemeralCDN.fetch(hash, options).then(
+        () => 'resolved',
+        (err: { code?: string }) => err.code ?? String(err),
+      ),
+    { hash, options },
+  );
+}
+
+test('a 4-page swarm: fetch, spread over peers, survive the seeder, then die', { timeout: 120_000 }, async () => {
+  const a = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(a, 8 * MiB);
+  const watcher = await openEcdnPage(browser, server.url);
+  await recordWatch(watcher, hash);
+
+  const b = await openEcdnPage(browser, server.url);
+  assert.equal(await fetchDigest(b, hash), hash);
+
+  const c = await openEcdnPage(browser, server.url);
+  assert.equal(await fetchDigest(c, hash), hash);
+  const [idA, idB] = [await peerId(a), await peerId(b)];
+  assert.deepEqual((await sources(c)).sort(), [idA, idB].sort(), 'C received pieces from both A and B');
+
+  await closePage(a);
+  const d = await openEcdnPage(browser, server.url);
+  assert.equal(await fetchDigest(d, hash), hash);
+  const idC = await peerId(c);
+  assert.deepEqual((await sources(d)).sort(), [idB, idC].sort(), 'D received pieces from both B and C');
+
+  await closePage(b);
+  await closePage(c);
+  await closePage(d);
+  await watcher.waitForFunction(() => {
+    const w = window as unknown as { watched: Array<{ alive: boolean }> };
+    return w.watched.at(-1)?.alive === false;
+  });
+  const seen = await watcher.evaluate(() => (window as unknown as { watched: Array<{ seeders: number }> }).watched);
+  assert.ok(seen.some((s) => s.seeders >= 3), `watch saw the swarm grow: ${JSON.stringify(seen)}`);
+  assert.equal(await fetchError(watcher, hash), 'DEAD');
+  await closePage(watcher);
+});
+
+test('a corrupting seeder among honest ones is banned and the fetch completes', { timeout: 120_000 }, async () => {
+  const honest = await openEcdnPage(browser, server.url);
+  const liar = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(honest, 16 * MiB, 1001);
+  await liar.evaluate(() => {
+    window.EphemeralCDN.getEngine().faults = { corrupt: true };
+  });
+  assert.equal(await seedRandom(liar, 16 * MiB, 1001), hash);
+  const consumer = await openEcdnPage(browser, server.url);
+  await consumer.evaluate(() => {
+    const w = window as unknown as { bans: unknown[] };
+    w.bans = [];
+    window.EphemeralCDN.getEngine().on('ban', (ban) => w.bans.push(ban));
+  });
+  assert.equal(await fetchDigest(consumer, hash), hash);
+  const bans = await consumer.evaluate(() => (window as unknown as { bans: Array<{ peerId: string }> }).bans);
+  assert.deepEqual(
+    bans.map((b) => b.peerId),
+    [await peerId(liar)],
+  );
+  for (const page of [honest, liar, consumer]) await closePage(page);
+});
+
+test('a seeder that leaves mid-transfer: the fetch completes from the others', { timeout: 120_000 }, async () => {
+  const a = await openEcdnPage(browser, server.url);
+  const b = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(a, 24 * MiB, 1002);
+  assert.equal(await seedRandom(b, 24 * MiB, 1002), hash);
+  // Slow both seeders down so that there is a "middle" to leave in.
+  for (const page of [a, b]) await page.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
+  const consumer = await openEcdnPage(browser, server.url);
+  const done = fetchDigest(consumer, hash, { maxPeers: 5 });
+  await consumer.waitForFunction(() => {
+    const download = window.EphemeralCDN.stats().downloading[0];
+    return download !== undefined && download.received > download.total * 0.3;
+  });
+  await closePage(b);
+  assert.equal(await done, hash);
+  for (const page of [a, consumer]) await closePage(page);
+});
+
+test('stream() yields verified bytes in order', { timeout: 60_000 }, async () => {
+  const seeder = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(seeder, 6 * MiB + 12_345);
+  const consumer = await openEcdnPage(browser, server.url);
+  const result = await consumer.evaluate(async (hash) => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of window.EphemeralCDN.stream(hash) as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    const whole = new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', whole));
+    return { chunks: chunks.length, digest: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+  }, hash);
+  assert.equal(result.digest, hash);
+  assert.ok(result.chunks > 1, `arrived in ${result.chunks} chunks`);
+  for (const page of [seeder, consumer]) await closePage(page);
+});
+
+test('an aborted fetch rejects with ABORTED', { timeout: 60_000 }, async () => {
+  const seeder = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(seeder, 16 * MiB);
+  await seeder.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 2_000_000 }));
+  const consumer = await openEcdnPage(browser, server.url);
+  const code = await consumer.evaluate(async (hash) => {
+    const controller = new AbortController();
+    const fetching = window.EphemeralCDN.fetch(hash, {
+      signal: controller.signal,
+      onProgress: ({ received }) => {
+        if (received > 0) controller.abort();
+      },
+    });
+    return fetching.then(
+      () => 'resolved',
+      (err: { code?: string }) => err.code,
+    );
+  }, hash);
+  assert.equal(code, 'ABORTED');
+  for (const page of [seeder, consumer]) await closePage(page);
+});
+
+test('a malformed hash throws INVALID_HASH without touching the network', { timeout: 30_000 }, async () => {
+  const page = await openEcdnPage(browser, server.url);
+  const result = await page.evaluate(async () => {
+    let sockets = 0;
+    const Original = window.WebSocket;
+    window.WebSocket = class extends Original {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets++;
+      }
+    };
+    const codes = [];
+    for (const bad of ['', 'abc', 'z'.repeat(64), 'a'.repeat(63), 42]) {
+      codes.push(await window.EphemeralCDN.fetch(bad as string).then(() => 'resolved', (err: { code?: string }) => err.code));
+    }
+    return { codes, sockets };
+  });
+  assert.deepEqual(result.codes, Array(5).fill('INVALID_HASH'));
+  assert.equal(result.sockets, 0);
+  await closePage(page);
+});
+
+test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {
+  const seeder = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(seeder, 8 * MiB);
+  await seeder.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1_000_000 }));
+  const consumer = await openEcdnPage(browser, server.url);
+  assert.equal(await fetchError(consumer, hash, { timeout: 500 }), 'TIMEOUT');
+  assert.equal(await fetchError(consumer, 'ab'.repeat(32)), 'DEAD');
+  for (const page of [seeder, consumer]) await closePage(page);
+});

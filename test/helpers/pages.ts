@@ -1,0 +1,49 @@
+import type { Browser, Page } from 'playwright-core';
+import { openPage } from './browser.js';
+
+/**
+ * Opens a page with the `/ephemeralcdn.js` bundle loaded from the server, as
+ * an embedding site would, and no ICE server (peers connect on loopback).
+ */
+export async function openEcdnPage(browser: Browser, serverUrl: string): Promise<Page> {
+  const page = await openPage(browser, `${serverUrl}/healthz`);
+  await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
+  await page.evaluate(() => window.EphemeralCDN.configure({ iceServers: [] }));
+  return page;
+}
+
+let nextSeed = 1;
+
+/**
+ * Seeds `size` pseudo-random bytes in the page and resolves with their hash.
+ * The same `seed` gives the same bytes, so several pages can seed one file
+ * without shipping it through the test; by default every call makes new bytes.
+ */
+export function seedRandom(page: Page, size: number, seed = nextSeed++): Promise<string> {
+  return page.evaluate(
+    async ({ size, seed }) => {
+      const words = new Uint32Array(Math.ceil(size / 4));
+      let x = (seed * 2654435761) >>> 0 || 1;
+      for (let i = 0; i < words.length; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        words[i] = x >>> 0;
+      }
+      return window.EphemeralCDN.seed(new Uint8Array(words.buffer, 0, size));
+    },
+    { size, seed },
+  );
+}
+
+/** Fetches `hash` in the page; resolves with the SHA-256 of what arrived, computed independently. */
+export function fetchDigest(page: Page, hash: string, options: { maxPeers?: number } = {}): Promise<string> {
+  return page.evaluate(
+    async ({ hash, options }) => {
+      const buffer = await window.EphemeralCDN.fetch(hash, options);
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', buffer));
+      return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    },
+    { hash, options },
+  );
+}
