@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import { Peer, type DataConnection, type PeerError } from 'peerjs';
+import { Peer, type DataConnection, type PeerError } from './peerjs.js';
 import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';

@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import type { DataConnection } from 'peerjs';
+import type { DataConnection } from './peerjs.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Frame } from './wire.js';

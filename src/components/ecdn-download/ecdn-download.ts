@@ -1,0 +1,353 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { classMap } from 'lit/directives/class-map.js';
+import { styleMap } from 'lit/directives/style-map.js';
+import type { FetchProgress } from '../../engine/download.js';
+import { isEcdnError, parseHash } from '../../engine/errors.js';
+import type { SwarmStatus } from '../../engine/tracker-client.js';
+import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
+import { EcdnErrorEvent, type EcdnErrorDetail } from '../../events/ecdn-error.js';
+import { EcdnLoadEvent } from '../../events/ecdn-load.js';
+import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
+import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
+import { errorDetail, errorText, isAbort } from '../../internal/errors.js';
+import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
+import { icons } from '../../internal/icons.js';
+import { themeStyles } from '../../internal/theme.styles.js';
+import { downloadStyles } from './ecdn-download.styles.js';
+import { saveBlob, savePicker } from './save.js';
+
+/**
+ * @summary A download button for a file shared by SHA-256: size, progress, speed, peers, and the file saved when done.
+ *
+ * @description `<ecdn-download hash="…" filename="report.csv">` shows the file's live seeder count; a
+ * click downloads it from its peers, verifies it and saves it. Files of `stream-threshold` bytes or more
+ * (when `size` is given) stream straight to disk through the File System Access API where the browser has
+ * it; everything else is saved as a Blob through a temporary `<a download>`.
+ *
+ * @fires {EcdnProgressEvent} ecdn-progress - Verified bytes arrived: `detail` has `received`, `total`, `peers`, `bytesPerSecond`.
+ * @fires {EcdnLoadEvent} ecdn-load - The file is downloaded, verified and handed to the browser to save: `detail` has `hash`, `size`, `name`.
+ * @fires {EcdnDeadEvent} ecdn-dead - No seeder holds the file any more.
+ * @fires {EcdnErrorEvent} ecdn-error - The download failed otherwise (`INVALID_HASH`, `TIMEOUT`, a failed write…).
+ *
+ * @csspart base - The card around the button.
+ * @csspart button - The main button: download, save again, or try again.
+ * @csspart icon - The round icon at the start of the button.
+ * @csspart label - The file name.
+ * @csspart meta - The line under it: size, seeders, progress, speed, peers, or what went wrong.
+ * @csspart progress - The progress track, while downloading.
+ * @csspart progress-bar - The filled part of the progress track.
+ * @csspart cancel - The cancel button, while downloading.
+ *
+ * @cssprop [--ecdn-download-width=22rem] - Width of the element.
+ * @cssprop --ecdn-font - Font family.
+ * @cssprop --ecdn-radius - Corner radius.
+ * @cssprop --ecdn-color-text - Text colour.
+ * @cssprop --ecdn-color-muted - Secondary text colour.
+ * @cssprop --ecdn-color-surface - Background colour.
+ * @cssprop --ecdn-color-surface-alt - Background on hover.
+ * @cssprop --ecdn-color-border - Border colour.
+ * @cssprop --ecdn-color-accent - Icon and progress colour.
+ * @cssprop --ecdn-color-on-accent - Icon colour on the accent.
+ * @cssprop --ecdn-color-success - Icon colour once saved, and the "seeders online" dot.
+ * @cssprop --ecdn-color-danger - Dead and error colour.
+ * @cssprop --ecdn-color-track - Empty progress track.
+ * @cssprop --ecdn-focus-ring - Box shadow of the focused button.
+ */
+export class EcdnDownload extends EcdnElement {
+  static override styles = [themeStyles, downloadStyles];
+
+  /** SHA-256 of the file, as 64 hexadecimal characters. */
+  @property({ reflect: true }) hash = '';
+
+  /** Name to save the file under; defaults to the start of the hash. */
+  @property() filename = '';
+
+  /** Size of the file in bytes, if the page knows it: shown before the download starts, and decides streaming. */
+  @property({ type: Number }) size: number | undefined;
+
+  /** MIME type given to the saved Blob. */
+  @property() type = '';
+
+  /** Files of at least this many bytes (per `size`) stream to disk through the save picker where available. */
+  @property({ type: Number, attribute: 'stream-threshold' }) streamThreshold = 32 * 1024 * 1024;
+
+  @state() private _progress: FetchProgress | undefined;
+  @state() private _error: EcdnErrorDetail | undefined;
+  @state() private _saved: { size: number; streamed: boolean } | undefined;
+
+  #abort: AbortController | undefined;
+  #blob: Blob | undefined;
+
+  /** The name the file is saved under. */
+  get downloadName(): string {
+    return this.filename || `${(validHash(this.hash) ?? 'file').slice(0, 16)}`;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.cancel();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    if (changed.has('hash')) this.#reset();
+  }
+
+  protected override watchedHash(): string | undefined {
+    return validHash(this.hash);
+  }
+
+  protected override onSwarmStatus(status: SwarmStatus): void {
+    if (status.hash !== validHash(this.hash)) return;
+    if (!status.alive && this.state === 'idle') {
+      this.setState('dead');
+      this.emit(new EcdnDeadEvent({ hash: this.hash }));
+    } else if (status.alive && status.seeders > 0 && this.state === 'dead') {
+      this.setState('idle');
+    }
+  }
+
+  /** A new hash: drop what belonged to the old one. */
+  #reset(): void {
+    this.#abort?.abort();
+    this.#abort = undefined;
+    this.#blob = undefined;
+    this._progress = undefined;
+    this._saved = undefined;
+    this._error = undefined;
+    if (this.hash && !validHash(this.hash)) {
+      try {
+        parseHash(this.hash);
+      } catch (err) {
+        this.#fail(errorDetail(this.hash, err));
+        return;
+      }
+    }
+    this.setState('idle');
+  }
+
+  /** Stops a download under way; the element goes back to idle. */
+  cancel(): void {
+    if (!this.#abort) return;
+    this.#abort.abort();
+    this.#abort = undefined;
+    this._progress = undefined;
+    if (this.state === 'loading') this.setState('idle');
+  }
+
+  /**
+   * Downloads and saves the file (the button calls this). Call it from a user
+   * gesture: saving, and the save picker above all, need one.
+   */
+  async download(): Promise<void> {
+    if (this.state === 'loading' || !validHash(this.hash)) return;
+    if (this.#blob) {
+      saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
+      return;
+    }
+    const hash = this.hash;
+    const swarm = this.swarm;
+    const abort = new AbortController();
+    this.#abort?.abort();
+    this.#abort = abort;
+    const signal = abort.signal;
+    const stale = () => hash !== this.hash || signal.aborted;
+    const onProgress = (progress: FetchProgress) => {
+      if (stale()) return;
+      this._progress = progress;
+      this.emit(new EcdnProgressEvent({ hash, phase: 'download', ...progress }));
+    };
+
+    let handle: FileSystemFileHandle | undefined;
+    const picker = this.size !== undefined && this.size >= this.streamThreshold ? savePicker() : undefined;
+    if (picker) {
+      try {
+        // First await of the click: the picker needs the user's gesture.
+        handle = await picker({ suggestedName: this.downloadName });
+      } catch (err) {
+        if (stale()) return;
+        // The user closed the picker: nothing to do. Anything else (a sandboxed
+        // frame): fall back to a Blob download.
+        if (err instanceof DOMException && err.name === 'AbortError') {
+          this.#abort = undefined;
+          return;
+        }
+      }
+      if (stale()) return;
+    }
+
+    this._error = undefined;
+    this._progress = undefined;
+    this.setState('loading');
+    try {
+      let size: number;
+      if (handle) {
+        const writable = await handle.createWritable();
+        if (stale()) return void writable.abort();
+        let written = 0;
+        const counter = new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            written += chunk.byteLength;
+            controller.enqueue(chunk);
+          },
+        });
+        await swarm
+          .stream(hash, { signal, onProgress })
+          .pipeThrough(counter)
+          .pipeTo(writable as unknown as WritableStream<Uint8Array>, { signal });
+        size = written;
+      } else {
+        const bytes = await swarm.fetch(hash, { signal, onProgress });
+        if (stale()) return;
+        this.#blob = new Blob([bytes], { type: this.type });
+        size = bytes.byteLength;
+        saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
+      }
+      if (stale()) return;
+      this.#abort = undefined;
+      this._saved = { size, streamed: handle !== undefined };
+      this.setState('ready');
+      this.emit(new EcdnLoadEvent({ hash, size, name: this.downloadName, ...(this.type ? { type: this.type } : {}) }));
+    } catch (err) {
+      if (stale() || isAbort(err)) return;
+      this.#abort = undefined;
+      if (isEcdnError(err, 'DEAD')) {
+        this.setState('dead');
+        this.emit(new EcdnDeadEvent({ hash }));
+      } else {
+        this.#fail(errorDetail(hash, err));
+      }
+    }
+  }
+
+  #fail(detail: EcdnErrorDetail): void {
+    this._error = detail;
+    this.setState('error');
+    this.emit(new EcdnErrorEvent(detail));
+  }
+
+  #onClick(): void {
+    void this.download();
+  }
+
+  protected override render() {
+    const state = this.state;
+    const disabled = state === 'dead' || state === 'loading' || (state === 'error' && this._error?.code === 'INVALID_HASH') || !this.hash;
+    const icon = state === 'ready' ? icons.check : state === 'dead' ? icons.dead : state === 'error' ? icons.error : icons.download;
+    return html`
+      <div part="base" class="base" aria-busy=${state === 'loading'}>
+        <button
+          part="button"
+          type="button"
+          ?disabled=${disabled}
+          aria-label=${this.#buttonLabel()}
+          aria-describedby="meta"
+          @click=${this.#onClick}
+        >
+          <span part="icon">${icon}</span>
+          <span class="text">
+            <span part="label">${this.downloadName}</span>
+            <span part="meta" id="meta">${this.#meta()}</span>
+            ${state === 'loading' ? this.#renderProgress() : nothing}
+          </span>
+        </button>
+        ${state === 'loading'
+          ? html`<button part="cancel" type="button" @click=${() => this.cancel()}>Cancel</button>`
+          : nothing}
+        <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
+      </div>
+    `;
+  }
+
+  #buttonLabel(): string {
+    const name = this.downloadName;
+    switch (this.state) {
+      case 'loading':
+        return `Downloading ${name}`;
+      case 'ready':
+        return `Save ${name} again`;
+      case 'dead':
+        return `${name}: file is dead`;
+      case 'error':
+        return this._error?.code === 'INVALID_HASH' ? `${name}: invalid hash` : `Try downloading ${name} again`;
+      default:
+        return `Download ${name}`;
+    }
+  }
+
+  #seedersText(): string {
+    const seeders = this.seeders;
+    return seeders === undefined ? '' : plural(seeders, 'seeder');
+  }
+
+  #meta() {
+    const seeders = this.seeders;
+    const dot =
+      seeders === undefined ? nothing : html`<span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>`;
+    switch (this.state) {
+      case 'loading': {
+        const p = this._progress;
+        if (!p || !p.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
+        return [
+          `${percent(p.received, p.total)}%`,
+          `${formatBytes(p.received)} of ${formatBytes(p.total)}`,
+          formatSpeed(p.bytesPerSecond),
+          plural(p.peers, 'peer'),
+        ].join(' · ');
+      }
+      case 'ready': {
+        const parts = [`Saved`, formatBytes(this._saved?.size ?? 0)];
+        return html`${parts.join(' · ')}${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
+      }
+      case 'dead':
+        return 'File is dead: nobody is sharing it any more';
+      case 'error':
+        return this._error?.code === 'UNKNOWN' ? this._error.message : errorText(this._error?.code ?? 'UNKNOWN');
+      default: {
+        const size = this.size !== undefined ? formatBytes(this.size) : '';
+        if (!this.hash) return 'No file';
+        return html`${size}${size && seeders !== undefined ? ' · ' : ''}${dot}${seeders !== undefined ? this.#seedersText() : size ? '' : 'Looking for seeders…'}`;
+      }
+    }
+  }
+
+  #renderProgress() {
+    const p = this._progress;
+    const known = p !== undefined && p.total > 0;
+    const pct = known ? percent(p.received, p.total) : 0;
+    return html`<span
+      part="progress"
+      class=${classMap({ progress: true, 'progress--indeterminate': !known })}
+      role="progressbar"
+      aria-label=${`Downloading ${this.downloadName}`}
+      aria-valuemin="0"
+      aria-valuemax="100"
+      aria-valuenow=${known ? pct : nothing}
+      ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
+    ></span>`;
+  }
+
+  #announcement(): string {
+    switch (this.state) {
+      case 'loading':
+        return `Downloading ${this.downloadName}.`;
+      case 'ready':
+        return `${this.downloadName} downloaded${this._saved?.streamed ? ' and saved' : ''}.`;
+      case 'dead':
+        return `${this.downloadName}: file is dead, nobody is sharing it any more.`;
+      case 'error':
+        return `Download failed. ${errorText(this._error?.code ?? 'UNKNOWN')}`;
+      default:
+        return '';
+    }
+  }
+}
+
+if (!customElements.get('ecdn-download')) customElements.define('ecdn-download', EcdnDownload);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ecdn-download': EcdnDownload;
+  }
+}

@@ -1,0 +1,288 @@
+import { html, nothing, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { classMap } from 'lit/directives/class-map.js';
+import { styleMap } from 'lit/directives/style-map.js';
+import type { FetchProgress } from '../../engine/download.js';
+import { isEcdnError } from '../../engine/errors.js';
+import type { SwarmStatus } from '../../engine/tracker-client.js';
+import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
+import type { EcdnErrorDetail } from '../../events/ecdn-error.js';
+import { EcdnErrorEvent } from '../../events/ecdn-error.js';
+import { EcdnLoadEvent } from '../../events/ecdn-load.js';
+import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
+import type { EcdnSwarm } from '../../internal/context.js';
+import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
+import { errorDetail, errorText } from '../../internal/errors.js';
+import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
+import { icons } from '../../internal/icons.js';
+import { themeStyles } from '../../internal/theme.styles.js';
+import { imgStyles } from './ecdn-img.styles.js';
+import { sniffImageType } from './sniff.js';
+
+/**
+ * @summary An image fetched by SHA-256 from the browsers holding it, verified, with its live state.
+ *
+ * @description Put it where an `<img>` would go: `<ecdn-img hash="…" alt="…">`. It downloads the file
+ * from its peers, checks it against the hash, and shows it through an object URL that it revokes when
+ * the hash changes or the element leaves the page. While loading it shows progress and the live seeder
+ * count; a file nobody holds any more shows a clear "file is dead" state. If the file comes back (someone
+ * seeds the same bytes again) the element loads it.
+ *
+ * @fires {EcdnProgressEvent} ecdn-progress - Verified bytes arrived: `detail` has `received`, `total`, `peers`, `bytesPerSecond`.
+ * @fires {EcdnLoadEvent} ecdn-load - The image is verified and decoded: `detail` has `hash`, `size`, `type`.
+ * @fires {EcdnDeadEvent} ecdn-dead - No seeder holds the file any more.
+ * @fires {EcdnErrorEvent} ecdn-error - The fetch failed otherwise (`INVALID_HASH`, `TIMEOUT`, …), or the bytes are not an image.
+ *
+ * @slot loading - Replaces the built-in progress panel while the file loads.
+ * @slot dead - Replaces the built-in "file is dead" panel.
+ * @slot error - Replaces the built-in error panel.
+ *
+ * @csspart base - The wrapper around everything.
+ * @csspart image - The `<img>` showing the verified file.
+ * @csspart loading - The built-in progress panel.
+ * @csspart progress - The progress track.
+ * @csspart progress-bar - The filled part of the progress track.
+ * @csspart seeders - The live seeder count (a badge over the image once shown).
+ * @csspart dead - The built-in "file is dead" panel.
+ * @csspart error - The built-in error panel.
+ *
+ * @cssprop [--ecdn-img-placeholder-width=16rem] - Width of the loading, dead and error panels.
+ * @cssprop [--ecdn-img-placeholder-height=10rem] - Least height of those panels.
+ * @cssprop [--ecdn-img-radius=0] - Corner radius of the image.
+ * @cssprop --ecdn-font - Font family.
+ * @cssprop --ecdn-radius - Corner radius of panels.
+ * @cssprop --ecdn-color-text - Text colour.
+ * @cssprop --ecdn-color-muted - Secondary text colour.
+ * @cssprop --ecdn-color-surface - Background colour.
+ * @cssprop --ecdn-color-surface-alt - Background of panels.
+ * @cssprop --ecdn-color-border - Border colour.
+ * @cssprop --ecdn-color-accent - Progress colour.
+ * @cssprop --ecdn-color-success - The "seeders online" dot.
+ * @cssprop --ecdn-color-danger - Dead and error colour.
+ * @cssprop --ecdn-color-track - Empty progress track.
+ */
+export class EcdnImg extends EcdnElement {
+  static override styles = [themeStyles, imgStyles];
+
+  /** SHA-256 of the image, as 64 hexadecimal characters. */
+  @property({ reflect: true }) hash = '';
+
+  /** Alternative text, as on `<img>`. */
+  @property() alt = '';
+
+  /** MIME type of the image (`image/png`…); sniffed from its first bytes when empty. */
+  @property() type = '';
+
+  @state() private _url: string | undefined;
+  @state() private _progress: FetchProgress | undefined;
+  @state() private _error: EcdnErrorDetail | undefined;
+
+  #abort: AbortController | undefined;
+  /** What the current run is for; a new hash or engine starts another. */
+  #runHash: string | undefined;
+  #runSwarm: EcdnSwarm | undefined;
+  #size = 0;
+  #mime = '';
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#cancel();
+    this.#runHash = undefined;
+    this.#runSwarm = undefined;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    if (!this.isConnected) return;
+    if (this.hash !== this.#runHash || this.swarm !== this.#runSwarm) this.#start();
+  }
+
+  protected override watchedHash(): string | undefined {
+    return validHash(this.hash);
+  }
+
+  protected override onSwarmStatus(status: SwarmStatus): void {
+    if (status.hash !== validHash(this.hash)) return;
+    if (!status.alive && this.state === 'ready') {
+      this.setState('dead');
+      this.emit(new EcdnDeadEvent({ hash: this.hash }));
+    } else if (status.alive && status.seeders > 0 && this.state === 'dead') {
+      // Someone seeds the same bytes again: the hash names them, so they are back.
+      if (this._url) this.setState('ready');
+      else this.#start();
+    }
+  }
+
+  /** Aborts the running fetch, revokes the object URL, forgets progress. */
+  #cancel(): void {
+    this.#abort?.abort();
+    this.#abort = undefined;
+    if (this._url) URL.revokeObjectURL(this._url);
+    this._url = undefined;
+    this._progress = undefined;
+    this._error = undefined;
+  }
+
+  #start(): void {
+    this.#cancel();
+    const hash = this.hash;
+    const swarm = this.swarm;
+    this.#runHash = hash;
+    this.#runSwarm = swarm;
+    if (!hash) {
+      this.setState('idle');
+      return;
+    }
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.setState('loading');
+    void this.#fetch(hash, swarm, abort.signal);
+  }
+
+  async #fetch(hash: string, swarm: EcdnSwarm, signal: AbortSignal): Promise<void> {
+    const stale = () => hash !== this.hash || signal.aborted;
+    try {
+      const bytes = await swarm.fetch(hash, {
+        signal,
+        onProgress: (progress) => {
+          if (stale()) return;
+          this._progress = progress;
+          this.emit(new EcdnProgressEvent({ hash, phase: 'download', ...progress }));
+        },
+      });
+      if (stale()) return;
+      this.#size = bytes.byteLength;
+      this.#mime = this.type || sniffImageType(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1024))) || '';
+      // `ready` waits for the <img> to decode it: see #onImageLoad.
+      this._url = URL.createObjectURL(new Blob([bytes], { type: this.#mime }));
+    } catch (err) {
+      if (stale()) return;
+      if (isEcdnError(err, 'DEAD')) {
+        this.setState('dead');
+        this.emit(new EcdnDeadEvent({ hash }));
+      } else {
+        this.#fail(errorDetail(hash, err));
+      }
+    }
+  }
+
+  #fail(detail: EcdnErrorDetail): void {
+    this._error = detail;
+    this.setState('error');
+    this.emit(new EcdnErrorEvent(detail));
+  }
+
+  #onImageLoad(event: Event): void {
+    if ((event.target as HTMLImageElement).src !== this._url || this.state !== 'loading') return;
+    this.setState('ready');
+    this.emit(new EcdnLoadEvent({ hash: this.hash, size: this.#size, type: this.#mime }));
+  }
+
+  #onImageError(event: Event): void {
+    if ((event.target as HTMLImageElement).src !== this._url || this.state !== 'loading') return;
+    const error = new Error(`The file is not an image this browser can show (type ${this.#mime || 'unknown'}).`);
+    this.#fail({ hash: this.hash, code: 'UNKNOWN', message: error.message, error });
+  }
+
+  protected override render() {
+    const state = this.state;
+    const overlay = state === 'dead' && this._url !== undefined;
+    return html`
+      <div part="base" class=${classMap({ base: true, 'base--overlay': overlay })} aria-busy=${state === 'loading'}>
+        ${this._url
+          ? html`<img
+              part="image"
+              src=${this._url}
+              alt=${this.alt}
+              ?hidden=${state !== 'ready' && !overlay}
+              @load=${this.#onImageLoad}
+              @error=${this.#onImageError}
+            />`
+          : nothing}
+        ${state === 'loading' ? this.#renderLoading() : nothing}
+        ${state === 'ready' ? this.#renderSeeders() : nothing}
+        ${state === 'dead' ? this.#renderDead() : nothing}
+        ${state === 'error' ? this.#renderError() : nothing}
+        <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
+      </div>
+    `;
+  }
+
+  #announcement(): string {
+    switch (this.state) {
+      case 'loading':
+        return `Loading image${this.alt ? ` “${this.alt}”` : ''} from peers.`;
+      case 'ready':
+        return '';
+      case 'dead':
+        return 'File is dead: nobody is sharing it any more.';
+      case 'error':
+        return `Image failed to load. ${errorText(this._error?.code ?? 'UNKNOWN')}`;
+      default:
+        return '';
+    }
+  }
+
+  #renderSeeders() {
+    const seeders = this.seeders;
+    if (seeders === undefined) return nothing;
+    return html`<span part="seeders" title="Browsers holding the whole file right now"
+      ><span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>${plural(seeders, 'seeder')}</span
+    >`;
+  }
+
+  #renderLoading() {
+    const p = this._progress;
+    const known = p !== undefined && p.total > 0;
+    const pct = known ? percent(p.received, p.total) : 0;
+    const seeders = this.seeders;
+    const meta = [
+      known ? `${formatBytes(p.received)} of ${formatBytes(p.total)}` : 'Finding peers…',
+      seeders !== undefined ? plural(seeders, 'seeder') : '',
+      p && p.peers > 0 ? `${formatSpeed(p.bytesPerSecond)} from ${plural(p.peers, 'peer')}` : '',
+    ].filter(Boolean);
+    return html`<slot name="loading">
+      <div part="loading" class="panel">
+        <p class="panel__title">${known ? `Loading image… ${pct}%` : 'Loading image…'}</p>
+        <span
+          part="progress"
+          class=${classMap({ progress: true, 'progress--indeterminate': !known })}
+          role="progressbar"
+          aria-label=${this.alt ? `Loading ${this.alt}` : 'Loading image'}
+          aria-valuemin="0"
+          aria-valuemax="100"
+          aria-valuenow=${known ? pct : nothing}
+          ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
+        ></span>
+        <p class="panel__meta">${meta.join(' · ')}</p>
+      </div>
+    </slot>`;
+  }
+
+  #renderDead() {
+    return html`<slot name="dead">
+      <div part="dead" class="panel">
+        <p class="panel__title">${icons.dead} File is dead</p>
+        <p class="panel__meta">Nobody is sharing it any more. It comes back only if someone seeds the same file again.</p>
+      </div>
+    </slot>`;
+  }
+
+  #renderError() {
+    const code = this._error?.code ?? 'UNKNOWN';
+    return html`<slot name="error">
+      <div part="error" class="panel">
+        <p class="panel__title">${icons.error} Image failed to load</p>
+        <p class="panel__meta">${code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code)}</p>
+      </div>
+    </slot>`;
+  }
+}
+
+if (!customElements.get('ecdn-img')) customElements.define('ecdn-img', EcdnImg);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ecdn-img': EcdnImg;
+  }
+}

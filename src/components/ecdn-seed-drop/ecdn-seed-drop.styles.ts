@@ -1,0 +1,202 @@
+import { css } from 'lit';
+
+export const seedDropStyles = css`
+  :host {
+    display: block;
+    max-width: var(--ecdn-seed-drop-max-width, 40rem);
+    font-size: 0.875rem;
+    line-height: 1.45;
+  }
+
+  .base {
+    display: flex;
+    flex-direction: column;
+    gap: 0.75rem;
+  }
+
+  [part~='dropzone'] {
+    display: flex;
+    flex-direction: column;
+    align-items: center;
+    justify-content: center;
+    gap: 0.375rem;
+    min-height: var(--ecdn-seed-drop-min-height, 10rem);
+    padding: 1.5rem;
+    border: 2px dashed var(--_border);
+    border-radius: var(--_radius);
+    background: var(--_surface);
+    text-align: center;
+    cursor: pointer;
+    transition:
+      border-color 120ms,
+      background-color 120ms;
+  }
+
+  [part~='dropzone']:hover,
+  .dragging [part~='dropzone'] {
+    border-color: var(--_accent);
+    background: color-mix(in srgb, var(--_accent) 6%, var(--_surface));
+  }
+
+  [part~='dropzone'] .icon {
+    width: 2rem;
+    height: 2rem;
+    color: var(--_accent);
+  }
+
+  .title {
+    margin: 0;
+    font-size: 1rem;
+    font-weight: 600;
+  }
+
+  .hint {
+    margin: 0;
+    color: var(--_muted);
+    font-size: 0.8125rem;
+  }
+
+  .link {
+    color: var(--_accent);
+    text-decoration: underline;
+  }
+
+  .panel {
+    display: flex;
+    flex-direction: column;
+    gap: 0.75rem;
+    padding: 1rem;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: var(--_surface);
+  }
+
+  .row {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.5rem;
+  }
+
+  .spread {
+    justify-content: space-between;
+  }
+
+  .file-name {
+    overflow: hidden;
+    font-weight: 600;
+    text-overflow: ellipsis;
+    white-space: nowrap;
+  }
+
+  .muted {
+    color: var(--_muted);
+    font-variant-numeric: tabular-nums;
+  }
+
+  [part~='hash'],
+  [part~='snippet'] code {
+    font-family: var(--_mono);
+    font-size: 0.8125rem;
+  }
+
+  [part~='hash'] {
+    flex: 1;
+    min-width: 0;
+    padding: 0.375rem 0.5rem;
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface-alt);
+    overflow-wrap: anywhere;
+  }
+
+  .label {
+    margin: 0 0 0.25rem;
+    color: var(--_muted);
+    font-size: 0.75rem;
+    font-weight: 600;
+    letter-spacing: 0.02em;
+    text-transform: uppercase;
+  }
+
+  [part~='snippet'] {
+    display: flex;
+    align-items: flex-start;
+    gap: 0.5rem;
+  }
+
+  [part~='snippet'] pre {
+    flex: 1;
+    min-width: 0;
+    margin: 0;
+    padding: 0.5rem 0.625rem;
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface-alt);
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+
+  [part~='counts'] {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.25rem 1.25rem;
+    margin: 0;
+    padding: 0;
+    list-style: none;
+    font-variant-numeric: tabular-nums;
+  }
+
+  [part~='counts'] strong {
+    font-size: 1.125rem;
+  }
+
+  .button {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.375rem;
+    padding: 0.375rem 0.75rem;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface);
+    cursor: pointer;
+    white-space: nowrap;
+  }
+
+  .button:hover {
+    background: var(--_surface-alt);
+  }
+
+  .button .icon {
+    width: 1rem;
+    height: 1rem;
+  }
+
+  [part~='stop-button'] {
+    border-color: color-mix(in srgb, var(--_danger) 50%, var(--_border));
+    color: var(--_danger);
+  }
+
+  .notice {
+    margin: 0;
+    padding: 0.5rem 0.75rem;
+    border-inline-start: 3px solid var(--_accent);
+    border-radius: 0 calc(var(--_radius) * 0.75) calc(var(--_radius) * 0.75) 0;
+    background: color-mix(in srgb, var(--_accent) 7%, var(--_surface));
+    font-size: 0.8125rem;
+  }
+
+  .notice--last {
+    border-inline-start-color: var(--_danger);
+    background: color-mix(in srgb, var(--_danger) 7%, var(--_surface));
+  }
+
+  [part~='error'] {
+    margin: 0;
+    color: var(--_danger);
+  }
+
+  .icon {
+    width: 1.25rem;
+    height: 1.25rem;
+    flex: none;
+  }
+`;

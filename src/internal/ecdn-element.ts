@@ -1,0 +1,83 @@
+import { consume } from '@lit/context';
+import { LitElement } from 'lit';
+import { state } from 'lit/decorators.js';
+import { parseHash } from '../engine/errors.js';
+import type { SwarmStatus } from '../engine/tracker-client.js';
+import { getEngine } from '../index.js';
+import { swarmContext, type EcdnSwarm } from './context.js';
+import { emit } from './emit.js';
+import { SwarmWatchController } from './swarm-controller.js';
+
+/** Where an element's file stands. */
+export type EcdnState = 'idle' | 'loading' | 'ready' | 'dead' | 'error';
+
+/**
+ * What the EphemeralCDN elements share: the engine (from context, else the
+ * page's), a read-only `state` reflected as an attribute, and the live seeder
+ * count of the file they show.
+ */
+export class EcdnElement extends LitElement {
+  /** The engine given by an ancestor through `swarmContext`, if any. */
+  @consume({ context: swarmContext, subscribe: true })
+  @state()
+  protected providedSwarm?: EcdnSwarm;
+
+  @state() private _state: EcdnState = 'idle';
+
+  /** Live swarm status of {@link watchedHash}, from the tracker. */
+  protected readonly swarmWatch = new SwarmWatchController(this, {
+    hash: () => this.watchedHash(),
+    swarm: () => this.swarm,
+    onStatus: (status) => this.onSwarmStatus(status),
+  });
+
+  /** Where the file stands: `idle`, `loading`, `ready`, `dead` or `error`. Reflected as the `state` attribute. */
+  get state(): EcdnState {
+    return this._state;
+  }
+
+  /** How many peers hold the whole file right now, live from the tracker; undefined until it answers. */
+  get seeders(): number | undefined {
+    return this.swarmWatch.status?.seeders;
+  }
+
+  /** The engine in use: the one provided through context, else the page's shared one. */
+  protected get swarm(): EcdnSwarm {
+    return this.providedSwarm ?? getEngine();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.getAttribute('state') !== this._state) this.setAttribute('state', this._state);
+  }
+
+  /** Moves to a new state and reflects it at once, so a test or a style never sees a stale attribute. */
+  protected setState(next: EcdnState): void {
+    if (next === this._state) return;
+    this._state = next;
+    this.setAttribute('state', next);
+  }
+
+  /** The file whose swarm to watch; subclasses override. */
+  protected watchedHash(): string | undefined {
+    return undefined;
+  }
+
+  /** Called on every swarm status of {@link watchedHash}; subclasses override. */
+  protected onSwarmStatus(_status: SwarmStatus): void {}
+
+  /** Dispatches one of the typed `ecdn-*` events from this element. */
+  protected emit<E extends Event>(event: E): E {
+    return emit(this, event);
+  }
+}
+
+/** The hash normalised to lowercase, or undefined when it is not 64 hex characters. */
+export function validHash(hash: string | undefined | null): string | undefined {
+  if (!hash) return undefined;
+  try {
+    return parseHash(hash);
+  } catch {
+    return undefined;
+  }
+}

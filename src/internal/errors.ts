@@ -1,0 +1,43 @@
+import { isEcdnError } from '../engine/errors.js';
+import type { EcdnErrorDetail } from '../events/ecdn-error.js';
+
+/** Turns anything thrown into the detail of an `ecdn-error` event. */
+export function errorDetail(hash: string, error: unknown): EcdnErrorDetail {
+  return {
+    hash,
+    code: isEcdnError(error) ? error.code : 'UNKNOWN',
+    message: error instanceof Error ? error.message : String(error),
+    error,
+  };
+}
+
+/** True for the error an aborted fetch or seed rejects with. */
+export function isAbort(error: unknown): boolean {
+  return isEcdnError(error, 'ABORTED') || (error instanceof DOMException && error.name === 'AbortError');
+}
+
+/** Words for users, by error code. */
+export function errorText(code: EcdnErrorDetail['code']): string {
+  switch (code) {
+    case 'INVALID_HASH':
+      return 'This is not a valid file hash.';
+    case 'HASH_MISMATCH':
+      return 'Peers sent bytes that did not match the file.';
+    case 'TIMEOUT':
+      return 'The file took too long to arrive.';
+    case 'TRACKER_UNREACHABLE':
+      return 'The tracker could not be reached.';
+    case 'NO_PEER_REACHABLE':
+      return 'No peer holding the file could be reached.';
+    case 'PROTOCOL':
+      return 'A peer sent something unexpected.';
+    case 'DESTROYED':
+      return 'EphemeralCDN was shut down on this page.';
+    case 'ABORTED':
+      return 'Cancelled.';
+    case 'DEAD':
+      return 'File is dead: nobody is sharing it any more.';
+    default:
+      return 'Something went wrong.';
+  }
+}

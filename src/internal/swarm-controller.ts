@@ -1,0 +1,80 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { SwarmStatus } from '../engine/tracker-client.js';
+import type { EcdnSwarm } from './context.js';
+
+/** What {@link SwarmWatchController} asks its host. */
+export interface SwarmWatchOptions {
+  /** The file to watch now, or undefined for none. Read before every update. */
+  hash: () => string | undefined;
+  /** The engine to watch it with. */
+  swarm: () => EcdnSwarm;
+  /** Called on every status the tracker reports, before the host re-renders. */
+  onStatus?: (status: SwarmStatus) => void;
+}
+
+/**
+ * Bridges the engine's `watch(hash)` to an element: keeps one subscription
+ * for the host's current file and engine, drops it when the host leaves the
+ * page, and re-renders the host on every report.
+ */
+export class SwarmWatchController implements ReactiveController {
+  /** The tracker's latest word on the watched file; undefined until it answers. */
+  status: SwarmStatus | undefined;
+
+  readonly #host: ReactiveControllerHost;
+  readonly #options: SwarmWatchOptions;
+  #hash: string | undefined;
+  #swarm: EcdnSwarm | undefined;
+  #stop: (() => void) | undefined;
+
+  constructor(host: ReactiveControllerHost, options: SwarmWatchOptions) {
+    this.#host = host;
+    this.#options = options;
+    host.addController(this);
+  }
+
+  hostConnected(): void {
+    // Subscribe on the coming update rather than now: the <script> bundle
+    // defines the elements (upgrading those already in the page) a moment
+    // before it configures the engine's server, and updates run after that.
+    this.#host.requestUpdate();
+  }
+
+  hostUpdate(): void {
+    this.#sync();
+  }
+
+  hostDisconnected(): void {
+    this.#unwatch();
+  }
+
+  #sync(): void {
+    const hash = this.#options.hash();
+    const swarm = hash ? this.#options.swarm() : undefined;
+    if (hash === this.#hash && swarm === this.#swarm) return;
+    this.#unwatch();
+    if (!hash || !swarm) return;
+    this.#hash = hash;
+    this.#swarm = swarm;
+    try {
+      this.#stop = swarm.watch(hash, (status) => {
+        if (this.#hash !== hash || this.#swarm !== swarm) return;
+        this.status = status;
+        this.#options.onStatus?.(status);
+        this.#host.requestUpdate();
+      });
+    } catch {
+      // No server configured, or a destroyed engine: the host's own fetch or
+      // seed reports that; without a watch the count just stays unknown.
+      this.#stop = () => {};
+    }
+  }
+
+  #unwatch(): void {
+    this.#stop?.();
+    this.#stop = undefined;
+    this.#hash = undefined;
+    this.#swarm = undefined;
+    this.status = undefined;
+  }
+}
