@@ -28,6 +28,15 @@ export default {
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: './tsconfig.json' }),
     {
+      // PeerJS reaches `sdp` through webrtc-adapter's ES sources, but sdp's
+      // "module" file is CommonJS (module.exports), which bundlers convert and
+      // the dev server does not: give it the default export it lacks.
+      name: 'sdp-esm',
+      transform(context) {
+        if (context.path.endsWith('/node_modules/sdp/sdp.js')) return { body: `${context.body}\nexport default SDPUtils;\n` };
+      },
+    },
+    {
       name: 'ecdn-server',
       serverStop: () => server.close(),
     },

@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { createLog } from './log.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import { sha256Hex } from './hash.js';
@@ -10,12 +10,14 @@ import { Swarm } from './swarm.js';
 import type { TrackerClient } from './tracker-client.js';
 import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
 
-const debug = createDebug('ecdn:download');
+const debug = createLog('ecdn:download');
 
 /** Bad pieces a peer may send before it is banned from the download. */
 export const MAX_STRIKES = 3;
 /** A peer with requests outstanding that sends nothing for this long is dropped as silent. */
 export const SILENT_AFTER_MS = 4_000;
+/** Connection attempts to one peer before a download gives up on it. */
+export const MAX_DIAL_ATTEMPTS = 3;
 /** Fewest blocks kept in flight per peer, before its rate is known; then about one second of its rate. */
 export const MIN_PIPELINE = 4;
 
@@ -91,7 +93,8 @@ export class Download extends Emitter<DownloadEvents> {
   readonly #options: DownloadOptions;
   readonly #abort = new AbortController();
   readonly #peers = new Map<string, PeerState>();
-  readonly #tried = new Set<string>();
+  /** Failed connections and drops per peer; a peer is tried again until {@link MAX_DIAL_ATTEMPTS}. */
+  readonly #dialFailures = new Map<string, number>();
   readonly #rate = new RateMeter();
   #manifest: Manifest | undefined;
   #buffer: Uint8Array | undefined;
@@ -219,7 +222,10 @@ export class Download extends Emitter<DownloadEvents> {
       const result = await this.#host.tracker.lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
       if (this.destroyed) return;
       const self = this.#host.localId();
-      const fresh = result.peers.filter((id) => id !== self && !this.#tried.has(id) && !this.banned.has(id));
+      const fresh = result.peers.filter(
+        (id) =>
+          id !== self && !this.#peers.has(id) && !this.banned.has(id) && (this.#dialFailures.get(id) ?? 0) < MAX_DIAL_ATTEMPTS,
+      );
       debug('%s: tracker says alive=%s, %d peers, %d new', this.hash.slice(0, 8), result.alive, result.peers.length, fresh.length);
       if (!result.alive && this.#peers.size === 0) {
         return this.fail(new EcdnError('DEAD', `The file ${this.hash} is dead: no seeder holds it any more.`, { hash: this.hash }));
@@ -244,11 +250,11 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   async #addPeer(peerId: string): Promise<void> {
-    this.#tried.add(peerId);
     let link: PeerLink;
     try {
       link = await this.#host.connect(peerId, this.#abort.signal);
     } catch (err) {
+      this.#dialFailures.set(peerId, (this.#dialFailures.get(peerId) ?? 0) + 1);
       debug('%s: could not reach %s: %s', this.hash.slice(0, 8), peerId, (err as Error).message);
       return;
     }
@@ -431,6 +437,8 @@ export class Download extends Emitter<DownloadEvents> {
     const id = peer.link.remoteId;
     if (this.#peers.get(id) !== peer) return;
     debug('%s: dropping %s (%s)', this.hash.slice(0, 8), id, why);
+    // A dropped peer may be tried again later, but not forever.
+    this.#dialFailures.set(id, (this.#dialFailures.get(id) ?? 0) + 1);
     this.#cancelAll(peer);
     this.#peers.delete(id);
     this.#picker?.removePeer(id);

@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import { createLog } from './log.js';
 import { Peer, type DataConnection, type PeerError } from './peerjs.js';
 import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
@@ -11,7 +11,7 @@ import { TrackerClient, type Identity, type SwarmStatus, type WebSocketConstruct
 import { Uploader, type UploadFaults } from './uploader.js';
 import { MANIFEST_PIECE, type Frame } from './wire.js';
 
-const debug = createDebug('ecdn:engine');
+const debug = createLog('ecdn:engine');
 
 /** Engine-wide settings, all optional. */
 export interface EngineConfig {

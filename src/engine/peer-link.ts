@@ -1,10 +1,10 @@
-import createDebug from 'debug';
+import { createLog } from './log.js';
 import type { DataConnection } from './peerjs.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Frame } from './wire.js';
 
-const debug = createDebug('ecdn:peer-link');
+const debug = createLog('ecdn:peer-link');
 
 /**
  * Bytes queued in the data channel above which block senders wait. About 80 ms

@@ -1,8 +1,8 @@
-import createDebug from 'debug';
+import { createLog } from './log.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 
-const debug = createDebug('ecdn:tracker-client');
+const debug = createLog('ecdn:tracker-client');
 
 /** The identity the tracker issued: a PeerJS ID and the token that proves it is ours. */
 export interface Identity {

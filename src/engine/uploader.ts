@@ -1,10 +1,10 @@
-import createDebug from 'debug';
+import { createLog } from './log.js';
 import type { PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
 import type { Swarm } from './swarm.js';
 import { BLOCK_SIZE, type BlockRef, type RequestFrame } from './wire.js';
 
-const debug = createDebug('ecdn:uploader');
+const debug = createLog('ecdn:uploader');
 
 /** Requests queued per link beyond which new ones are rejected as BUSY. */
 export const MAX_QUEUED_REQUESTS = 256;

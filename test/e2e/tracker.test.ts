@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { closePage, launchChromium, openPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import { openEcdnPage, seedRandom } from '../helpers/pages.js';
 
 // The tracker as real pages meet it: announce, watch, death on close, and

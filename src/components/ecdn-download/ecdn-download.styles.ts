@@ -12,11 +12,16 @@ export const downloadStyles = css`
 
   .base {
     display: flex;
-    align-items: stretch;
+    flex-direction: column;
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
     background: var(--_surface);
     overflow: hidden;
+  }
+
+  .row {
+    display: flex;
+    align-items: stretch;
   }
 
   [part~='button'] {
@@ -100,7 +105,8 @@ export const downloadStyles = css`
   }
 
   [part~='progress'] {
-    margin-top: 0.25rem;
+    width: auto;
+    margin: 0 1rem 0.875rem calc(1rem + 2.25rem + 0.75rem);
   }
 
   [part~='cancel'] {

@@ -237,42 +237,39 @@ export class EcdnDownload extends EcdnElement {
     const icon = state === 'ready' ? icons.check : state === 'dead' ? icons.dead : state === 'error' ? icons.error : icons.download;
     return html`
       <div part="base" class="base" aria-busy=${state === 'loading'}>
-        <button
-          part="button"
-          type="button"
-          ?disabled=${disabled}
-          aria-label=${this.#buttonLabel()}
-          aria-describedby="meta"
-          @click=${this.#onClick}
-        >
-          <span part="icon">${icon}</span>
-          <span class="text">
-            <span part="label">${this.downloadName}</span>
-            <span part="meta" id="meta">${this.#meta()}</span>
-            ${state === 'loading' ? this.#renderProgress() : nothing}
-          </span>
-        </button>
-        ${state === 'loading'
-          ? html`<button part="cancel" type="button" @click=${() => this.cancel()}>Cancel</button>`
-          : nothing}
+        <div class="row">
+          <button part="button" type="button" ?disabled=${disabled} aria-describedby="meta" @click=${this.#onClick}>
+            <span part="icon">${icon}</span>
+            <span class="text">
+              <span part="label"><span class="visually-hidden">${this.#verb()} </span>${this.downloadName}</span>
+              <span part="meta" id="meta" aria-hidden="true">${this.#meta()}</span>
+            </span>
+          </button>
+          ${state === 'loading'
+            ? html`<button part="cancel" type="button" aria-label=${`Cancel downloading ${this.downloadName}`} @click=${() => this.cancel()}>
+                Cancel
+              </button>`
+            : nothing}
+        </div>
+        ${state === 'loading' ? this.#renderProgress() : nothing}
         <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
       </div>
     `;
   }
 
-  #buttonLabel(): string {
-    const name = this.downloadName;
+  /** The button's verb, read before the file name (the name stays the visible text). */
+  #verb(): string {
     switch (this.state) {
       case 'loading':
-        return `Downloading ${name}`;
+        return 'Downloading';
       case 'ready':
-        return `Save ${name} again`;
+        return 'Save again:';
       case 'dead':
-        return `${name}: file is dead`;
+        return 'File is dead:';
       case 'error':
-        return this._error?.code === 'INVALID_HASH' ? `${name}: invalid hash` : `Try downloading ${name} again`;
+        return this._error?.code === 'INVALID_HASH' ? 'Invalid hash:' : 'Try again to download';
       default:
-        return `Download ${name}`;
+        return 'Download';
     }
   }
 

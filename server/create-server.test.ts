@@ -1,0 +1,74 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { createServer, type EcdnServer } from './create-server.js';
+
+let server: EcdnServer;
+let url: string;
+before(async () => {
+  server = createServer();
+  url = await server.listen(0, '127.0.0.1');
+});
+after(() => server.close());
+
+const HASH = 'c0ffee'.padEnd(64, '0');
+
+test('GET /api/files/:hash answers live counts, with CORS open', async () => {
+  const res = await fetch(`${url}/api/files/${HASH}`, { headers: { Origin: 'https://elsewhere.example' } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.deepEqual(await res.json(), { hash: HASH, alive: false, seeders: 0, leechers: 0 });
+});
+
+test('GET /api/files/:hash refuses what is not a SHA-256, naming the problem', async () => {
+  for (const bad of ['abc', HASH.toUpperCase(), `${HASH}0`, 'g'.repeat(64)]) {
+    const res = await fetch(`${url}/api/files/${bad}`);
+    assert.equal(res.status, 400, bad);
+    const body = await res.json();
+    assert.equal(body.error, 'INVALID_HASH');
+    assert.match(body.message, /64 lowercase hexadecimal/);
+  }
+});
+
+test('an announce over /tracker shows in the API', async () => {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/tracker`);
+  const replies: Array<Record<string, unknown>> = [];
+  const next = () => new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'hello' }));
+  replies.push(await next());
+  ws.send(JSON.stringify({ type: 'announce', hash: HASH, rid: 1 }));
+  replies.push(await next());
+  assert.equal(replies[0]!.type, 'welcome');
+  const res = await fetch(`${url}/api/files/${HASH}`);
+  assert.deepEqual(await res.json(), { hash: HASH, alive: true, seeders: 1, leechers: 0 });
+  ws.close();
+});
+
+test('/healthz, the demo page and the bundle are served', async () => {
+  const health = await fetch(`${url}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal((await health.json()).ok, true);
+  const page = await fetch(`${url}/`);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  const html = await page.text();
+  for (const heading of ['Publish a file', 'Fetch a file', 'Embed in your own page']) assert.ok(html.includes(heading), heading);
+  const bundle = await fetch(`${url}/ephemeralcdn.js`);
+  // npm test builds first; a bare checkout answers 503 with a hint instead.
+  assert.ok(bundle.status === 200 || bundle.status === 503);
+  if (bundle.status === 200) assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
+});
+
+test('the PeerServer answers on the same port, and refuses IDs the tracker did not issue', async () => {
+  const info = await fetch(`${url}/peerjs/`);
+  assert.equal((await info.json()).name, 'PeerJS Server');
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/peerjs/peerjs?key=peerjs&id=someone&token=forged`);
+  const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+  assert.equal(status, 403);
+});
+
+test('a WebSocket to an unknown path is refused with 404', async () => {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/nowhere`);
+  const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+  assert.equal(status, 404);
+});

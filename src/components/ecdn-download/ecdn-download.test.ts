@@ -1,0 +1,196 @@
+/// <reference types="mocha" />
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import type { TemplateResult } from 'lit';
+import { FakeSwarm, SAMPLE_HASH } from '../../../stories/fake-swarm.js';
+import { SwarmEngine } from '../../engine/engine.js';
+import { provideSwarm, type EcdnSwarm } from '../../internal/context.js';
+import type { EcdnDownload } from './ecdn-download.js';
+import './ecdn-download.js';
+
+declare global {
+  interface Window {
+    ECDN_SERVER: string;
+  }
+}
+
+const parents: HTMLElement[] = [];
+afterEach(() => parents.splice(0).forEach((p) => p.remove()));
+
+async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
+  const parent = document.createElement('div');
+  document.body.append(parent);
+  parents.push(parent);
+  provideSwarm(parent, swarm);
+  return fixture<T>(template, { parentNode: parent });
+}
+
+function part(el: Element, name: string): HTMLElement {
+  return el.shadowRoot!.querySelector(`[part~="${name}"]`)!;
+}
+
+/** Captures what `<a download>` clicks would save, instead of saving. */
+function captureSaves(): { saves: Array<{ name: string; url: string }>; restore: () => void } {
+  const saves: Array<{ name: string; url: string }> = [];
+  const click = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+    if (this.download) saves.push({ name: this.download, url: this.href });
+    else click.call(this);
+  };
+  return { saves, restore: () => (HTMLAnchorElement.prototype.click = click) };
+}
+
+const bytes = new TextEncoder().encode('id,value\n1,2\n');
+
+describe('<ecdn-download>', () => {
+  let capture: ReturnType<typeof captureSaves>;
+  beforeEach(() => (capture = captureSaves()));
+  afterEach(() => capture.restore());
+
+  it('is idle with the size and live seeder count, waiting for a click', async () => {
+    const swarm = new FakeSwarm({ bytes, seeders: 3 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="report.csv" size="1234567"></ecdn-download>`);
+    await waitUntil(() => el.seeders === 3);
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(swarm.calls.map((c) => c.method)).to.deep.equal(['watch']);
+    const button = part(el, 'button') as HTMLButtonElement;
+    expect(button.disabled).to.equal(false);
+    expect(button.textContent!.replace(/\s+/g, ' ').trim()).to.match(/^Download report\.csv/);
+    expect(part(el, 'meta').textContent).to.include('1.2 MB').and.include('3 seeders');
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('shows progress, speed and peers while downloading, and cancels', async () => {
+    const swarm = new FakeSwarm({ fetch: 'loading', progress: { received: 500_000, total: 2_000_000, peers: 4, bytesPerSecond: 1_250_000 }, seeders: 5 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="big.bin"></ecdn-download>`);
+    part(el, 'button').click();
+    await oneEvent(el, 'ecdn-progress');
+    await el.updateComplete;
+    expect(el.state).to.equal('loading');
+    expect(part(el, 'meta').textContent).to.include('25%').and.include('500 kB of 2.0 MB').and.include('1.3 MB/s').and.include('4 peers');
+    expect(part(el, 'progress').getAttribute('aria-valuenow')).to.equal('25');
+    expect((part(el, 'button') as HTMLButtonElement).disabled).to.equal(true);
+    await expect(el).shadowDom.to.be.accessible();
+    part(el, 'cancel').click();
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(capture.saves).to.deep.equal([]);
+  });
+
+  it('saves the verified file through <a download> when done', async () => {
+    const swarm = new FakeSwarm({ bytes, seeders: 1 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`);
+    part(el, 'button').click();
+    const load = await oneEvent(el, 'ecdn-load');
+    expect(load.detail).to.deep.equal({ hash: SAMPLE_HASH, size: bytes.byteLength, name: 'data.csv', type: 'text/csv' });
+    await el.updateComplete;
+    expect(el.state).to.equal('ready');
+    expect(capture.saves.map((s) => s.name)).to.deep.equal(['data.csv']);
+    const saved = await (await fetch(capture.saves[0]!.url)).text();
+    expect(saved).to.equal('id,value\n1,2\n');
+    expect(part(el, 'meta').textContent).to.include('Saved');
+    // Save again does not download again.
+    part(el, 'button').click();
+    expect(capture.saves.length).to.equal(2);
+    expect(swarm.calls.filter((c) => c.method === 'fetch').length).to.equal(1);
+  });
+
+  it('streams large files to disk through the save picker where the browser has one', async () => {
+    const chunks: Uint8Array[] = [];
+    const picked: string[] = [];
+    const handle = {
+      createWritable: async () => new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) }),
+    };
+    const w = window as unknown as { showSaveFilePicker?: unknown };
+    const original = w.showSaveFilePicker;
+    w.showSaveFilePicker = async (options: { suggestedName: string }) => {
+      picked.push(options.suggestedName);
+      return handle;
+    };
+    try {
+      const swarm = new FakeSwarm({ bytes });
+      const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="huge.iso" size="100" stream-threshold="50"></ecdn-download>`);
+      part(el, 'button').click();
+      const load = await oneEvent(el, 'ecdn-load');
+      expect(load.detail.size).to.equal(bytes.byteLength);
+      expect(picked).to.deep.equal(['huge.iso']);
+      expect(swarm.calls.map((c) => c.method)).to.include('stream');
+      expect(new TextDecoder().decode(chunks[0])).to.equal('id,value\n1,2\n');
+      expect(capture.saves).to.deep.equal([]);
+    } finally {
+      w.showSaveFilePicker = original;
+    }
+  });
+
+  it('turns dead before any click when the tracker says nobody holds the file', async () => {
+    const swarm = new FakeSwarm({ seeders: 0 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="gone.zip"></ecdn-download>`);
+    await oneEvent(el, 'ecdn-dead');
+    await el.updateComplete;
+    expect(el.state).to.equal('dead');
+    expect((part(el, 'button') as HTMLButtonElement).disabled).to.equal(true);
+    expect(part(el, 'meta').textContent).to.include('File is dead');
+    swarm.setStatus(SAMPLE_HASH, { alive: true, seeders: 1 });
+    expect(el.state, 'back when someone seeds it again').to.equal('idle');
+  });
+
+  it('turns dead when the fetch finds the file dead', async () => {
+    const swarm = new FakeSwarm({ fetch: 'dead', seeders: 1 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH}></ecdn-download>`);
+    part(el, 'button').click();
+    await oneEvent(el, 'ecdn-dead');
+    expect(el.state).to.equal('dead');
+  });
+
+  it('shows errors with a retry, and an invalid hash at once', async () => {
+    const swarm = new FakeSwarm({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 });
+    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="x.bin"></ecdn-download>`);
+    part(el, 'button').click();
+    const error = await oneEvent(el, 'ecdn-error');
+    expect(error.detail.code).to.equal('NO_PEER_REACHABLE');
+    await el.updateComplete;
+    expect(el.state).to.equal('error');
+    const button = part(el, 'button') as HTMLButtonElement;
+    expect(button.disabled).to.equal(false);
+    expect(part(el, 'label').textContent).to.equal('Try again to download x.bin');
+    swarm.options = { bytes };
+    button.click();
+    await oneEvent(el, 'ecdn-load');
+    expect(el.state).to.equal('ready');
+
+    const invalid = oneEvent(document, 'ecdn-error');
+    el.hash = 'nope';
+    expect((await invalid).detail.code).to.equal('INVALID_HASH');
+    await el.updateComplete;
+    expect(el.state).to.equal('error');
+    expect((part(el, 'button') as HTMLButtonElement).disabled).to.equal(true);
+  });
+
+  describe('against the real server', () => {
+    let engine: SwarmEngine;
+    beforeEach(() => (engine = new SwarmEngine({ server: window.ECDN_SERVER, iceServers: [] })));
+    afterEach(() => engine.destroy());
+
+    it('shows a hash nobody seeds as dead', async () => {
+      const hash = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const el = await mount<EcdnDownload>(engine, html`<ecdn-download hash=${hash}></ecdn-download>`);
+      await oneEvent(el, 'ecdn-dead');
+      expect(el.state).to.equal('dead');
+      expect(el.seeders).to.equal(0);
+    });
+
+    it('downloads and saves a file another engine seeds', async () => {
+      const seeder = new SwarmEngine({ server: window.ECDN_SERVER, iceServers: [] });
+      try {
+        const hash = await seeder.seed(bytes);
+        const el = await mount<EcdnDownload>(engine, html`<ecdn-download hash=${hash} filename="real.csv"></ecdn-download>`);
+        await waitUntil(() => el.seeders === 1, 'the tracker counts the seeder', { timeout: 10_000 });
+        part(el, 'button').click();
+        await oneEvent(el, 'ecdn-load');
+        expect(await (await fetch(capture.saves[0]!.url)).text()).to.equal('id,value\n1,2\n');
+      } finally {
+        seeder.destroy();
+      }
+    });
+  });
+});

@@ -1,0 +1,206 @@
+/// <reference types="mocha" />
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import type { TemplateResult } from 'lit';
+import { FakeSwarm, makePng } from '../../../stories/fake-swarm.js';
+import { SwarmEngine } from '../../engine/engine.js';
+import { provideSwarm, type EcdnSwarm } from '../../internal/context.js';
+import type { EcdnSeedDrop } from './ecdn-seed-drop.js';
+import './ecdn-seed-drop.js';
+
+declare global {
+  interface Window {
+    ECDN_SERVER: string;
+  }
+}
+
+const parents: HTMLElement[] = [];
+afterEach(() => parents.splice(0).forEach((p) => p.remove()));
+
+async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
+  const parent = document.createElement('div');
+  document.body.append(parent);
+  parents.push(parent);
+  provideSwarm(parent, swarm);
+  return fixture<T>(template, { parentNode: parent });
+}
+
+function part(el: Element, name: string): HTMLElement {
+  return el.shadowRoot!.querySelector(`[part~="${name}"]`)!;
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Picks `file` through the element's file input, as a user would. */
+function pickFile(el: EcdnSeedDrop, file: File): void {
+  const input = part(el, 'input') as HTMLInputElement;
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  input.files = transfer.files;
+  input.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+describe('<ecdn-seed-drop>', () => {
+  it('is an idle, keyboard-operable drop zone that uploads nothing', async () => {
+    const swarm = new FakeSwarm();
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop accept="image/*"></ecdn-seed-drop>`);
+    expect(el.state).to.equal('idle');
+    const zone = part(el, 'dropzone');
+    expect(zone.getAttribute('role')).to.equal('button');
+    expect(zone.tabIndex).to.equal(0);
+    expect((part(el, 'input') as HTMLInputElement).accept).to.equal('image/*');
+    let opened = 0;
+    (part(el, 'input') as HTMLInputElement).click = () => void opened++;
+    zone.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    zone.dispatchEvent(new KeyboardEvent('keydown', { key: ' ', bubbles: true }));
+    zone.click();
+    expect(opened).to.equal(3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(swarm.calls, 'no engine call before a file is chosen').to.deep.equal([]);
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('shows hashing progress', async () => {
+    const swarm = new FakeSwarm({ seed: 'loading', hashFraction: 0.4 });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const progress = oneEvent(el, 'ecdn-progress');
+    pickFile(el, new File([new Uint8Array(1000)], 'zeros.bin'));
+    expect((await progress).detail).to.include({ phase: 'hash', received: 400, total: 1000 });
+    await el.updateComplete;
+    expect(el.state).to.equal('loading');
+    expect(part(el, 'progress').getAttribute('aria-valuenow')).to.equal('40');
+    expect(part(el, 'panel').textContent).to.include('zeros.bin').and.include('Hashing… 40%');
+    await expect(el).shadowDom.to.be.accessible();
+    el.stop();
+    expect(el.state).to.equal('idle');
+  });
+
+  it('seeds a picked file and shows its hash, snippets and live counts', async () => {
+    const png = await makePng(20, 20);
+    const swarm = new FakeSwarm({ seeders: 3, uploads: [1000, 0, 500] });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const loaded = oneEvent(el, 'ecdn-load');
+    pickFile(el, new File([png as BlobPart], 'pic.png', { type: 'image/png' }));
+    const hash = await sha256(png);
+    expect((await loaded).detail).to.deep.equal({ hash, size: png.byteLength, type: 'image/png', name: 'pic.png' });
+    expect(el.state).to.equal('ready');
+    expect(el.hash).to.equal(hash);
+    await el.updateComplete;
+    expect(part(el, 'hash').textContent).to.equal(hash);
+    const snippets = [...el.shadowRoot!.querySelectorAll('[part~=snippet] code')].map((c) => c.textContent);
+    expect(snippets).to.deep.equal([
+      `<ecdn-img hash="${hash}" alt="pic.png"></ecdn-img>`,
+      `<ecdn-download hash="${hash}" filename="pic.png" size="${png.byteLength}"></ecdn-download>`,
+      `const bytes = await EphemeralCDN.fetch('${hash}');`,
+    ]);
+    await waitUntil(() => el.seeders === 3 && el.downloaders === 2, 'counts from watch and stats', { timeout: 3_000 });
+    await el.updateComplete;
+    const counts = part(el, 'counts').textContent!.replace(/\s+/g, ' ');
+    expect(counts).to.include('3 seeders').and.include('2 downloading from you');
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  it('copies the hash', async () => {
+    const copied: string[] = [];
+    const writeText = navigator.clipboard.writeText;
+    navigator.clipboard.writeText = async (text: string) => void copied.push(text);
+    try {
+      const swarm = new FakeSwarm({ seeders: 1 });
+      const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+      const loaded = oneEvent(el, 'ecdn-load');
+      pickFile(el, new File(['hello'], 'hello.txt', { type: 'text/plain' }));
+      const { hash } = (await loaded).detail;
+      await el.updateComplete;
+      part(el, 'copy-button').click();
+      await waitUntil(() => part(el, 'copy-button').textContent!.includes('Copied'));
+      expect(copied).to.deep.equal([hash]);
+      // No <ecdn-img> snippet for a text file.
+      expect(el.shadowRoot!.querySelectorAll('[part~=snippet]').length).to.equal(2);
+    } finally {
+      navigator.clipboard.writeText = writeText;
+    }
+  });
+
+  it('seeds a dropped file', async () => {
+    const swarm = new FakeSwarm({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['dropped'], 'drop.txt'));
+    const loaded = oneEvent(el, 'ecdn-load');
+    part(el, 'dropzone').dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    await el.updateComplete;
+    expect(part(el, 'base').classList.contains('dragging')).to.equal(true);
+    part(el, 'dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    expect((await loaded).detail.name).to.equal('drop.txt');
+  });
+
+  it('stops seeding with the stop button', async () => {
+    const swarm = new FakeSwarm({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const loaded = oneEvent(el, 'ecdn-load');
+    pickFile(el, new File(['bye'], 'bye.txt'));
+    const { hash } = (await loaded).detail;
+    await el.updateComplete;
+    const unseeded = oneEvent(el, 'ecdn-unseed');
+    part(el, 'stop-button').click();
+    expect((await unseeded).detail.hash).to.equal(hash);
+    expect(swarm.calls.at(-1)).to.deep.equal({ method: 'unseed', hash });
+    expect(el.state).to.equal('idle');
+    expect(swarm.watchers(hash)).to.equal(0);
+  });
+
+  it('warns before unload only while this page is the last seeder', async () => {
+    const swarm = new FakeSwarm({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const unload = () => {
+      const event = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    expect(unload(), 'nothing seeded yet').to.equal(false);
+    const loaded = oneEvent(el, 'ecdn-load');
+    pickFile(el, new File(['only copy'], 'only.txt'));
+    const { hash } = (await loaded).detail;
+    await waitUntil(() => el.seeders === 1);
+    expect(unload(), 'the last seeder').to.equal(true);
+    swarm.setStatus(hash, { seeders: 2 });
+    expect(unload(), 'another seeder holds it').to.equal(false);
+    swarm.setStatus(hash, { seeders: 1 });
+    el.stop();
+    expect(unload(), 'stopped').to.equal(false);
+  });
+
+  it('shows a failure as an error and lets the user try again', async () => {
+    const swarm = new FakeSwarm({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' });
+    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const failed = oneEvent(el, 'ecdn-error');
+    pickFile(el, new File(['x'], 'x.txt'));
+    expect((await failed).detail.code).to.equal('TRACKER_UNREACHABLE');
+    await el.updateComplete;
+    expect(el.state).to.equal('error');
+    expect(part(el, 'error').textContent).to.include('tracker could not be reached');
+    expect(part(el, 'dropzone'), 'the drop zone stays for another try').to.exist;
+    await expect(el).shadowDom.to.be.accessible();
+  });
+
+  describe('against the real server', () => {
+    it('seeds with the real engine and counts itself as a seeder', async () => {
+      const engine = new SwarmEngine({ server: window.ECDN_SERVER, iceServers: [] });
+      try {
+        const el = await mount<EcdnSeedDrop>(engine, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+        const bytes = crypto.getRandomValues(new Uint8Array(60_000));
+        const loaded = oneEvent(el, 'ecdn-load');
+        pickFile(el, new File([bytes], 'random.bin'));
+        expect((await loaded).detail.hash).to.equal(await sha256(bytes));
+        await waitUntil(() => el.seeders === 1, 'the tracker counts this page', { timeout: 10_000 });
+        expect(engine.stats().seeding.map((s) => s.hash)).to.deep.equal([el.hash]);
+        el.stop();
+        expect(engine.stats().seeding).to.deep.equal([]);
+      } finally {
+        engine.destroy();
+      }
+    });
+  });
+});

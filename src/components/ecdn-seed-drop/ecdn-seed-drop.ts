@@ -1,0 +1,437 @@
+import { html, nothing } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { classMap } from 'lit/directives/class-map.js';
+import { styleMap } from 'lit/directives/style-map.js';
+import { EcdnErrorEvent, type EcdnErrorDetail } from '../../events/ecdn-error.js';
+import { EcdnLoadEvent } from '../../events/ecdn-load.js';
+import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
+import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
+import type { EcdnSwarm } from '../../internal/context.js';
+import { EcdnElement } from '../../internal/ecdn-element.js';
+import { errorDetail, errorText, isAbort } from '../../internal/errors.js';
+import { formatBytes, percent, plural } from '../../internal/format.js';
+import { icons } from '../../internal/icons.js';
+import { themeStyles } from '../../internal/theme.styles.js';
+import { seedDropStyles } from './ecdn-seed-drop.styles.js';
+import { copyText, snippets } from './snippets.js';
+
+/** How long a peer counts as "downloading from you" after its last byte. */
+const ACTIVE_MS = 3_000;
+
+/**
+ * @summary A drop zone that publishes a file from this page: hashes it, seeds it, and shows its hash, snippets and live counts.
+ *
+ * @description Drop a file on it or pick one (click, Enter or Space). Nothing leaves the page before that.
+ * It hashes the file with visible progress, seeds it, and shows the hash with a copy button, ready-to-paste
+ * snippets, how many peers are downloading from this page and how many seeders the file has, and a button
+ * to stop seeding. While this page is the file's last seeder, leaving the page asks for confirmation.
+ * Its states are `idle`, `loading` (hashing and announcing), `ready` (seeding) and `error`.
+ *
+ * @fires {EcdnProgressEvent} ecdn-progress - Hashing advanced (`phase: 'hash'`): `detail` has `received` and `total` bytes.
+ * @fires {EcdnLoadEvent} ecdn-load - The file is seeded: `detail` has `hash`, `size`, `type`, `name`.
+ * @fires {EcdnUnseedEvent} ecdn-unseed - Seeding stopped (the stop button, or `stop()`).
+ * @fires {EcdnErrorEvent} ecdn-error - Hashing or announcing failed (`TRACKER_UNREACHABLE`…).
+ *
+ * @slot - The drop zone's text, replacing "Drop a file here or choose one".
+ * @slot hint - The drop zone's second line.
+ *
+ * @csspart base - The wrapper around everything.
+ * @csspart dropzone - The drop zone (a button: click, Enter or Space opens the file picker).
+ * @csspart input - The hidden file input.
+ * @csspart panel - The card shown while hashing and while seeding.
+ * @csspart progress - The hashing progress track.
+ * @csspart progress-bar - The filled part of the progress track.
+ * @csspart hash - The file's hash.
+ * @csspart copy-button - Each copy button (the hash's and the snippets').
+ * @csspart snippet - Each ready-to-paste snippet with its copy button.
+ * @csspart counts - The live counts: seeders, downloading from you, bytes served.
+ * @csspart stop-button - The stop-seeding button.
+ * @csspart error - The error message.
+ *
+ * @cssprop [--ecdn-seed-drop-max-width=40rem] - Widest the element grows.
+ * @cssprop [--ecdn-seed-drop-min-height=10rem] - Least height of the drop zone.
+ * @cssprop --ecdn-font - Font family.
+ * @cssprop --ecdn-font-mono - Font family of the hash and snippets.
+ * @cssprop --ecdn-radius - Corner radius.
+ * @cssprop --ecdn-color-text - Text colour.
+ * @cssprop --ecdn-color-muted - Secondary text colour.
+ * @cssprop --ecdn-color-surface - Background colour.
+ * @cssprop --ecdn-color-surface-alt - Background of the hash and snippets.
+ * @cssprop --ecdn-color-border - Border colour.
+ * @cssprop --ecdn-color-accent - Drop zone highlight and progress colour.
+ * @cssprop --ecdn-color-success - The "seeders online" dot.
+ * @cssprop --ecdn-color-danger - Error, stop button and last-seeder warning colour.
+ * @cssprop --ecdn-color-track - Empty progress track.
+ * @cssprop --ecdn-focus-ring - Box shadow of focused controls.
+ */
+export class EcdnSeedDrop extends EcdnElement {
+  static override styles = [themeStyles, seedDropStyles];
+
+  /** File types the picker offers, as on `<input type="file" accept>`. */
+  @property() accept = '';
+
+  @state() private _hash: string | undefined;
+  @state() private _file: { name: string; size: number; type: string } | undefined;
+  @state() private _hashed = 0;
+  @state() private _announcing = false;
+  @state() private _error: EcdnErrorDetail | undefined;
+  @state() private _dragging = false;
+  @state() private _downloaders = 0;
+  @state() private _bytesUp = 0;
+  @state() private _copied: string | undefined;
+
+  @query('input[type=file]') private _input!: HTMLInputElement;
+
+  #abort: AbortController | undefined;
+  #swarm: EcdnSwarm | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #lastUp = new Map<string, { bytes: number; at: number }>();
+  #copiedTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** SHA-256 of the file being seeded, once hashed; undefined before. */
+  get hash(): string | undefined {
+    return this._hash;
+  }
+
+  /** Name, size and type of the dropped or picked file. */
+  get file(): { name: string; size: number; type: string } | undefined {
+    return this._file;
+  }
+
+  /** Peers that received bytes from this page in the last few seconds (all files of the page). */
+  get downloaders(): number {
+    return this._downloaders;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.state === 'ready') this.#startSeedingWatch();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // The engine keeps seeding a file whose element left the page; only the
+    // element's own bookkeeping stops. A hash in progress is abandoned.
+    this.#abort?.abort();
+    this.#stopSeedingWatch();
+  }
+
+  protected override watchedHash(): string | undefined {
+    return this._hash;
+  }
+
+  /** Opens the file picker. */
+  pick(): void {
+    this._input?.click();
+  }
+
+  /**
+   * Hashes and seeds a file, as dropping it does. A file already seeded by
+   * this element keeps being seeded by the page; call {@link stop} first to withdraw it.
+   */
+  async seedFile(file: File): Promise<void> {
+    this.#abort?.abort();
+    this.#stopSeedingWatch();
+    const abort = new AbortController();
+    this.#abort = abort;
+    const signal = abort.signal;
+    const swarm = this.swarm;
+    const stale = () => signal.aborted;
+    this._file = { name: file.name, size: file.size, type: file.type };
+    this._hash = undefined;
+    this._hashed = 0;
+    this._announcing = false;
+    this._error = undefined;
+    this.setState('loading');
+    try {
+      const hash = await swarm.seed(file, {
+        signal,
+        onProgress: (hashed, total) => {
+          if (stale()) return;
+          this._hashed = hashed;
+          if (hashed >= total) this._announcing = true;
+          this.emit(new EcdnProgressEvent({ hash: '', phase: 'hash', received: hashed, total, peers: 0, bytesPerSecond: 0 }));
+        },
+      });
+      if (stale()) {
+        // Cancelled while announcing: the engine already serves it; withdraw it.
+        swarm.unseed(hash);
+        return;
+      }
+      this.#abort = undefined;
+      this.#swarm = swarm;
+      this._hash = hash;
+      this.setState('ready');
+      this.#startSeedingWatch();
+      this.emit(new EcdnLoadEvent({ hash, size: file.size, type: file.type, name: file.name }));
+    } catch (err) {
+      if (stale()) return;
+      this.#abort = undefined;
+      if (isAbort(err)) {
+        this.setState('idle');
+        return;
+      }
+      this._error = errorDetail('', err);
+      this.setState('error');
+      this.emit(new EcdnErrorEvent(this._error));
+    }
+  }
+
+  /** Stops hashing, or stops seeding the file and tells the tracker. */
+  stop(): void {
+    if (this.state === 'loading') {
+      this.#abort?.abort();
+      this.#abort = undefined;
+      this.setState('idle');
+      return;
+    }
+    const hash = this._hash;
+    if (!hash) return;
+    this.#stopSeedingWatch();
+    (this.#swarm ?? this.swarm).unseed(hash);
+    this._hash = undefined;
+    this._file = undefined;
+    this.setState('idle');
+    this.emit(new EcdnUnseedEvent({ hash }));
+  }
+
+  #startSeedingWatch(): void {
+    if (this.#poll) return;
+    this.#pollStats();
+    this.#poll = setInterval(() => this.#pollStats(), 1_000);
+    window.addEventListener('beforeunload', this.#onBeforeUnload);
+  }
+
+  #stopSeedingWatch(): void {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    this.#lastUp.clear();
+    window.removeEventListener('beforeunload', this.#onBeforeUnload);
+  }
+
+  #pollStats(): void {
+    const swarm = this.#swarm ?? this.swarm;
+    let stats;
+    try {
+      stats = swarm.stats();
+    } catch {
+      return;
+    }
+    // stats() counts bytes per connection, not per file: a peer whose count
+    // grew lately is downloading from this page right now.
+    const now = Date.now();
+    let active = 0;
+    const seen = new Map<string, { bytes: number; at: number }>();
+    for (const { peerId, bytesUp } of stats.connections) {
+      const before = this.#lastUp.get(peerId) ?? seen.get(peerId);
+      const at = before && bytesUp <= before.bytes ? before.at : bytesUp > 0 ? now : 0;
+      seen.set(peerId, { bytes: Math.max(bytesUp, before?.bytes ?? 0), at });
+      if (at && now - at < ACTIVE_MS) active++;
+    }
+    this.#lastUp = seen;
+    this._downloaders = active;
+    this._bytesUp = stats.bytesUp;
+  }
+
+  readonly #onBeforeUnload = (event: BeforeUnloadEvent) => {
+    if (this.state !== 'ready' || (this.seeders ?? 1) > 1) return;
+    // This page holds the only copy: closing it kills the file.
+    event.preventDefault();
+    event.returnValue = '';
+  };
+
+  #onInputChange(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (file) void this.seedFile(file);
+    input.value = '';
+  }
+
+  #onKeyDown(event: KeyboardEvent): void {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      this.pick();
+    }
+  }
+
+  #onDragOver(event: DragEvent): void {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    this._dragging = true;
+  }
+
+  #onDragLeave(event: DragEvent): void {
+    if (event.relatedTarget && this.renderRoot.contains(event.relatedTarget as Node)) return;
+    this._dragging = false;
+  }
+
+  #onDrop(event: DragEvent): void {
+    event.preventDefault();
+    this._dragging = false;
+    const file = event.dataTransfer?.files[0];
+    if (file) void this.seedFile(file);
+  }
+
+  async #copy(text: string, what: string): Promise<void> {
+    const ok = await copyText(this.renderRoot as ShadowRoot, text);
+    this._copied = ok ? what : undefined;
+    clearTimeout(this.#copiedTimer);
+    this.#copiedTimer = setTimeout(() => (this._copied = undefined), 2_000);
+  }
+
+  protected override render() {
+    const state = this.state;
+    return html`
+      <div part="base" class=${classMap({ base: true, dragging: this._dragging })}>
+        ${state === 'idle' || state === 'error' || state === 'dead' ? this.#renderDropzone() : nothing}
+        ${state === 'error' ? this.#renderError() : nothing}
+        ${state === 'loading' ? this.#renderHashing() : nothing}
+        ${state === 'ready' ? this.#renderSeeding() : nothing}
+        <input
+          part="input"
+          class="visually-hidden"
+          type="file"
+          tabindex="-1"
+          aria-hidden="true"
+          accept=${this.accept || nothing}
+          @change=${this.#onInputChange}
+        />
+        <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
+      </div>
+    `;
+  }
+
+  #renderDropzone() {
+    return html`<div
+      part="dropzone"
+      role="button"
+      tabindex="0"
+      aria-describedby="hint"
+      @click=${this.pick}
+      @keydown=${this.#onKeyDown}
+      @dragenter=${this.#onDragOver}
+      @dragover=${this.#onDragOver}
+      @dragleave=${this.#onDragLeave}
+      @drop=${this.#onDrop}
+    >
+      ${icons.upload}
+      <p class="title"><slot>Drop a file here or <span class="link">choose one</span></slot></p>
+      <p class="hint" id="hint">
+        <slot name="hint">It stays in this tab: peers fetch it from your browser while the tab is open.</slot>
+      </p>
+    </div>`;
+  }
+
+  #renderError() {
+    const code = this._error?.code ?? 'UNKNOWN';
+    return html`<p part="error" role="alert">
+      ${icons.error} Could not share ${this._file?.name ?? 'the file'}:
+      ${code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code)}
+    </p>`;
+  }
+
+  #renderHashing() {
+    const file = this._file!;
+    const pct = percent(this._hashed, file.size);
+    return html`<div part="panel" class="panel" aria-busy="true">
+      <div class="row spread">
+        <span class="file-name">${file.name}</span>
+        <span class="muted">${formatBytes(file.size)}</span>
+      </div>
+      <span
+        part="progress"
+        class="progress"
+        role="progressbar"
+        aria-label=${`Hashing ${file.name}`}
+        aria-valuemin="0"
+        aria-valuemax="100"
+        aria-valuenow=${pct}
+        ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
+      ></span>
+      <div class="row spread">
+        <span class="muted">${this._announcing ? 'Announcing to the tracker…' : `Hashing… ${pct}%`}</span>
+        <button class="button" type="button" @click=${() => this.stop()}>Cancel</button>
+      </div>
+    </div>`;
+  }
+
+  #renderSeeding() {
+    const hash = this._hash!;
+    const file = this._file!;
+    const seeders = this.seeders;
+    const last = seeders !== undefined && seeders <= 1;
+    return html`<div part="panel" class="panel">
+      <div class="row spread">
+        <span class="row">
+          <span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>
+          <span class="file-name">Seeding ${file.name}</span>
+        </span>
+        <span class="muted">${formatBytes(file.size)}${file.type ? ` · ${file.type}` : ''}</span>
+      </div>
+
+      <div>
+        <p class="label" id="hash-label">Hash (SHA-256)</p>
+        <div class="row">
+          <code part="hash" aria-labelledby="hash-label">${hash}</code>
+          ${this.#copyButton(hash, 'hash', 'Copy hash')}
+        </div>
+      </div>
+
+      ${snippets(hash, file).map(
+        (snippet) => html`<div>
+          <p class="label">${snippet.label}</p>
+          <div part="snippet">
+            <pre><code>${snippet.code}</code></pre>
+            ${this.#copyButton(snippet.code, snippet.label, `Copy ${snippet.label.toLowerCase()} snippet`)}
+          </div>
+        </div>`,
+      )}
+
+      <ul part="counts" aria-label="Live counts">
+        <li><strong>${seeders ?? '–'}</strong> ${seeders === 1 ? 'seeder' : 'seeders'}</li>
+        <li><strong>${this._downloaders}</strong> downloading from you</li>
+        <li><strong>${formatBytes(this._bytesUp)}</strong> <span class="muted">served by this page</span></li>
+      </ul>
+
+      <p class=${classMap({ notice: true, 'notice--last': last })}>
+        ${last
+          ? 'This tab holds the only copy. Close it and the file is gone.'
+          : `Keep this tab open: the file lives only while ${seeders === undefined ? 'a' : 'at least one'} tab holding it is open.`}
+      </p>
+
+      <div class="row">
+        <button part="stop-button" class="button" type="button" @click=${() => this.stop()}>Stop seeding</button>
+      </div>
+    </div>`;
+  }
+
+  #copyButton(text: string, what: string, label: string) {
+    const copied = this._copied === what;
+    return html`<button part="copy-button" class="button" type="button" aria-label=${label} @click=${() => this.#copy(text, what)}>
+      ${copied ? icons.check : icons.copy}${copied ? 'Copied' : 'Copy'}
+    </button>`;
+  }
+
+  #announcement(): string {
+    const name = this._file?.name ?? 'the file';
+    switch (this.state) {
+      case 'loading':
+        return this._announcing ? `Announcing ${name}.` : `Hashing ${name}.`;
+      case 'ready':
+        return this._copied ? `${this._copied} copied.` : `Seeding ${name}. ${this.seeders !== undefined ? plural(this.seeders, 'seeder') : ''}`;
+      case 'error':
+        return `Could not share ${name}.`;
+      default:
+        return '';
+    }
+  }
+}
+
+if (!customElements.get('ecdn-seed-drop')) customElements.define('ecdn-seed-drop', EcdnSeedDrop);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ecdn-seed-drop': EcdnSeedDrop;
+  }
+}
