@@ -1,0 +1,80 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import { closePage, launchChromium } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { openEcdnPage } from '../helpers/pages.js';
+
+// A 256 MiB file: the seeder serves slices of its Blob, so its JavaScript heap
+// must not grow by anything like the file's size.
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.ECDN_LARGE_FILE_MIB ?? 256) * MiB;
+let server: RunningServer;
+let browser: Browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function heapUsed(cdp: CDPSession): Promise<number> {
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+  return usedSize;
+}
+
+/** Samples the page's heap every 100 ms until `until` settles; resolves with the peak. */
+async function peakHeap(page: Page, until: Promise<unknown>): Promise<{ baseline: number; peak: number }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('HeapProfiler.collectGarbage');
+  const baseline = await heapUsed(cdp);
+  let peak = baseline;
+  let done = false;
+  void until.finally(() => (done = true));
+  while (!done) {
+    peak = Math.max(peak, await heapUsed(cdp).catch(() => 0));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { baseline, peak };
+}
+
+test(`a ${SIZE / MiB} MiB file seeds and fetches without the seeder's heap growing by its size`, { timeout: 240_000 }, async () => {
+  const seeder = await openEcdnPage(browser, server.url);
+  // Built from 1 MiB parts, so no single buffer of the file's size ever exists in the seeder.
+  const hash = await seeder.evaluate(async (size) => {
+    const parts: Blob[] = [];
+    const chunk = new Uint8Array(1024 * 1024);
+    for (let offset = 0; offset < size; offset += chunk.length) {
+      for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
+      parts.push(new Blob([chunk]));
+    }
+    return window.EphemeralCDN.seed(new Blob(parts));
+  }, SIZE);
+
+  const consumer = await openEcdnPage(browser, server.url);
+  const fetched = consumer.evaluate(async (hash) => {
+    const started = performance.now();
+    const buffer = await window.EphemeralCDN.fetch(hash, { reseed: false });
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', buffer));
+    return {
+      ms: performance.now() - started,
+      size: buffer.byteLength,
+      digest: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  }, hash);
+  const heap = await peakHeap(seeder, fetched);
+  const result = await fetched;
+
+  assert.equal(result.size, SIZE);
+  assert.equal(result.digest, hash);
+  const growth = heap.peak - heap.baseline;
+  console.log(
+    `${SIZE / MiB} MiB in ${Math.round(result.ms)} ms (${(SIZE / 1e6 / (result.ms / 1000)).toFixed(1)} MB/s); ` +
+      `seeder heap grew by at most ${(growth / MiB).toFixed(1)} MiB`,
+  );
+  assert.ok(growth < SIZE / 8, `seeder heap grew by ${(growth / MiB).toFixed(1)} MiB`);
+  for (const page of [seeder, consumer]) await closePage(page);
+});
