@@ -1,43 +1,62 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { closePage, launchChromium, openPage } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
-// The custom elements as an embedding site uses them: plain HTML pages whose
-// only script is the server's /ephemeralcdn.js, against the real server, with
-// no ICE server (the engine's default).
+// The custom elements as an embedding site uses them: plain HTML pages, on an
+// origin of their own, whose only script is the server's /ephemeralcdn.js,
+// against the real server, with no ICE server (the engine's default).
 
 let server: RunningServer;
+let site: { url: string; pages: Map<string, string>; close: () => Promise<void> };
 let browser: Browser;
 
 before(async () => {
   server = await startServer();
+  site = await startSite();
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
+  await site?.close();
   await server?.close();
 });
 
 /**
- * Opens `body` as a page of the server's own origin (served by the test
- * through request interception, since the server has no such page), with
- * `/ephemeralcdn.js` as its one script.
+ * An embedding site: another origin on loopback that serves the test's plain
+ * HTML pages. (Pages fulfilled by request interception would have no address,
+ * and Chromium's local network access checks then block their WebSocket to
+ * the loopback tracker.)
  */
+async function startSite(): Promise<typeof site> {
+  const pages = new Map<string, string>();
+  const http = createHttpServer((req, res) => {
+    const body = pages.get(req.url ?? '');
+    res.writeHead(body ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(body ?? 'not found');
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pages,
+    close: () => new Promise((resolve) => http.close(() => resolve())),
+  };
+}
+
+/** Opens a plain HTML page of the embedding site whose one script is the server's `/ephemeralcdn.js`. */
 async function openPlainPage(body: string, head = ''): Promise<Page> {
-  const page = await openPage(browser, `${server.url}/healthz`);
-  const url = `${server.url}/plain-${Math.random().toString(36).slice(2)}.html`;
-  await page.route(url, (route) =>
-    route.fulfill({
-      contentType: 'text/html',
-      body: `<!doctype html><html><head><meta charset="utf-8"><title>plain</title>
-        <script src="/ephemeralcdn.js"></script>${head}</head><body>${body}</body></html>`,
-    }),
+  const path = `/plain-${Math.random().toString(36).slice(2)}.html`;
+  site.pages.set(
+    path,
+    `<!doctype html><html><head><meta charset="utf-8"><title>plain</title>
+      <script src="${server.url}/ephemeralcdn.js"></script>${head}</head><body>${body}</body></html>`,
   );
-  await page.goto(url);
-  return page;
+  return openPage(browser, `${site.url}${path}`);
 }
 
 /** A real `width`×`height` PNG (an RGB gradient), made without any image library. */

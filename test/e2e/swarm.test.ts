@@ -196,3 +196,42 @@ test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout:
   assert.equal(await fetchError(consumer, 'ab'.repeat(32)), 'DEAD');
   for (const page of [seeder, consumer]) await closePage(page);
 });
+
+test('consumers serve the pieces they have verified before they finish', { timeout: 120_000 }, async () => {
+  const a = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(a, 16 * MiB);
+  await a.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
+  const watcher = await openEcdnPage(browser, server.url);
+  await recordWatch(watcher, hash);
+
+  const b = await openEcdnPage(browser, server.url);
+  const bDone = b.evaluate(async (hash) => {
+    await window.EphemeralCDN.fetch(hash);
+    // What B had served by the time its own download completed.
+    return window.EphemeralCDN.stats().bytesUp;
+  }, hash);
+  await watcher.waitForFunction(() =>
+    (window as unknown as { watched: Array<{ leechers: number }> }).watched.some((s) => s.leechers >= 1),
+  );
+  const c = await openEcdnPage(browser, server.url);
+  const cDigest = fetchDigest(c, hash);
+  const servedWhilePartial = await bDone;
+  assert.equal(await cDigest, hash);
+  assert.ok(servedWhilePartial > 0, 'B uploaded to C before its own download finished');
+  assert.ok((await sources(c)).includes(await peerId(b)));
+  for (const page of [a, b, c, watcher]) await closePage(page);
+});
+
+test('uploadLimit caps what a page serves', { timeout: 60_000 }, async () => {
+  const limit = 2_000_000;
+  const seeder = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(seeder, 8 * MiB);
+  await seeder.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), limit);
+  const consumer = await openEcdnPage(browser, server.url);
+  const started = Date.now();
+  assert.equal(await fetchDigest(consumer, hash), hash);
+  const rate = (8 * MiB) / ((Date.now() - started) / 1000);
+  assert.ok(rate <= limit * 1.1, `served at ${(rate / 1e6).toFixed(2)} MB/s under a ${limit / 1e6} MB/s limit`);
+  assert.ok(rate >= limit * 0.6, `served at only ${(rate / 1e6).toFixed(2)} MB/s`);
+  for (const page of [seeder, consumer]) await closePage(page);
+});

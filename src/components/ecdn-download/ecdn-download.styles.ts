@@ -3,7 +3,7 @@ import { css } from 'lit';
 export const downloadStyles = css`
   :host {
     display: inline-block;
-    width: var(--ecdn-download-width, 22rem);
+    width: var(--ecdn-download-width, 24rem);
     max-width: 100%;
     font-size: 0.875rem;
     line-height: 1.4;
@@ -104,19 +104,26 @@ export const downloadStyles = css`
     color: var(--_danger);
   }
 
+  .progress-row {
+    display: flex;
+    align-items: center;
+    gap: 0.75rem;
+    margin: -0.25rem 0.75rem 0.625rem calc(1rem + 2.25rem + 0.75rem);
+  }
+
   [part~='progress'] {
+    flex: 1;
     width: auto;
-    margin: 0 1rem 0.875rem calc(1rem + 2.25rem + 0.75rem);
   }
 
   [part~='cancel'] {
     flex: none;
-    margin: 0.5rem;
-    padding: 0.25rem 0.75rem;
-    align-self: center;
+    margin: 0;
+    padding: 0.125rem 0.625rem;
     border: 1px solid var(--_border);
     border-radius: calc(var(--_radius) * 0.75);
     background: var(--_surface);
+    font-size: 0.8125rem;
     cursor: pointer;
   }
 

@@ -39,7 +39,7 @@ import { saveBlob, savePicker } from './save.js';
  * @csspart progress-bar - The filled part of the progress track.
  * @csspart cancel - The cancel button, while downloading.
  *
- * @cssprop [--ecdn-download-width=22rem] - Width of the element.
+ * @cssprop [--ecdn-download-width=24rem] - Width of the element.
  * @cssprop --ecdn-font - Font family.
  * @cssprop --ecdn-radius - Corner radius.
  * @cssprop --ecdn-color-text - Text colour.
@@ -245,13 +245,15 @@ export class EcdnDownload extends EcdnElement {
               <span part="meta" id="meta" aria-hidden="true">${this.#meta()}</span>
             </span>
           </button>
-          ${state === 'loading'
-            ? html`<button part="cancel" type="button" aria-label=${`Cancel downloading ${this.downloadName}`} @click=${() => this.cancel()}>
-                Cancel
-              </button>`
-            : nothing}
         </div>
-        ${state === 'loading' ? this.#renderProgress() : nothing}
+        ${state === 'loading'
+          ? html`<div class="progress-row">
+              ${this.#renderProgress()}
+              <button part="cancel" type="button" aria-label=${`Cancel downloading ${this.downloadName}`} @click=${() => this.cancel()}>
+                Cancel
+              </button>
+            </div>`
+          : nothing}
         <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
       </div>
     `;
@@ -286,12 +288,9 @@ export class EcdnDownload extends EcdnElement {
       case 'loading': {
         const p = this._progress;
         if (!p || !p.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
-        return [
-          `${percent(p.received, p.total)}%`,
-          `${formatBytes(p.received)} of ${formatBytes(p.total)}`,
-          formatSpeed(p.bytesPerSecond),
-          plural(p.peers, 'peer'),
-        ].join(' · ');
+        return [`${percent(p.received, p.total)}% of ${formatBytes(p.total)}`, formatSpeed(p.bytesPerSecond), plural(p.peers, 'peer')].join(
+          ' · ',
+        );
       }
       case 'ready': {
         const parts = [`Saved`, formatBytes(this._saved?.size ?? 0)];
@@ -299,8 +298,11 @@ export class EcdnDownload extends EcdnElement {
       }
       case 'dead':
         return 'File is dead: nobody is sharing it any more';
-      case 'error':
-        return this._error?.code === 'UNKNOWN' ? this._error.message : errorText(this._error?.code ?? 'UNKNOWN');
+      case 'error': {
+        const code = this._error?.code ?? 'UNKNOWN';
+        const text = code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code);
+        return code === 'INVALID_HASH' ? text : `${text} Click to try again.`;
+      }
       default: {
         const size = this.size !== undefined ? formatBytes(this.size) : '';
         if (!this.hash) return 'No file';

@@ -100,39 +100,30 @@ export const seedDropStyles = css`
     font-size: 0.8125rem;
   }
 
-  [part~='hash'] {
-    flex: 1;
-    min-width: 0;
-    padding: 0.375rem 0.5rem;
-    border-radius: calc(var(--_radius) * 0.75);
-    background: var(--_surface-alt);
-    overflow-wrap: anywhere;
-  }
-
-  .label {
-    margin: 0 0 0.25rem;
-    color: var(--_muted);
-    font-size: 0.75rem;
-    font-weight: 600;
-    letter-spacing: 0.02em;
-    text-transform: uppercase;
-  }
-
-  [part~='snippet'] {
+  .field {
     display: flex;
-    align-items: flex-start;
-    gap: 0.5rem;
+    flex-direction: column;
+    gap: 0.25rem;
   }
 
+  [part~='hash'],
   [part~='snippet'] pre {
-    flex: 1;
-    min-width: 0;
+    display: block;
     margin: 0;
     padding: 0.5rem 0.625rem;
     border-radius: calc(var(--_radius) * 0.75);
     background: var(--_surface-alt);
     white-space: pre-wrap;
     overflow-wrap: anywhere;
+  }
+
+  .label {
+    margin: 0;
+    color: var(--_muted);
+    font-size: 0.75rem;
+    font-weight: 600;
+    letter-spacing: 0.02em;
+    text-transform: uppercase;
   }
 
   [part~='counts'] {
@@ -153,7 +144,7 @@ export const seedDropStyles = css`
     display: inline-flex;
     align-items: center;
     gap: 0.375rem;
-    padding: 0.375rem 0.75rem;
+    padding: 0.25rem 0.625rem;
     border: 1px solid var(--_border);
     border-radius: calc(var(--_radius) * 0.75);
     background: var(--_surface);

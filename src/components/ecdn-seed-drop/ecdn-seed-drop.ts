@@ -370,21 +370,21 @@ export class EcdnSeedDrop extends EcdnElement {
         <span class="muted">${formatBytes(file.size)}${file.type ? ` · ${file.type}` : ''}</span>
       </div>
 
-      <div>
-        <p class="label" id="hash-label">Hash (SHA-256)</p>
-        <div class="row">
-          <code part="hash" aria-labelledby="hash-label">${hash}</code>
-          ${this.#copyButton(hash, 'hash', 'Copy hash')}
+      <div class="field">
+        <div class="row spread">
+          <p class="label" id="hash-label">Hash (SHA-256)</p>
+          ${this.#copyButton(hash, 'Hash', 'Copy hash')}
         </div>
+        <code part="hash" aria-labelledby="hash-label">${hash}</code>
       </div>
 
       ${snippets(hash, file).map(
-        (snippet) => html`<div>
-          <p class="label">${snippet.label}</p>
-          <div part="snippet">
-            <pre><code>${snippet.code}</code></pre>
+        (snippet) => html`<div part="snippet" class="field">
+          <div class="row spread">
+            <p class="label">${snippet.label}</p>
             ${this.#copyButton(snippet.code, snippet.label, `Copy ${snippet.label.toLowerCase()} snippet`)}
           </div>
+          <pre><code>${snippet.code}</code></pre>
         </div>`,
       )}
 

@@ -1,0 +1,60 @@
+import type { Meta, StoryObj } from '@storybook/web-components-vite';
+import { html } from 'lit';
+import '../src/components/index.js';
+import type { EcdnSeedDrop } from '../src/components/index.js';
+import { FakeSwarm, makePng } from './fake-swarm.js';
+import { after, withSwarm } from './helpers.js';
+
+interface Args {
+  accept: string;
+}
+
+const meta: Meta<Args> = {
+  title: 'Elements/ecdn-seed-drop',
+  component: 'ecdn-seed-drop',
+  args: { accept: '' },
+  parameters: {
+    docs: {
+      description: {
+        component:
+          'Every state below runs against a fake engine given through `@lit/context`; the stories pick a file for you. `<ecdn-seed-drop>` has no `dead` state: it holds the file itself.',
+      },
+    },
+  },
+};
+export default meta;
+
+type Story = StoryObj<Args>;
+
+const drop = (args: Args) => html`<ecdn-seed-drop accept=${args.accept}></ecdn-seed-drop>`;
+const pick = (host: HTMLElement, file: () => Promise<File>) =>
+  after<EcdnSeedDrop>(host, 'ecdn-seed-drop', async (el) => void el.seedFile(await file()));
+const png = async () => new File([(await makePng(640, 400)) as BlobPart], 'screenshot.png', { type: 'image/png' });
+
+/** Waiting for a file: nothing leaves the page before one is dropped or picked. */
+export const Idle: Story = {
+  render: (args) => withSwarm(new FakeSwarm(), drop(args)),
+};
+
+/** Hashing a dropped file. */
+export const Loading: Story = {
+  render: (args) =>
+    pick(withSwarm(new FakeSwarm({ seed: 'loading', hashFraction: 0.62 }), drop(args)), async () => new File([new Uint8Array(48_000_000)], 'dataset.parquet')),
+};
+
+/** Seeding: hash, snippets, live counts, stop button. Three seeders, two peers downloading from this page. */
+export const Ready: Story = {
+  render: (args) => pick(withSwarm(new FakeSwarm({ seeders: 3, uploads: [180_000, 95_000, 0] }), drop(args)), png),
+};
+
+/** Seeding as the only seeder: leaving the page would kill the file, and the page warns before unload. */
+export const ReadyLastSeeder: Story = {
+  render: (args) => pick(withSwarm(new FakeSwarm({ seeders: 1 }), drop(args)), png),
+};
+
+/** The tracker could not be reached. */
+export const ErrorState: Story = {
+  name: 'Error',
+  render: (args) =>
+    pick(withSwarm(new FakeSwarm({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' }), drop(args)), async () => new File(['a,b\n1,2\n'], 'table.csv')),
+};
