@@ -124,19 +124,39 @@ export function isPrivateAddress(ip: string): boolean {
 }
 
 /**
+ * How many reverse proxies in front of the server to trust, from the `trustProxy`
+ * option: `false`/0 none, `true` one, a number that many.
+ */
+export type TrustProxy = boolean | number;
+
+/** The number of trusted proxy hops that `trustProxy` stands for. */
+export function proxyHops(trustProxy: TrustProxy | undefined): number {
+  if (trustProxy === true) return 1;
+  if (typeof trustProxy === 'number' && Number.isSafeInteger(trustProxy) && trustProxy > 0) return trustProxy;
+  return 0;
+}
+
+/**
  * The address of the client behind `req`, normalized.
  *
- * With `trustProxy`, the left-most entry of `X-Forwarded-For` (falling back to
- * the socket's address when the header is absent or unreadable); otherwise
- * always the socket's address, since anyone can write that header.
+ * With `trustProxy` (N trusted hops, `true` being 1), the N-th entry of
+ * `X-Forwarded-For` counted from the right, or the left-most when there are fewer:
+ * each proxy appends the address it was connected from, so the entries on the
+ * right are the ones written by proxies we run, and anything to their left was
+ * sent by the client and may be forged. Falls back to the socket's address when
+ * the header is absent or that entry is unreadable. Without `trustProxy`, always
+ * the socket's address, since anyone can write that header.
  */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
+export function clientAddress(req: IncomingMessage, trustProxy: TrustProxy = false): string {
+  const hops = proxyHops(trustProxy);
+  if (hops > 0) {
     const header = req.headers['x-forwarded-for'];
-    const value = Array.isArray(header) ? header[0] : header;
-    const first = value?.split(',')[0];
-    const ip = normalizeIp(first);
-    if (ip) return ip;
+    const value = Array.isArray(header) ? header.join(',') : header;
+    if (value) {
+      const entries = value.split(',');
+      const ip = normalizeIp(entries[Math.max(0, entries.length - hops)]);
+      if (ip) return ip;
+    }
   }
   return normalizeIp(req.socket?.remoteAddress);
 }

@@ -18,6 +18,21 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 65_536;
 export const DEFAULT_MAX_HASHES_PER_CONNECTION = 1_000;
 /** Most distinct hashes one connection may watch at a time. */
 export const DEFAULT_MAX_WATCHES_PER_CONNECTION = 1_000;
+/** Most tracker connections open at once from one IPv4 address or one IPv6 /64. */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+/** Messages per second one connection may send, sustained (the token bucket's refill rate). */
+export const DEFAULT_MAX_MESSAGES_PER_SECOND = 50;
+/**
+ * Messages one connection may send at once (the token bucket's size). Large enough
+ * for a client that reconnects to re-announce and re-watch everything the caps allow.
+ */
+export const DEFAULT_MESSAGE_BURST = 2_500;
+/** Refused (`RATE_LIMITED`) messages within {@link RATE_LIMIT_WINDOW_MS} after which the connection is closed with 1008. */
+export const DEFAULT_RATE_LIMIT_STRIKES = 100;
+/** The window over which rate-limit strikes are counted, in ms. */
+export const RATE_LIMIT_WINDOW_MS = 10_000;
+/** `report` messages one connection may send per minute (burst of as many). */
+export const DEFAULT_MAX_REPORTS_PER_MINUTE = 10;
 
 /** Longest `rid` string a client may send (numbers are always fine if finite). */
 export const MAX_RID_LENGTH = 64;
@@ -40,8 +55,24 @@ export const MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024;
 export const CLOSE_MESSAGE_TOO_LARGE = 1009;
 /** WebSocket close code sent when the tracker shuts down. */
 export const CLOSE_GOING_AWAY = 1001;
-/** WebSocket close code sent to a client that does not read its replies fast enough. */
+/** WebSocket close code sent to a client that does not read its replies fast enough, or keeps sending over its rate limit. */
 export const CLOSE_POLICY_VIOLATION = 1008;
+/** WebSocket close code sent after `TOO_MANY_CONNECTIONS`: the address has too many connections open. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/**
+ * Why a client banned a peer, as sent in `report`. A report with another reason
+ * (upper-case letters and `_`, at most {@link MAX_REPORT_REASON_LENGTH}) is accepted and counted as `OTHER`.
+ *
+ * - `BAD_PIECES`: the peer sent pieces that failed their hash.
+ * - `BAD_MANIFEST`: the peer sent a piece manifest that does not describe the file.
+ * - `PROTOCOL`: the peer sent malformed wire frames.
+ */
+export const REPORT_REASONS = ['BAD_PIECES', 'BAD_MANIFEST', 'PROTOCOL'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number] | 'OTHER';
+/** Longest `reason` accepted in `report`. */
+export const MAX_REPORT_REASON_LENGTH = 32;
+const REPORT_REASON_RE = /^[A-Z][A-Z0-9_]*$/;
 
 const HASH_RE = /^[0-9a-f]{64}$/;
 /** What PeerJS itself accepts as a peer ID. */
@@ -71,6 +102,8 @@ export function isValidPeerId(id: unknown): id is string {
  * - `ALREADY_HELLO`: a second `hello` on a connection that already has an identity.
  * - `INVALID_TOKEN`: the `token` in `hello` does not belong to the `peerId`.
  * - `ID_IN_USE`: another live connection holds the `peerId` given in `hello`.
+ * - `RATE_LIMITED`: the connection sent messages (or `report`s) faster than its limit; the message was dropped. Persistent abuse closes the connection with 1008.
+ * - `TOO_MANY_CONNECTIONS`: the client's address already has `maxConnectionsPerIp` tracker connections; the connection is then closed with 1013.
  * - `INTERNAL_ERROR`: the tracker failed (e.g. its store); the request may be retried.
  */
 export type ErrorCode =
@@ -85,6 +118,8 @@ export type ErrorCode =
   | 'ALREADY_HELLO'
   | 'INVALID_TOKEN'
   | 'ID_IN_USE'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_CONNECTIONS'
   | 'INTERNAL_ERROR';
 
 /** All error codes, for tests and documentation. */
@@ -100,6 +135,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'ALREADY_HELLO',
   'INVALID_TOKEN',
   'ID_IN_USE',
+  'RATE_LIMITED',
+  'TOO_MANY_CONNECTIONS',
   'INTERNAL_ERROR',
 ];
 
@@ -175,6 +212,22 @@ export interface PingMessage {
   rid?: Rid;
 }
 
+/**
+ * "I banned this peer": sent by a client that caught a peer lying. The tracker
+ * only counts reports (for operators); it does not act on them, since a report
+ * is an unproven claim by one peer about another.
+ */
+export interface ReportMessage {
+  type: 'report';
+  rid?: Rid;
+  /** The file the peer was banned from. */
+  hash: string;
+  /** The banned peer's ID. */
+  peerId: string;
+  /** Why; see {@link REPORT_REASONS}. */
+  reason: string;
+}
+
 export type ClientMessage =
   | HelloMessage
   | AnnounceMessage
@@ -182,7 +235,8 @@ export type ClientMessage =
   | LookupMessage
   | WatchMessage
   | UnwatchMessage
-  | PingMessage;
+  | PingMessage
+  | ReportMessage;
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -195,6 +249,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   'watch',
   'unwatch',
   'ping',
+  'report',
 ];
 
 // ---------------------------------------------------------------------------
@@ -206,6 +261,10 @@ export interface TrackerLimits {
   maxHashesPerConnection: number;
   maxWatchesPerConnection: number;
   maxPeersReturned: number;
+  /** Sustained messages per second; see {@link DEFAULT_MAX_MESSAGES_PER_SECOND}. */
+  maxMessagesPerSecond: number;
+  /** Messages that may be sent at once before the sustained rate applies. */
+  messageBurst: number;
 }
 
 /** Reply to `hello`: the identity to use with PeerJS and to resume with later. */
@@ -230,7 +289,7 @@ export interface SwarmStatus extends SwarmCounts {
   alive: boolean;
 }
 
-/** Reply to `announce` and `withdraw` (with the swarm's status after the change), and to `unwatch` (hash only). */
+/** Reply to `announce` and `withdraw` (with the swarm's status after the change), and to `unwatch` and `report` (hash only). */
 export interface OkMessage {
   type: 'ok';
   rid?: Rid;
@@ -266,6 +325,11 @@ export interface ErrorMessage {
 }
 
 export type ServerMessage = WelcomeMessage | OkMessage | PeersMessage | SwarmMessage | PongMessage | ErrorMessage;
+
+/** The counted reason of a reported `reason`: itself when known, else `OTHER`. */
+export function reportReason(reason: string): ReportReason {
+  return (REPORT_REASONS as readonly string[]).includes(reason) ? (reason as ReportReason) : 'OTHER';
+}
 
 /** Builds a {@link SwarmStatus} from counts. */
 export function swarmStatus(hash: string, counts: SwarmCounts): SwarmStatus {
@@ -408,6 +472,18 @@ export function parseClientMessage(data: RawData, isBinary: boolean, maxMessageB
     }
     case 'ping':
       return withRid<PingMessage>({ type });
+    case 'report': {
+      const hash = hashField();
+      if (typeof hash !== 'string') return hash;
+      const { peerId, reason } = obj;
+      if (!isValidPeerId(peerId)) {
+        return bad('BAD_MESSAGE', `Field "peerId" must be a PeerJS ID (letters and digits) of at most ${MAX_PEER_ID_LENGTH} characters.`);
+      }
+      if (typeof reason !== 'string' || reason.length > MAX_REPORT_REASON_LENGTH || !REPORT_REASON_RE.test(reason)) {
+        return bad('BAD_MESSAGE', `Field "reason" must be upper-case letters, digits and "_", at most ${MAX_REPORT_REASON_LENGTH} characters, such as "BAD_PIECES".`);
+      }
+      return withRid<ReportMessage>({ type, hash, peerId, reason });
+    }
     default:
       return bad('UNKNOWN_TYPE', `Unknown message type ${shown(type)}.`);
   }

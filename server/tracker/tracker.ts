@@ -4,19 +4,27 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import createDebug from 'debug';
-import { clientAddress } from './address.js';
+import { clientAddress, proxyHops, type TrustProxy } from './address.js';
 import { lookupCountry as geoLookupCountry, type CountryLookup } from './geo.js';
+import { ConnectionsPerIp, StrikeWindow, TokenBucket } from './limits.js';
 import { MemoryStore } from './memory-store.js';
 import { orderByNearness } from './nearness.js';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_MESSAGE_TOO_LARGE,
   CLOSE_POLICY_VIOLATION,
+  CLOSE_TRY_AGAIN_LATER,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_MAX_HASHES_PER_CONNECTION,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_MESSAGES_PER_SECOND,
   DEFAULT_MAX_PEERS_RETURNED,
+  DEFAULT_MAX_REPORTS_PER_MINUTE,
   DEFAULT_MAX_WATCHES_PER_CONNECTION,
+  DEFAULT_MESSAGE_BURST,
+  DEFAULT_RATE_LIMIT_STRIKES,
+  RATE_LIMIT_WINDOW_MS,
   ISSUED_PEER_ID_LENGTH,
   MAX_SEND_BUFFER_BYTES,
   ProtocolError,
@@ -26,6 +34,7 @@ import {
   isValidPeerId,
   parseClientMessage,
   rawByteLength,
+  reportReason,
   swarmStatus,
   type AnnounceMessage,
   type ClientMessage,
@@ -33,6 +42,8 @@ import {
   type HelloMessage,
   type LookupMessage,
   type RawData,
+  type ReportMessage,
+  type ReportReason,
   type Rid,
   type ServerMessage,
   type SwarmStatus,
@@ -51,6 +62,8 @@ const PAUSE_AT_PENDING = 32;
 const RESUME_AT_PENDING = 8;
 /** How long sockets get to complete the close handshake on `close()` before being cut. */
 const SHUTDOWN_GRACE_MS = 1_000;
+/** Distinct (hash, peer) reports remembered per connection, so that repeats are not counted twice. */
+const MAX_REPORTS_REMEMBERED = 256;
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -65,8 +78,24 @@ export interface TrackerOptions {
   maxHashesPerConnection?: number | undefined;
   /** Most hashes one connection may watch at a time. Default 1,000. */
   maxWatchesPerConnection?: number | undefined;
-  /** Take the client address from the left-most `X-Forwarded-For` entry. Only behind a proxy you run. Default false. */
-  trustProxy?: boolean | undefined;
+  /**
+   * Most connections open at once from one IPv4 address or IPv6 /64; one more gets
+   * `TOO_MANY_CONNECTIONS` and close 1013. Default 64.
+   */
+  maxConnectionsPerIp?: number | undefined;
+  /** Sustained messages per second per connection; beyond, `RATE_LIMITED`. `Infinity` turns it off. Default 50. */
+  maxMessagesPerSecond?: number | undefined;
+  /** Messages a connection may send at once before `maxMessagesPerSecond` applies. Default 2,500. */
+  messageBurst?: number | undefined;
+  /** `RATE_LIMITED` refusals within 10 s after which the connection is closed with 1008. Default 100. */
+  rateLimitStrikes?: number | undefined;
+  /** `report` messages per connection per minute (and burst); beyond, `RATE_LIMITED`. Default 10. */
+  maxReportsPerMinute?: number | undefined;
+  /**
+   * Reverse proxies to trust in front of the server: `true` for one, or a number of hops.
+   * The client address is then read from `X-Forwarded-For` (see `clientAddress`). Only behind proxies you run. Default false.
+   */
+  trustProxy?: TrustProxy | undefined;
   /** Key of the peer tokens (HMAC-SHA256). Default: 32 random bytes, so tokens die with the process. */
   secret?: Buffer | undefined;
   /** Where swarms live. Default a new {@link MemoryStore}. An injected store is not closed by the tracker. */
@@ -88,14 +117,20 @@ export interface TrackerStats {
   peers: number;
   /** Distinct hashes announced through this tracker's connections. */
   swarms: number;
+  /** Distinct hashes watched by this tracker's connections. */
+  watched: number;
 }
 
 /**
  * Why a connection was dropped:
  * `close` the socket closed, `timeout` no heartbeat in time, `shutdown` `tracker.close()`,
- * `too-large` it sent a message over `maxMessageBytes`, `slow-consumer` it did not read its replies.
+ * `too-large` it sent a message over `maxMessageBytes`, `slow-consumer` it did not read its replies,
+ * `rate-limited` it kept sending over its rate limit.
  */
-export type EvictReason = 'close' | 'timeout' | 'shutdown' | 'too-large' | 'slow-consumer';
+export type EvictReason = 'close' | 'timeout' | 'shutdown' | 'too-large' | 'slow-consumer' | 'rate-limited';
+
+/** All evict reasons, for metrics and documentation. */
+export const EVICT_REASONS: readonly EvictReason[] = ['close', 'timeout', 'shutdown', 'too-large', 'slow-consumer', 'rate-limited'];
 
 /** What a warning is about: an error code sent to a client, or trouble the client never hears of. */
 export type TrackerWarningCode = ErrorCode | 'SOCKET_ERROR' | 'SLOW_CONSUMER';
@@ -131,7 +166,12 @@ export interface TrackerEvents {
   /** A peer asked who holds a hash. */
   lookup: [event: { hash: string; peerId: string; returned: number; seeders: number; leechers: number }];
   /** A connection is gone and everything it announced was removed. `hashes` is how many swarms it left. */
-  evict: [event: { peerId: string | undefined; reason: EvictReason; hashes: number }];
+  evict: [event: { peerId: string | undefined; ip: string; reason: EvictReason; hashes: number }];
+  /**
+   * A client reported that it banned a peer. `duplicate` is true when this connection
+   * already reported the same peer for the same hash (count only the others).
+   */
+  report: [event: { hash: string; reporter: string; peerId: string; reason: ReportReason; duplicate: boolean }];
 }
 
 interface Connection {
@@ -147,6 +187,14 @@ interface Connection {
   queue: Promise<void>;
   pending: number;
   closed: boolean;
+  /** Message rate limit. */
+  readonly bucket: TokenBucket;
+  /** Refusals for rate, counted to close connections that keep going. */
+  readonly strikes: StrikeWindow;
+  /** `report` rate limit. */
+  readonly reportBucket: TokenBucket;
+  /** `hash peerId` pairs already reported on this connection, oldest first. */
+  readonly reported: Set<string>;
   /** Settles once the connection's swarm entries are removed. */
   evicted: Promise<void> | undefined;
 }
@@ -180,7 +228,10 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private readonly heartbeatTimeoutMs: number;
   private readonly limits: TrackerLimits;
-  private readonly trustProxy: boolean;
+  private readonly rateLimitStrikes: number;
+  private readonly maxReportsPerMinute: number;
+  private readonly perIp: ConnectionsPerIp;
+  private readonly trustProxy: number;
   private readonly secret: Buffer;
   private readonly store: SwarmStore;
   private readonly lookupCountry: CountryLookup;
@@ -203,8 +254,13 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       maxHashesPerConnection: integerOption('maxHashesPerConnection', options.maxHashesPerConnection, DEFAULT_MAX_HASHES_PER_CONNECTION, 0),
       maxWatchesPerConnection: integerOption('maxWatchesPerConnection', options.maxWatchesPerConnection, DEFAULT_MAX_WATCHES_PER_CONNECTION, 0),
       maxPeersReturned: integerOption('maxPeersReturned', options.maxPeersReturned, DEFAULT_MAX_PEERS_RETURNED, 0),
+      maxMessagesPerSecond: rateOption('maxMessagesPerSecond', options.maxMessagesPerSecond, DEFAULT_MAX_MESSAGES_PER_SECOND),
+      messageBurst: integerOption('messageBurst', options.messageBurst, DEFAULT_MESSAGE_BURST, 1),
     };
-    this.trustProxy = options.trustProxy ?? false;
+    this.rateLimitStrikes = integerOption('rateLimitStrikes', options.rateLimitStrikes, DEFAULT_RATE_LIMIT_STRIKES, 0);
+    this.maxReportsPerMinute = rateOption('maxReportsPerMinute', options.maxReportsPerMinute, DEFAULT_MAX_REPORTS_PER_MINUTE);
+    this.perIp = new ConnectionsPerIp(integerOption('maxConnectionsPerIp', options.maxConnectionsPerIp, DEFAULT_MAX_CONNECTIONS_PER_IP, 1));
+    this.trustProxy = proxyHops(options.trustProxy);
     if (options.secret !== undefined && options.secret.length === 0) throw new RangeError('secret must not be empty');
     this.secret = options.secret ?? randomBytes(32);
     this.store = options.store ?? new MemoryStore();
@@ -225,6 +281,15 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       return;
     }
     const ip = clientAddress(req, this.trustProxy);
+    if (!this.perIp.acquire(ip)) {
+      const err = new ProtocolError('TOO_MANY_CONNECTIONS', `This address already has ${this.perIp.max} tracker connections open; close one first.`);
+      this.warn(err.code, err.message, { ip });
+      if (socket.readyState === socket.OPEN) {
+        socket.send(JSON.stringify(errorMessage(err)));
+        socket.close(CLOSE_TRY_AGAIN_LATER, 'too many connections from this address');
+      }
+      return;
+    }
     let country: string | undefined;
     try {
       country = this.lookupCountry(ip) || undefined;
@@ -243,6 +308,10 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       pending: 0,
       closed: false,
       evicted: undefined,
+      bucket: new TokenBucket(this.limits.maxMessagesPerSecond, this.limits.messageBurst, performance.now()),
+      strikes: new StrikeWindow(this.rateLimitStrikes, RATE_LIMIT_WINDOW_MS),
+      reportBucket: new TokenBucket(this.maxReportsPerMinute / 60, Math.max(1, Math.min(this.maxReportsPerMinute, 1e9)), performance.now()),
+      reported: new Set(),
     };
     this.connections.add(conn);
     debug('connection from %s (%s)', ip || 'unknown address', country ?? 'no country');
@@ -251,6 +320,14 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     socket.on('close', () => this.drop(conn, 'close'));
     socket.on('error', (err: Error) => this.warn('SOCKET_ERROR', `socket error: ${err.message}`, { peerId: conn.peerId, ip, cause: err }));
     if (socket.readyState !== socket.OPEN) this.drop(conn, 'close');
+  }
+
+  /**
+   * True when one more connection from `ip` (as `clientAddress` reads it) would stay
+   * within `maxConnectionsPerIp`, so that a server can refuse the upgrade before it happens.
+   */
+  admits(ip: string): boolean {
+    return !this.destroyed && this.perIp.admits(ip);
   }
 
   /** Whether a file is alive, and how many seeders and leechers it has. Rejects with `INVALID_HASH` for a bad hash. */
@@ -272,7 +349,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   /** Counts for `/healthz` and metrics. */
   stats(): TrackerStats {
-    return { connections: this.connections.size, peers: this.peers.size, swarms: this.localSwarms.size };
+    return { connections: this.connections.size, peers: this.peers.size, swarms: this.localSwarms.size, watched: this.watched.size };
   }
 
   /**
@@ -315,11 +392,22 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       conn.socket.close(CLOSE_MESSAGE_TOO_LARGE, 'message too large');
       return;
     }
+    const now = performance.now();
+    const limited = !conn.bucket.take(now);
+    if (limited && conn.strikes.strike(now)) {
+      this.warn('RATE_LIMITED', `more than ${this.rateLimitStrikes} messages over the rate limit within ${RATE_LIMIT_WINDOW_MS / 1000} s: disconnected`, {
+        peerId: conn.peerId,
+        ip: conn.ip,
+      });
+      this.drop(conn, 'rate-limited');
+      conn.socket.close(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
+      return;
+    }
     conn.pending++;
     // Backpressure: a client sending faster than the store answers stops being read.
     if (conn.pending >= PAUSE_AT_PENDING && !conn.socket.isPaused) conn.socket.pause();
     conn.queue = conn.queue
-      .then(() => this.handleFrame(conn, data, isBinary))
+      .then(() => this.handleFrame(conn, data, isBinary, limited))
       .catch((err: unknown) => this.warn('INTERNAL_ERROR', `handling a message failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err }))
       .finally(() => {
         conn.pending--;
@@ -327,9 +415,15 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       });
   }
 
-  private async handleFrame(conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+  private async handleFrame(conn: Connection, data: RawData, isBinary: boolean, limited: boolean): Promise<void> {
     if (conn.closed) return;
     const parsed = parseClientMessage(data, isBinary, this.limits.maxMessageBytes);
+    if (limited) {
+      // Parsed only to echo the rid, so that a client waiting on the reply hears of it.
+      const rid = parsed.ok ? parsed.message.rid : parsed.error.rid;
+      const rate = this.limits.maxMessagesPerSecond;
+      return this.reject(conn, new ProtocolError('RATE_LIMITED', `Over the limit of ${rate} messages per second (bursts of ${this.limits.messageBurst}); this message was dropped.`, rid));
+    }
     if (!parsed.ok) return this.reject(conn, parsed.error);
     const message = parsed.message;
     if (message.type !== 'hello') {
@@ -364,6 +458,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
         return this.onUnwatch(conn, message);
       case 'ping':
         return this.send(conn, { type: 'pong', ...ridOf(message.rid) });
+      case 'report':
+        return this.onReport(conn, message);
     }
   }
 
@@ -484,6 +580,21 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     this.send(conn, { type: 'ok', ...ridOf(rid), hash });
   }
 
+  private onReport(conn: Connection, message: ReportMessage): void {
+    const { hash, peerId, rid } = message;
+    if (!conn.reportBucket.take(performance.now())) {
+      throw new ProtocolError('RATE_LIMITED', `A connection may send at most ${this.maxReportsPerMinute} reports per minute; this one was dropped.`, rid);
+    }
+    const key = `${hash} ${peerId}`;
+    const duplicate = conn.reported.has(key);
+    if (!duplicate) {
+      conn.reported.add(key);
+      if (conn.reported.size > MAX_REPORTS_REMEMBERED) conn.reported.delete(conn.reported.values().next().value!);
+    }
+    this.send(conn, { type: 'ok', ...ridOf(rid), hash });
+    this.emit('report', { hash, reporter: conn.peerId!, peerId, reason: reportReason(message.reason), duplicate });
+  }
+
   // -------------------------------------------------------------------------
   // Watch pushes
 
@@ -561,6 +672,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     if (conn.closed) return;
     conn.closed = true;
     this.connections.delete(conn);
+    this.perIp.release(conn.ip);
     for (const hash of conn.watches) this.removeWatcher(conn, hash);
     conn.watches.clear();
     conn.evicted = conn.queue
@@ -578,7 +690,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
         for (const hash of conn.hashes) this.forgetLocal(hash);
         conn.hashes.clear();
         debug('evicted %s (%s): %s, left %d swarms', peerId ?? 'no identity', conn.ip, reason, hashes.length);
-        this.emit('evict', { peerId, reason, hashes: hashes.length });
+        this.emit('evict', { peerId, ip: conn.ip, reason, hashes: hashes.length });
         for (const hash of hashes) this.swarmChanged(hash);
       })
       .catch((err: unknown) => this.warn('INTERNAL_ERROR', `evicting failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err }));
@@ -641,6 +753,12 @@ function randomPeerId(): string {
 
 function ridOf(rid: Rid | undefined): { rid?: Rid } {
   return rid === undefined ? {} : { rid };
+}
+
+function rateOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value !== Infinity && !(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number or Infinity, got ${value}`);
+  return value;
 }
 
 function integerOption(name: string, value: number | undefined, fallback: number, min: number): number {

@@ -234,6 +234,11 @@ export class Download extends Emitter<DownloadEvents> {
       await Promise.all(fresh.slice(0, Math.max(0, room)).map((id) => this.#addPeer(id)));
       if (this.destroyed) return;
       if (this.#peers.size === 0) {
+        if (fresh.length === 0 && this.banned.size > 0 && result.peers.every((id) => id === self || this.banned.has(id))) {
+          return this.fail(
+            new EcdnError('HASH_MISMATCH', `Every peer offering ${this.hash} sent bytes that do not match it.`, { hash: this.hash }),
+          );
+        }
         if (fresh.length === 0 && this.#lookups >= 3) {
           return this.fail(
             new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }),

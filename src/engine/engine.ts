@@ -88,6 +88,15 @@ export interface EngineEvents extends Record<string, unknown> {
   ban: { hash: string; peerId: string; reason: string };
 }
 
+/** Ways a test can make a page misbehave as a peer. */
+export interface EngineFaults extends UploadFaults {
+  /**
+   * Claim to hold `hash` and serve the file `with` under its name: a manifest
+   * that is self-consistent (every piece matches it) but describes other bytes.
+   */
+  lie?: { hash: string; with: string };
+}
+
 const DEFAULT_MAX_PEERS = 5;
 
 /**
@@ -109,7 +118,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #allLinks = new Set<PeerLink>();
   readonly #dialing = new Map<string, Promise<PeerLink>>();
   readonly #watchers = new Map<string, Set<(status: SwarmStatus) => void>>();
-  readonly #uploader = new Uploader((hash) => this.#swarms.get(hash));
+  readonly #uploader = new Uploader((hash) => this.#served(hash));
+  #faults: EngineFaults = {};
   #bytesDownClosed = 0;
 
   constructor(config: EngineConfig = {}) {
@@ -139,9 +149,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     }
   }
 
-  /** Test-only: make this page serve bad bytes, or nothing. */
-  set faults(faults: UploadFaults) {
+  /** Test-only: make this page misbehave as a peer. Never set it in production. */
+  set faults(faults: EngineFaults) {
+    this.#faults = faults;
     this.#uploader.faults = faults;
+    if (faults.lie) this.#startNetwork().announce(faults.lie.hash, true);
+  }
+
+  /** The copy this page serves under `hash`: its own, or under a test fault, another file's. */
+  #served(hash: string): Swarm | undefined {
+    const lie = this.#faults.lie;
+    return this.#swarms.get(lie?.hash === hash ? lie.with : hash);
   }
 
   /**
@@ -542,7 +560,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   }
 
   async #serveManifest(link: PeerLink, hash: string): Promise<void> {
-    const swarm = this.#swarms.get(hash);
+    const swarm = this.#served(hash);
     const reject = () => link.send({ type: 'REJECT', hash, piece: MANIFEST_PIECE, offset: 0, length: 0, reason: 'NOT_FOUND' });
     if (!swarm) return reject();
     let manifest;
@@ -553,7 +571,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       return reject();
     }
     if (swarm.destroyed) return reject();
-    link.send(manifest.toFrame());
+    link.send({ ...manifest.toFrame(), hash });
     link.send({ type: 'BITFIELD', hash, pieceCount: manifest.pieceCount, bits: swarm.bitfield(manifest.pieceCount) });
     swarm.interested.add(link);
   }

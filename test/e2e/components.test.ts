@@ -49,12 +49,13 @@ async function startSite(): Promise<typeof site> {
 }
 
 /** Opens a plain HTML page of the embedding site whose one script is the server's `/ephemeralcdn.js`. */
-async function openPlainPage(body: string, head = ''): Promise<Page> {
+async function openPlainPage(body: string, head = '', scriptAtEnd = false): Promise<Page> {
   const path = `/plain-${Math.random().toString(36).slice(2)}.html`;
+  const script = `<script src="${server.url}/ephemeralcdn.js"></script>`;
   site.pages.set(
     path,
     `<!doctype html><html><head><meta charset="utf-8"><title>plain</title>
-      <script src="${server.url}/ephemeralcdn.js"></script>${head}</head><body>${body}</body></html>`,
+      ${scriptAtEnd ? '' : script}${head}</head><body>${body}${scriptAtEnd ? script : ''}</body></html>`,
   );
   return openPage(browser, `${site.url}${path}`);
 }
@@ -186,5 +187,15 @@ test('an invalid hash shows an error without touching the network', { timeout: 3
   const page = await openPlainPage('<ecdn-img hash="not-a-hash"></ecdn-img><ecdn-download hash="zz"></ecdn-download>');
   await waitForState(page, 'ecdn-img', 'error');
   await waitForState(page, 'ecdn-download', 'error');
+  await closePage(page);
+});
+
+test('elements placed before the script tag wait for it to configure the server', { timeout: 30_000 }, async () => {
+  // The bundle upgrades these while it defines the elements, a moment before
+  // it points the engine at the server it was loaded from.
+  const hash = 'f'.repeat(64);
+  const page = await openPlainPage(`<ecdn-img hash="${hash}"></ecdn-img><ecdn-download hash="${hash}"></ecdn-download>`, '', true);
+  await waitForState(page, 'ecdn-img', 'dead');
+  await waitForState(page, 'ecdn-download', 'dead');
   await closePage(page);
 });

@@ -109,6 +109,51 @@ test('a corrupting seeder among honest ones is banned and the fetch completes', 
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
+test('a peer with a self-consistent but false manifest is banned and the fetch completes', { timeout: 120_000 }, async () => {
+  const honest = await openEcdnPage(browser, server.url);
+  const liar = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(honest, 8 * MiB, 1003);
+  // The honest seeder steps away for a moment, so that the consumer meets the liar first.
+  await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
+  // The liar holds other bytes of the same size and serves them under the real hash, slowly.
+  const other = await seedRandom(liar, 8 * MiB);
+  await liar.evaluate(({ hash, other }) => {
+    window.EphemeralCDN.configure({ uploadLimit: 4_000_000 });
+    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
+  }, { hash, other });
+
+  const consumer = await openEcdnPage(browser, server.url);
+  await consumer.evaluate(() => {
+    const w = window as unknown as { bans: Array<{ peerId: string; reason: string }> };
+    w.bans = [];
+    window.EphemeralCDN.getEngine().on('ban', (ban) => w.bans.push(ban));
+  });
+  const digest = fetchDigest(consumer, hash, { maxPeers: 5 });
+  await consumer.waitForFunction(() => (window.EphemeralCDN.stats().downloading[0]?.received ?? 0) > 0);
+  assert.equal(await seedRandom(honest, 8 * MiB, 1003), hash);
+
+  assert.equal(await digest, hash);
+  const bans = await consumer.evaluate(() => (window as unknown as { bans: Array<{ peerId: string; reason: string }> }).bans);
+  assert.deepEqual(bans, [{ hash, peerId: await peerId(liar), reason: 'BAD_MANIFEST' }]);
+  for (const page of [honest, liar, consumer]) await closePage(page);
+});
+
+test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, async () => {
+  const liar = await openEcdnPage(browser, server.url);
+  const other = await seedRandom(liar, 2 * MiB);
+  const hash = 'fe'.repeat(32);
+  await liar.evaluate(({ hash, other }) => {
+    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
+  }, { hash, other });
+  const consumer = await openEcdnPage(browser, server.url);
+  await consumer.waitForFunction(
+    async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive,
+    hash,
+  );
+  assert.equal(await fetchError(consumer, hash), 'HASH_MISMATCH');
+  for (const page of [liar, consumer]) await closePage(page);
+});
+
 test('a seeder that leaves mid-transfer: the fetch completes from the others', { timeout: 120_000 }, async () => {
   const a = await openEcdnPage(browser, server.url);
   const b = await openEcdnPage(browser, server.url);
