@@ -1,4 +1,5 @@
 import type { ServerOptions } from './create-server.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from './logger.js';
 
 /** Raised when an environment variable holds something the server cannot use. */
 export class ConfigError extends Error {
@@ -23,22 +24,66 @@ function boolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}.`);
 }
 
+/** TRUST_PROXY: true/false, or the number of proxies in front of the server. */
+function trustProxy(env: NodeJS.ProcessEnv): boolean | number | undefined {
+  const raw = env.TRUST_PROXY;
+  if (raw !== undefined && /^\d+$/.test(raw)) {
+    const hops = integer(env, 'TRUST_PROXY', 0, 16);
+    return hops === 0 ? false : hops;
+  }
+  try {
+    return boolean(env, 'TRUST_PROXY');
+  } catch {
+    throw new ConfigError(`TRUST_PROXY must be true, false or a number of proxies from 0 to 16, got ${JSON.stringify(raw)}.`);
+  }
+}
+
+function logLevel(env: NodeJS.ProcessEnv): LogLevel {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === '') return DEFAULT_LOG_LEVEL;
+  const level = raw.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}.`);
+  }
+  return level as LogLevel;
+}
+
+/** Everything `server/index.ts` needs: the server's options, where to listen, and the log level. */
+export type Config = ServerOptions & { port: number; host: string; logLevel: LogLevel };
+
 /**
  * Reads the server's configuration from environment variables. Every variable is
  * optional; the README lists them with their defaults.
  */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions & { port: number; host: string } {
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const heartbeat = integer(env, 'HEARTBEAT_TIMEOUT', 1, 3600);
   const secret = env.ECDN_SECRET;
   if (secret !== undefined && secret.length < 16) {
     throw new ConfigError('ECDN_SECRET must be at least 16 characters long.');
   }
+  const int = (name: string, min: number, max: number) => integer(env, name, min, max);
   return {
     port: integer(env, 'PORT', 0, 65535) ?? 8787,
     host: env.HOST || '127.0.0.1',
+    logLevel: logLevel(env),
+    metrics: boolean(env, 'METRICS'),
     heartbeatTimeoutMs: heartbeat === undefined ? undefined : heartbeat * 1000,
-    maxPeersReturned: integer(env, 'MAX_PEERS_RETURNED', 1, 1000),
-    trustProxy: boolean(env, 'TRUST_PROXY'),
+    maxPeersReturned: int('MAX_PEERS_RETURNED', 1, 1000),
+    maxMessageBytes: int('MAX_MESSAGE_BYTES', 1024, 1024 * 1024),
+    maxHashesPerConnection: int('MAX_HASHES_PER_CONNECTION', 1, 1_000_000),
+    maxWatchesPerConnection: int('MAX_WATCHES_PER_CONNECTION', 1, 1_000_000),
+    maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 1, 1_000_000),
+    maxMessagesPerSecond: int('MAX_MESSAGES_PER_SECOND', 1, 1_000_000),
+    messageBurst: int('MESSAGE_BURST', 1, 10_000_000),
+    rateLimitStrikes: int('RATE_LIMIT_STRIKES', 0, 1_000_000),
+    maxReportsPerMinute: int('MAX_REPORTS_PER_MINUTE', 1, 1_000_000),
+    maxSignalingClients: int('MAX_SIGNALING_CLIENTS', 1, 10_000_000),
+    maxSignalingConnectionsPerIp: int('MAX_SIGNALING_CONNECTIONS_PER_IP', 1, 1_000_000),
+    signalingMessagesPerSecond: int('SIGNALING_MESSAGES_PER_SECOND', 1, 1_000_000),
+    signalingMessageBurst: int('SIGNALING_MESSAGE_BURST', 1, 10_000_000),
+    signalingBytesPerSecond: int('SIGNALING_BYTES_PER_SECOND', 1024, 1024 * 1024 * 1024),
+    signalingByteBurst: int('SIGNALING_BYTE_BURST', 65_536, 1024 * 1024 * 1024),
+    trustProxy: trustProxy(env),
     secret: secret === undefined ? undefined : Buffer.from(secret),
   };
 }

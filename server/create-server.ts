@@ -10,6 +10,18 @@ import cors from '@koa/cors';
 import { ExpressPeerServer } from 'peer';
 import { WebSocketServer } from 'ws';
 import createDebug from 'debug';
+import { silentLogger, logTracker, type Logger } from './logger.js';
+import { createMetrics, type Endpoint, type ServerMetrics } from './metrics.js';
+import {
+  DEFAULT_MAX_SIGNALING_CONNECTIONS_PER_IP,
+  DEFAULT_SIGNALING_BYTE_BURST,
+  DEFAULT_SIGNALING_BYTES_PER_SECOND,
+  DEFAULT_SIGNALING_MESSAGE_BURST,
+  DEFAULT_SIGNALING_MESSAGES_PER_SECOND,
+  SignalingGuard,
+} from './signaling-guard.js';
+import { clientAddress, proxyHops } from './tracker/address.js';
+import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import { createTracker, type Tracker, type TrackerOptions } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
@@ -27,18 +39,36 @@ export const TRACKER_PATH = '/tracker';
 
 export interface ServerOptions extends TrackerOptions {
   /** Most PeerJS clients connected at once. Default 20,000. */
-  maxSignalingClients?: number;
+  maxSignalingClients?: number | undefined;
+  /** Most PeerServer connections open at once from one IPv4 address or IPv6 /64; beyond, the upgrade gets 429. Default 64. */
+  maxSignalingConnectionsPerIp?: number | undefined;
+  /** Sustained PeerServer messages per second per connection; beyond, messages are dropped. Default 50. */
+  signalingMessagesPerSecond?: number | undefined;
+  /** PeerServer messages a connection may send at once. Default 500. */
+  signalingMessageBurst?: number | undefined;
+  /** Sustained PeerServer bytes per second per connection. Default 65,536. */
+  signalingBytesPerSecond?: number | undefined;
+  /** PeerServer bytes a connection may send at once. Default 1,048,576. */
+  signalingByteBurst?: number | undefined;
   /**
    * Accept a PeerJS ID only with the token the tracker issued for it, so that
    * nobody can take over another peer's ID. Default true.
    */
-  requireTrackerIdentity?: boolean;
+  requireTrackerIdentity?: boolean | undefined;
+  /** Serve `GET /metrics` (Prometheus). Default true. */
+  metrics?: boolean | undefined;
+  /** The operator-facing JSON log (see server/logger.ts). Default: a logger that writes nothing. */
+  logger?: Logger | undefined;
 }
 
 export interface EcdnServer {
   /** The underlying Node HTTP server. */
   readonly http: http.Server;
   readonly tracker: Tracker;
+  /** The Prometheus registry behind `/metrics`, unless `metrics: false`. */
+  readonly metrics: ServerMetrics | undefined;
+  /** Open PeerServer connections, counted by the flood guard. */
+  signalingConnections(): number;
   /** Starts listening and resolves with the base URL, e.g. `http://127.0.0.1:8787`. */
   listen(port?: number, host?: string): Promise<string>;
   /** Closes every connection and stops every timer. */
@@ -56,11 +86,38 @@ const HASH_RE = /^[0-9a-f]{64}$/;
 export function createServer(options: ServerOptions = {}): EcdnServer {
   const tracker = createTracker(options);
   const server = http.createServer();
+  const log = options.logger ?? silentLogger();
+  const stopLog = logTracker(tracker, log);
+  const hops = proxyHops(options.trustProxy);
+
+  const guard = new SignalingGuard(
+    {
+      maxConnectionsPerIp: positive('maxSignalingConnectionsPerIp', options.maxSignalingConnectionsPerIp, DEFAULT_MAX_SIGNALING_CONNECTIONS_PER_IP),
+      messagesPerSecond: positive('signalingMessagesPerSecond', options.signalingMessagesPerSecond, DEFAULT_SIGNALING_MESSAGES_PER_SECOND),
+      messageBurst: positive('signalingMessageBurst', options.signalingMessageBurst, DEFAULT_SIGNALING_MESSAGE_BURST),
+      bytesPerSecond: positive('signalingBytesPerSecond', options.signalingBytesPerSecond, DEFAULT_SIGNALING_BYTES_PER_SECOND),
+      byteBurst: positive('signalingByteBurst', options.signalingByteBurst, DEFAULT_SIGNALING_BYTE_BURST),
+      strikes: options.rateLimitStrikes ?? DEFAULT_RATE_LIMIT_STRIKES,
+    },
+    {
+      onLimited(ip, disconnected) {
+        metrics?.signalingLimited(disconnected);
+        if (disconnected) log.warn({ event: 'evict', endpoint: 'signaling', ip, reason: 'rate-limited' }, 'closed a PeerServer connection that kept going over its rate limit');
+      },
+    },
+  );
+  const metrics = options.metrics === false ? undefined : createMetrics(tracker, { connections: () => guard.connections });
+  const refuse = (socket: Duplex, endpoint: Endpoint, ip: string, status: 403 | 429, code: string, message: string) => {
+    metrics?.refused(endpoint, status === 429 ? 'too_many_per_ip' : 'invalid_token');
+    log[status === 429 ? 'warn' : 'info']({ event: 'refused', endpoint, ip, code }, message);
+    refuseUpgrade(socket, status, code, message);
+  };
 
   const app = websockify(new Koa());
-  app.proxy = options.trustProxy ?? false;
+  app.proxy = hops > 0;
+  app.maxIpsCount = hops;
   app.use(cors({ origin: '*' }));
-  app.use(apiRoutes(tracker).routes());
+  app.use(apiRoutes(tracker, metrics).routes());
   app.ws.use((ctx) => {
     tracker.handleConnection(ctx.websocket, ctx.req);
   });
@@ -74,13 +131,17 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     path: '/',
     key: PEERJS_KEY,
     concurrent_limit: options.maxSignalingClients ?? 20_000,
-    proxied: options.trustProxy ?? false,
+    proxied: hops > 0,
     createWebSocketServer: (wsOptions) => {
       signalingWss = new WebSocketServer({ noServer: true, path: wsOptions.path, maxPayload: 64 * 1024 });
       return signalingWss;
     },
   });
-  peerServer.on('error', (err: Error) => debug('peerserver error %s', err.message));
+  // Mostly clients sending what is not JSON; the PeerServer carries on.
+  peerServer.on('error', (err: Error) => {
+    debug('peerserver error %s', err.message);
+    log.debug({ event: 'warning', endpoint: 'signaling', err }, 'PeerServer error');
+  });
   const signaling = express();
   signaling.disable('x-powered-by');
   // Mounting is what makes ExpressPeerServer create its WebSocket server.
@@ -96,24 +157,37 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname === TRACKER_PATH) {
+      const ip = clientAddress(req, hops);
+      if (!tracker.admits(ip)) {
+        return refuse(socket, 'tracker', ip, 429, 'TOO_MANY_CONNECTIONS', 'This address has too many tracker connections open; close one first.');
+      }
       trackerWss.handleUpgrade(req, socket, head, (ws) => trackerWss.emit('connection', ws, req));
     } else if (isUnder(url.pathname, PEERJS_PATH) && signalingWss) {
+      const ip = clientAddress(req, hops);
+      if (!guard.admits(ip)) {
+        return refuse(socket, 'signaling', ip, 429, 'TOO_MANY_CONNECTIONS', 'This address has too many PeerServer connections open; close one first.');
+      }
       const id = url.searchParams.get('id') ?? '';
       const token = url.searchParams.get('token') ?? '';
       if (requireIdentity && !tracker.verifyPeerToken(id, token)) {
         debug('refused PeerJS id %s: token not issued by the tracker', id);
-        return refuseUpgrade(socket, 403, 'This PeerJS ID was not issued to you by the tracker.');
+        return refuse(socket, 'signaling', ip, 403, 'INVALID_TOKEN', 'This PeerJS ID was not issued to you by the tracker.');
       }
       const wss = signalingWss;
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // The guard sees the socket first, so that it can throttle what reaches the PeerServer.
+        if (guard.attach(ws, ip)) wss.emit('connection', ws, req);
+      });
     } else {
-      refuseUpgrade(socket, 404, 'No WebSocket endpoint here. Use /tracker or /peerjs.');
+      refuseUpgrade(socket, 404, 'NOT_FOUND', 'No WebSocket endpoint here. Use /tracker or /peerjs.');
     }
   });
 
   return {
     http: server,
     tracker,
+    metrics,
+    signalingConnections: () => guard.connections,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -129,6 +203,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     // process that only wants to exit after close() may still need process.exit.
     async close() {
       await tracker.close();
+      stopLog();
+      metrics?.destroy();
       for (const client of trackerWss.clients) client.terminate();
       for (const client of signalingWss?.clients ?? []) client.terminate();
       server.closeAllConnections();
@@ -141,16 +217,31 @@ function isUnder(path: string | undefined, prefix: string): boolean {
   return path !== undefined && (path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`));
 }
 
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: message });
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value !== Infinity && !(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+/** Answers an upgrade with an HTTP error, `{ "error": CODE, "message": "…" }` as the API does. */
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: code, message });
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
-function apiRoutes(tracker: Tracker): Router {
+function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined): Router {
   const router = new Router();
+
+  if (metrics) {
+    router.get('/metrics', async (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = metrics.contentType;
+      ctx.body = await metrics.render();
+    });
+  }
 
   router.get('/api/files/:hash', async (ctx) => {
     const hash = ctx.params.hash ?? '';

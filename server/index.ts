@@ -1,20 +1,32 @@
-import { configFromEnv, ConfigError } from './config.js';
+import { configFromEnv, ConfigError, type Config } from './config.js';
 import { createServer } from './create-server.js';
+import { createLogger } from './logger.js';
 
+let config: Config;
 try {
-  const { port, host, ...options } = configFromEnv();
-  const server = createServer(options);
-  const url = await server.listen(port, host);
-  console.log(`EphemeralCDN listening on ${url}  (demo page: ${url}/, tracker: ${url.replace(/^http/, 'ws')}/tracker)`);
-  const stop = () => {
-    void server.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  config = configFromEnv();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(`Configuration error: ${err.message}`);
-    process.exit(2);
-  }
-  throw err;
+  if (!(err instanceof ConfigError)) throw err;
+  createLogger().fatal({ event: 'config' }, `Configuration error: ${err.message}`);
+  process.exit(2);
 }
+
+const { port, host, logLevel, ...options } = config;
+const log = createLogger({ level: logLevel });
+process.on('uncaughtException', (err) => {
+  log.fatal({ event: 'crash', err }, 'uncaught exception; exiting');
+  process.exit(1);
+});
+
+const server = createServer({ ...options, logger: log });
+const url = await server.listen(port, host);
+log.info(
+  { event: 'listening', url, tracker: `${url.replace(/^http/, 'ws')}/tracker`, metrics: options.metrics === false ? undefined : `${url}/metrics` },
+  `EphemeralCDN listening on ${url}`,
+);
+const stop = (signal: string) => {
+  log.info({ event: 'shutdown', signal }, 'shutting down');
+  void server.close().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

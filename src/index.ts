@@ -17,7 +17,7 @@ import type { HashInput } from './engine/hash.js';
 import type { SwarmStatus } from './engine/tracker-client.js';
 
 export { SwarmEngine } from './engine/engine.js';
-export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, SeedOptions } from './engine/engine.js';
+export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, SeedOptions } from './engine/engine.js';
 export type { FetchProgress } from './engine/download.js';
 export type { SwarmStatus } from './engine/tracker-client.js';
 export { EcdnError, isEcdnError, type EcdnErrorCode } from './engine/errors.js';

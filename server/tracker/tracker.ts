@@ -52,7 +52,7 @@ import {
   type WatchMessage,
   type WithdrawMessage,
 } from './protocol.js';
-import type { SwarmStore } from './store.js';
+import type { StoreStats, SwarmStore } from './store.js';
 
 const debug = createDebug('ecdn:tracker');
 
@@ -345,6 +345,11 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     const expected = Buffer.from(this.tokenFor(peerId));
     const given = Buffer.from(token);
     return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Size of the swarm store (all trackers sharing it, for a shared store). */
+  storeStats(): Promise<StoreStats> {
+    return this.store.stats();
   }
 
   /** Counts for `/healthz` and metrics. */

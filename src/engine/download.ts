@@ -67,8 +67,8 @@ interface DownloadEvents extends Record<string, unknown> {
   /** A piece was verified; `contiguous` is how many leading pieces are now complete. */
   piece: { index: number; contiguous: number };
   progress: FetchProgress;
-  /** A peer was banned from this download, with the reason. */
-  ban: { peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST' };
+  /** A peer was banned from this download, with the reason and the bad pieces it had sent. */
+  ban: { peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST'; strikes: number };
   warning: Error;
 }
 
@@ -433,7 +433,7 @@ export class Download extends Emitter<DownloadEvents> {
     const peerId = peer.link.remoteId;
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
-    this.emit('ban', { peerId, reason });
+    this.emit('ban', { peerId, reason, strikes: peer.strikes });
     this.emit('warning', new EcdnError('PROTOCOL', `Banned ${peerId} from ${this.hash}: ${why}.`, { hash: this.hash }));
     this.#dropPeer(peer, `banned: ${why}`);
   }

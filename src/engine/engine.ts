@@ -84,8 +84,10 @@ export interface EngineStats {
 export interface EngineEvents extends Record<string, unknown> {
   /** Recoverable trouble: a peer misbehaved, a connection failed. */
   warning: Error;
-  /** A peer was banned from a download. */
-  ban: { hash: string; peerId: string; reason: string };
+  /** A peer was banned from a download: it sent pieces that failed their hash, or a false manifest. */
+  ban: { hash: string; peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST'; strikes: number };
+  /** A download completed and verified. */
+  fetched: FetchReport;
 }
 
 /** Ways a test can make a page misbehave as a peer. */
@@ -95,6 +97,20 @@ export interface EngineFaults extends UploadFaults {
    * that is self-consistent (every piece matches it) but describes other bytes.
    */
   lie?: { hash: string; with: string };
+}
+
+/** What a completed download cost, for the curious and for the fault suite. */
+export interface FetchReport {
+  hash: string;
+  size: number;
+  /** From the first call to the verified bytes. */
+  ms: number;
+  /** Bytes received and thrown away: duplicates and pieces that failed their hash. */
+  wastedBytes: number;
+  /** Peers that supplied verified pieces. */
+  suppliers: string[];
+  /** Peers banned during the download. */
+  banned: string[];
 }
 
 const DEFAULT_MAX_PEERS = 5;
@@ -334,11 +350,22 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     });
     this.#downloads.set(hash, download);
     download.on('warning', (err) => this.emit('warning', err));
-    download.on('ban', ({ peerId, reason }) => this.emit('ban', { hash, peerId, reason }));
+    download.on('ban', (ban) => this.emit('ban', { hash, ...ban }));
+    const started = Date.now();
     const forget = () => {
       if (this.#downloads.get(hash) === download) this.#downloads.delete(hash);
     };
-    download.done.then(forget, forget);
+    download.done.then((bytes) => {
+      forget();
+      this.emit('fetched', {
+        hash,
+        size: bytes.byteLength,
+        ms: Date.now() - started,
+        wastedBytes: download.wastedBytes,
+        suppliers: [...download.suppliers],
+        banned: [...download.banned],
+      });
+    }, forget);
     return download;
   }
 

@@ -83,6 +83,12 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #backoff = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #welcomes = 0;
+  /** Until then, after a reconnection, "dead" may only mean "not re-announced yet". */
+  #settlingUntil = 0;
+  #settleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Watched files reported dead while settling, to ask about again once settled. */
+  readonly #suppressed = new Set<string>();
 
   constructor(options: TrackerClientOptions) {
     super();
@@ -149,9 +155,18 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.#sendIfReady({ type: 'withdraw', hash });
   }
 
-  /** Asks who holds `hash`. Waits for a connection if the tracker is briefly away. */
+  /**
+   * Asks who holds `hash`. Waits for a connection if the tracker is briefly away,
+   * and right after a reconnection does not take "dead" for an answer until the
+   * swarm had time to re-announce.
+   */
   async lookup(hash: string, max?: number, signal?: AbortSignal): Promise<LookupResult> {
     const reply = await this.#request({ type: 'lookup', hash, ...(max === undefined ? {} : { max }) }, signal);
+    const wait = this.#settlingUntil - Date.now();
+    if (reply.alive !== true && wait > 0) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      return this.lookup(hash, max, signal);
+    }
     return {
       hash,
       alive: reply.alive === true,
@@ -179,6 +194,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (this.destroyed) return;
     this.destroyed = true;
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#settleTimer);
     clearInterval(this.#heartbeatTimer);
     const err = new EcdnError('DESTROYED', 'The tracker client was destroyed.');
     for (const waiter of [...this.#waiters]) waiter.reject(err);
@@ -241,8 +257,14 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #onMessage(socket: WebSocket, message: ServerMessage): void {
     if (message.type === 'welcome') return this.#onWelcome(socket, message);
     if (message.type === 'swarm') {
+      const hash = String(message.hash);
+      if (message.alive !== true && Date.now() < this.#settlingUntil) {
+        this.#suppressed.add(hash);
+        return;
+      }
+      this.#suppressed.delete(hash);
       this.emit('swarm', {
-        hash: String(message.hash),
+        hash,
         alive: message.alive === true,
         seeders: Number(message.seeders) || 0,
         leechers: Number(message.leechers) || 0,
@@ -283,9 +305,29 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     const interval = Number(message.heartbeatInterval) || 10_000;
     clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = setInterval(() => this.#sendIfReady({ type: 'ping' }), interval);
+    if (this.#welcomes++ > 0) {
+      // After a tracker restart its peers trickle back over one heartbeat
+      // interval; a file that looks dead meanwhile is most likely not.
+      this.#settlingUntil = Date.now() + interval;
+      clearTimeout(this.#settleTimer);
+      this.#settleTimer = setTimeout(() => this.#settle(), interval);
+    }
     if (changed) this.emit('identity', identity);
     this.emit('connect', undefined);
     for (const waiter of [...this.#waiters]) waiter.resolve();
+  }
+
+  async #settle(): Promise<void> {
+    for (const hash of [...this.#suppressed]) {
+      this.#suppressed.delete(hash);
+      if (!this.#watched.has(hash)) continue;
+      try {
+        const { peers: _peers, ...status } = await this.lookup(hash, 0);
+        if (this.#watched.has(hash)) this.emit('swarm', status);
+      } catch {
+        // Disconnected again: the next welcome starts a new settling period.
+      }
+    }
   }
 
   #onClose(socket: WebSocket): void {

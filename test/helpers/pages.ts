@@ -37,7 +37,7 @@ export function seedRandom(page: Page, size: number, seed = nextSeed++): Promise
 }
 
 /** Fetches `hash` in the page; resolves with the SHA-256 of what arrived, computed independently. */
-export function fetchDigest(page: Page, hash: string, options: { maxPeers?: number } = {}): Promise<string> {
+export function fetchDigest(page: Page, hash: string, options: { maxPeers?: number; reseed?: boolean } = {}): Promise<string> {
   return page.evaluate(
     async ({ hash, options }) => {
       const buffer = await window.EphemeralCDN.fetch(hash, options);

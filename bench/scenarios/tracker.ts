@@ -1,0 +1,223 @@
+// Tracker load: the real server in its own process, loaded by several Node
+// client processes whose WebSockets come from many loopback source addresses.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { log, percentile, round, sleep, withTimeout } from '../lib/stats.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export interface TrackerOptions {
+  peers: number;
+  clientProcesses: number;
+  hashesPerPeer: number;
+  /** Source addresses get at most this many connections each (the tracker's per-IP cap is 64 by default). */
+  perAddress: number;
+  holdMs: number;
+  saturateMs: number;
+  openLoopMs: number;
+  /** Offered announce rate of the latency phase, per second, all clients together. */
+  offeredRate: number;
+}
+
+export interface TrackerResult {
+  tracker_peers_held: number;
+  tracker_rss_per_peer_kb: number;
+  announce_per_s: number;
+  announce_p99_ms: number;
+  details: Record<string, unknown>;
+}
+
+type Msg = { ev: string; [key: string]: any };
+
+class Child {
+  readonly proc: ChildProcess;
+  #waiters: Array<{ ev: string; resolve: (m: Msg) => void }> = [];
+  constructor(proc: ChildProcess, name: string) {
+    this.proc = proc;
+    proc.on('message', (m: Msg) => {
+      if (m.ev === 'error') log(`${name}: ${m.message}`);
+      const i = this.#waiters.findIndex((w) => w.ev === m.ev);
+      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
+    });
+    proc.on('exit', (code) => {
+      if (code && code !== 0) log(`${name} exited with ${code}`);
+    });
+  }
+  next(ev: string, timeoutMs = 120_000): Promise<Msg> {
+    return withTimeout(`waiting for ${ev}`, timeoutMs, () => new Promise<Msg>((resolve) => this.#waiters.push({ ev, resolve })));
+  }
+  async ask(cmd: Record<string, unknown>, ev: string, timeoutMs?: number): Promise<Msg> {
+    const reply = this.next(ev, timeoutMs);
+    this.proc.send(cmd);
+    return reply;
+  }
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb * 1024;
+}
+
+/** Loopback source addresses 127.0.1.1, 127.0.1.2, ... (all of 127/8 is local on Linux). */
+function sourceAddresses(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < count; i++) {
+    const b = 1 + Math.floor(i / 254);
+    const c = 1 + (i % 254);
+    out.push(`127.0.${b}.${c}`);
+  }
+  return out;
+}
+
+function startClient(name: string): Child {
+  return new Child(fork(here('../tracker/client-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), name);
+}
+
+export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
+  const server = new Child(
+    fork(here('../tracker/server-proc.ts'), [], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The server's production dependencies do not include ws's optional native
+      // helpers (bufferutil, utf-8-validate), which bittorrent-tracker pulls into
+      // node_modules here; keep them out so that the figures match a production install.
+      env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1', DEBUG: '' },
+    }),
+    'tracker server',
+  );
+  const clients: Child[] = [];
+  try {
+    const { url } = await server.next('listening', 60_000);
+    const wsUrl = `${String(url).replace(/^http/, 'ws')}/tracker`;
+    const pid = server.proc.pid!;
+    const addresses = sourceAddresses(Math.ceil(opts.peers / opts.perAddress) + opts.clientProcesses);
+
+    // Warm-up: the first few hundred connections compile the hot paths and
+    // size the pools; the baseline is taken after they are gone.
+    {
+      const warm = startClient('warm-up client');
+      await warm.next('ready');
+      await warm.ask(
+        { cmd: 'connect', url: wsUrl, count: 300, firstPeer: 10_000_000, addresses: addresses.slice(-8), hashesPerPeer: opts.hashesPerPeer, hashPool: 1_000_000_000, concurrency: 64 },
+        'connected',
+      );
+      await warm.ask({ cmd: 'close' }, 'closed');
+      await sleep(1500);
+    }
+    const base = await server.ask({ cmd: 'gc' }, 'gc');
+    const baseRss = rssOf(pid);
+    log(`tracker: baseline RSS ${(baseRss / 2 ** 20).toFixed(1)} MiB`);
+
+    // Connect: peers split over the client processes, addresses split over peers.
+    const per = Math.ceil(opts.peers / opts.clientProcesses);
+    for (let i = 0; i < opts.clientProcesses; i++) clients.push(startClient(`client ${i}`));
+    await Promise.all(clients.map((c) => c.next('ready')));
+    const addrPer = Math.ceil(addresses.length / opts.clientProcesses);
+    const connectStarted = Date.now();
+    const connected = await Promise.all(
+      clients.map((c, i) =>
+        c.ask(
+          {
+            cmd: 'connect',
+            url: wsUrl,
+            count: Math.min(per, opts.peers - i * per),
+            firstPeer: i * per,
+            addresses: addresses.slice(i * addrPer, (i + 1) * addrPer),
+            hashesPerPeer: opts.hashesPerPeer,
+            // Each hash is held by about `hashesPerPeer` peers: swarms of a few peers each.
+            hashPool: opts.peers,
+            concurrency: 128,
+          },
+          'connected',
+          300_000,
+        ),
+      ),
+    );
+    const connectMs = Date.now() - connectStarted;
+    const failed = connected.reduce((n, m) => n + m.failed, 0);
+    log(`tracker: ${connected.reduce((n, m) => n + m.held, 0)} peers connected in ${connectMs} ms (${failed} failed)`);
+
+    // Hold: every peer heartbeats at the interval the tracker gave it.
+    await sleep(opts.holdMs);
+    const statuses = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
+    const serverStats = await server.ask({ cmd: 'stats' }, 'stats');
+    const held = Math.min(statuses.reduce((n, s) => n + s.open, 0), serverStats.stats.peers);
+    const after = await server.ask({ cmd: 'gc' }, 'gc');
+    const rss = rssOf(pid);
+    const perPeerKb = (rss - baseRss) / 1024 / held;
+    log(`tracker: ${held} held after ${opts.holdMs} ms, RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ${perPeerKb.toFixed(2)} KiB/peer`);
+
+    // Throughput: closed loop, a few hundred peers per process each keeping 4 announces in flight.
+    const cpu0 = await server.ask({ cmd: 'stats' }, 'stats');
+    const saturate = await Promise.all(
+      clients.map((c) => c.ask({ cmd: 'load', mode: 'closed', window: 4, peers: 250, durationMs: opts.saturateMs }, 'load', opts.saturateMs + 60_000)),
+    );
+    const cpu1 = await server.ask({ cmd: 'stats' }, 'stats');
+    const satDone = saturate.reduce((n, r) => n + r.done, 0);
+    const satMs = Math.max(...saturate.map((r) => r.ms));
+    const announcePerS = satDone / (satMs / 1000);
+    const serverCpuMs = cpu1.cpuUserMs + cpu1.cpuSystemMs - cpu0.cpuUserMs - cpu0.cpuSystemMs;
+    const satLat = saturate.flatMap((r) => r.latencies as number[]);
+    log(`tracker: saturated ${Math.round(announcePerS)} announces/s, server CPU ${(serverCpuMs / satMs).toFixed(2)} cores`);
+
+    // Latency: open loop at a fixed offered rate, spread over all held peers.
+    await sleep(500);
+    const cpu2 = await server.ask({ cmd: 'stats' }, 'stats');
+    const open = await Promise.all(
+      clients.map((c) =>
+        c.ask({ cmd: 'load', mode: 'open', rate: opts.offeredRate / opts.clientProcesses, durationMs: opts.openLoopMs }, 'load', opts.openLoopMs + 60_000),
+      ),
+    );
+    const cpu3 = await server.ask({ cmd: 'stats' }, 'stats');
+    const lat = open.flatMap((r) => r.latencies as number[]);
+    const openSent = open.reduce((n, r) => n + r.sent, 0);
+    const openDone = open.reduce((n, r) => n + r.done, 0);
+    const openMs = Math.max(...open.map((r) => r.ms));
+    const openCpuMs = cpu3.cpuUserMs + cpu3.cpuSystemMs - cpu2.cpuUserMs - cpu2.cpuSystemMs;
+    const p99 = percentile(lat, 99);
+    log(`tracker: offered ${opts.offeredRate}/s, answered ${Math.round(openDone / (openMs / 1000))}/s, p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+
+    const final = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
+    return {
+      tracker_peers_held: held,
+      tracker_rss_per_peer_kb: round(perPeerKb, 2),
+      announce_per_s: Math.round(announcePerS),
+      announce_p99_ms: round(p99, 1),
+      details: {
+        peers_target: opts.peers,
+        client_processes: opts.clientProcesses,
+        source_addresses: addresses.length,
+        hashes_per_peer: opts.hashesPerPeer,
+        connect_ms: connectMs,
+        connect_failed: failed,
+        hold_ms: opts.holdMs,
+        pings_sent: final.reduce((n, s) => n + s.pings, 0),
+        closed_unexpectedly: final.reduce((n, s) => n + s.closedUnexpectedly, 0),
+        server_rss_base_mib: round(baseRss / 2 ** 20, 1),
+        server_rss_held_mib: round(rss / 2 ** 20, 1),
+        server_heap_used_base_mib: round(base.heapUsed / 2 ** 20, 1),
+        server_heap_used_held_mib: round(after.heapUsed / 2 ** 20, 1),
+        server_heap_per_peer_kb: round((after.heapUsed - base.heapUsed) / 1024 / held, 2),
+        saturate_ms: Math.round(satMs),
+        saturate_server_cores: round(serverCpuMs / satMs, 2),
+        saturate_server_cpu_us_per_announce: round((serverCpuMs * 1000) / satDone, 1),
+        saturate_p50_ms: round(percentile(satLat, 50), 1),
+        saturate_p99_ms: round(percentile(satLat, 99), 1),
+        open_offered_per_s: opts.offeredRate,
+        open_sent: openSent,
+        open_answered: openDone,
+        open_answered_per_s: Math.round(openDone / (openMs / 1000)),
+        open_server_cores: round(openCpuMs / openMs, 2),
+        open_p50_ms: round(percentile(lat, 50), 1),
+        open_p95_ms: round(percentile(lat, 95), 1),
+        open_p99_ms: round(p99, 1),
+        open_errors: open.reduce((n, r) => n + r.errors, 0),
+      },
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.ask({ cmd: 'close' }, 'closed', 20_000).catch(() => c.proc.kill())));
+    await server.ask({ cmd: 'close' }, 'closed', 20_000).catch(() => server.proc.kill());
+  }
+}

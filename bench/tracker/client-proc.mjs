@@ -1,0 +1,204 @@
+// One tracker load-generator process, started by bench/scenarios/tracker.ts with
+// an IPC channel. Plain JavaScript so that it starts fast and spends as little
+// CPU as possible per message: replies are recognised by their prefix, never
+// parsed, except the welcome (which carries the heartbeat interval).
+//
+// Commands (from the parent over IPC):
+//   { cmd: 'connect', url, count, firstPeer, addresses, hashesPerPeer, hashPool, concurrency }
+//     opens `count` WebSockets, spread round-robin over the `addresses` (127.0.0.x)
+//     as local (source) addresses; each says hello, announces its hashes, then
+//     pings at the welcome's heartbeatInterval. Replies { ev: 'connected', held, failed, ms }.
+//   { cmd: 'load', mode: 'open', rate, durationMs }   announces at `rate`/s, spread over the held peers
+//   { cmd: 'load', mode: 'closed', window, peers, durationMs }  `peers` peers keep `window` announces outstanding
+//     Replies { ev: 'load', sent, done, errors, latencies: number[] (ms), ms }.
+//   { cmd: 'close' } closes every socket and exits.
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+/** @type {Array<{ ws: WebSocket, hashes: string[], acks: number[], pings: number, timer: NodeJS.Timeout | undefined, held: boolean, flip: boolean }>} */
+const peers = [];
+let heartbeatInterval = 10_000;
+let errors = 0;
+let closedUnexpectedly = 0;
+let shuttingDown = false;
+/** Announce completions of the running load phase. */
+let onAck;
+
+function hashOf(i) {
+  return createHash('sha256').update(`bench-file-${i}`).digest('hex');
+}
+
+function send(msg) {
+  process.send?.(msg);
+}
+
+function connectOne(url, localAddress, hashes) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: 30_000 });
+    const peer = { ws, hashes, acks: [], pings: 0, timer: undefined, held: false, flip: false };
+    let announced = 0;
+    let settled = false;
+    const settle = (ok) => {
+      if (settled) return;
+      settled = true;
+      resolve(ok ? peer : undefined);
+    };
+    ws.on('open', () => ws.send('{"type":"hello"}'));
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('{"type":"ok"')) {
+        if (!peer.held) {
+          if (++announced === hashes.length) {
+            peer.held = true;
+            settle(true);
+          }
+          return;
+        }
+        const sentAt = peer.acks.shift();
+        if (sentAt !== undefined) onAck?.(peer, performance.now() - sentAt);
+        return;
+      }
+      if (text.startsWith('{"type":"pong"')) return;
+      if (text.startsWith('{"type":"welcome"')) {
+        const m = JSON.parse(text);
+        heartbeatInterval = m.heartbeatInterval ?? heartbeatInterval;
+        for (const h of hashes) ws.send(`{"type":"announce","hash":"${h}"}`);
+        // Heartbeats at the interval the tracker asked for, with a random phase.
+        const start = Math.random() * heartbeatInterval;
+        peer.timer = setTimeout(function ping() {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          ws.send('{"type":"ping"}');
+          peer.pings++;
+          peer.timer = setTimeout(ping, heartbeatInterval * (0.9 + Math.random() * 0.1));
+        }, start);
+        return;
+      }
+      if (text.startsWith('{"type":"error"')) {
+        errors++;
+        if (!peer.held) settle(false);
+        else peer.acks.shift();
+      }
+    });
+    ws.on('error', () => settle(false));
+    ws.on('close', () => {
+      clearTimeout(peer.timer);
+      if (peer.held && !shuttingDown) closedUnexpectedly++;
+      settle(false);
+    });
+  });
+}
+
+async function connect({ url, count, firstPeer, addresses, hashesPerPeer, hashPool, concurrency }) {
+  const started = performance.now();
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const p = firstPeer + i;
+      const hashes = [];
+      for (let k = 0; k < hashesPerPeer; k++) hashes.push(hashOf((p * hashesPerPeer + k) % hashPool));
+      const peer = await connectOne(url, addresses[i % addresses.length], hashes);
+      if (peer) peers.push(peer);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  send({ ev: 'connected', held: peers.length, failed, ms: performance.now() - started });
+}
+
+function announceOn(peer) {
+  peer.flip = !peer.flip;
+  const hash = peer.hashes[(Math.random() * peer.hashes.length) | 0];
+  peer.acks.push(performance.now());
+  peer.ws.send(`{"type":"announce","hash":"${hash}","complete":${peer.flip ? 'false' : 'true'}}`);
+}
+
+async function load({ mode, rate, durationMs, window: win, peers: activePeers }) {
+  const live = peers.filter((p) => p.ws.readyState === WebSocket.OPEN);
+  const latencies = [];
+  let sent = 0;
+  let done = 0;
+  const errorsBefore = errors;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  let finishing = false;
+  await new Promise((resolve) => {
+    if (mode === 'closed') {
+      const active = live.slice(0, Math.min(activePeers, live.length));
+      onAck = (peer, ms) => {
+        latencies.push(ms);
+        done++;
+        if (!finishing && performance.now() < deadline) {
+          announceOn(peer);
+          sent++;
+        }
+      };
+      for (const peer of active) {
+        for (let w = 0; w < win; w++) {
+          announceOn(peer);
+          sent++;
+        }
+      }
+      setTimeout(() => {
+        finishing = true;
+        resolve();
+      }, durationMs);
+    } else {
+      // Open loop: a fixed offered rate, whatever the replies do.
+      onAck = (_peer, ms) => {
+        latencies.push(ms);
+        done++;
+      };
+      const tick = 5;
+      let due = 0;
+      let cursor = (Math.random() * live.length) | 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        if (now >= deadline) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        due = Math.floor(((now - started) / 1000) * rate) - sent;
+        for (; due > 0; due--) {
+          const peer = live[cursor++ % live.length];
+          announceOn(peer);
+          sent++;
+        }
+      }, tick);
+    }
+  });
+  const elapsed = performance.now() - started;
+  // Give late replies up to 2 s to arrive, so that slow ones count in the tail.
+  const waitUntil = performance.now() + 2_000;
+  while (done + (errors - errorsBefore) < sent && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
+  onAck = undefined;
+  for (const p of peers) p.acks.length = 0;
+  send({ ev: 'load', sent, done, errors: errors - errorsBefore, latencies, ms: elapsed });
+}
+
+process.on('message', async (msg) => {
+  try {
+    if (msg.cmd === 'connect') await connect(msg);
+    else if (msg.cmd === 'load') await load(msg);
+    else if (msg.cmd === 'status') {
+      const open = peers.filter((p) => p.ws.readyState === WebSocket.OPEN).length;
+      const pings = peers.reduce((n, p) => n + p.pings, 0);
+      send({ ev: 'status', open, pings, closedUnexpectedly, errors });
+    } else if (msg.cmd === 'close') {
+      shuttingDown = true;
+      for (const p of peers) {
+        clearTimeout(p.timer);
+        p.ws.terminate();
+      }
+      send({ ev: 'closed' });
+      setTimeout(() => process.exit(0), 50);
+    }
+  } catch (err) {
+    send({ ev: 'error', message: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+send({ ev: 'ready' });
