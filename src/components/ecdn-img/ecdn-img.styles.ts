@@ -55,6 +55,10 @@ export const imgStyles = css`
     font-variant-numeric: tabular-nums;
   }
 
+  .nowrap {
+    white-space: nowrap;
+  }
+
   [part~='dead'] {
     border-style: dashed;
     border-color: var(--_danger);

@@ -254,7 +254,7 @@ export class EcdnImg extends EcdnElement {
           aria-valuenow=${known ? pct : nothing}
           ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
         ></span>
-        <p class="panel__meta">${meta.join(' · ')}</p>
+        <p class="panel__meta">${meta.map((item, i) => html`${i ? ' · ' : ''}<span class="nowrap">${item}</span>`)}</p>
       </div>
     </slot>`;
   }
