@@ -35,7 +35,8 @@ export interface FetchProgress {
 
 /** What a download needs from its engine. */
 export interface DownloadHost {
-  readonly tracker: TrackerClient;
+  /** The engine's tracker connection (the current one, should it have been replaced). */
+  tracker(): TrackerClient;
   /** This page's PeerJS ID, to leave itself out of lookups. */
   localId(): string | undefined;
   /** Opens (or reuses) a link to a peer; rejects when it cannot be reached. */
@@ -219,7 +220,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.#lookups++;
     this.#lastLookup = Date.now();
     try {
-      const result = await this.#host.tracker.lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
+      const result = await this.#host.tracker().lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
       if (this.destroyed) return;
       const self = this.#host.localId();
       const fresh = result.peers.filter(
@@ -376,7 +377,7 @@ export class Download extends Emitter<DownloadEvents> {
     if (this.#swarm) {
       this.#swarm.markHave(piece);
       for (const link of this.#swarm.interested) link.send({ type: 'HAVE', hash: this.hash, piece });
-      if (this.#received === end - start) this.#host.tracker.announce(this.hash, false);
+      if (this.#received === end - start) this.#host.tracker().announce(this.hash, false);
     }
     while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
     this.emit('piece', { index: piece, contiguous: this.#contiguous });
@@ -409,7 +410,7 @@ export class Download extends Emitter<DownloadEvents> {
       // The caller owns the returned bytes and may change them, so the copy we
       // keep serving from is a Blob of its own.
       swarm.completeWith(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-      this.#host.tracker.announce(this.hash, true);
+      this.#host.tracker().announce(this.hash, true);
     }
     debug('%s complete: %d B from %d peers', this.hash.slice(0, 8), bytes.byteLength, this.suppliers.size);
     this.#resolve(bytes);
@@ -418,7 +419,7 @@ export class Download extends Emitter<DownloadEvents> {
   #switchManifest(): void {
     if (this.#swarm) {
       this.#host.removeSwarm(this.#swarm);
-      this.#host.tracker.withdraw(this.hash);
+      this.#host.tracker().withdraw(this.hash);
       this.#swarm = undefined;
     }
     this.#manifest = undefined;

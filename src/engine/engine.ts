@@ -128,6 +128,9 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   #tracker: TrackerClient | undefined;
   #peer: Peer | undefined;
   #peerOpen: Promise<Peer> | undefined;
+  #resolvePeerOpen: ((peer: Peer) => void) | undefined;
+  /** Fails a dial under way, when PeerJS reports the peer unavailable. */
+  readonly #failDial = new Map<string, (err: Error) => void>();
   readonly #swarms = new Map<string, Swarm>();
   readonly #downloads = new Map<string, Download>();
   readonly #links = new Map<string, PeerLink>();
@@ -409,7 +412,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   }
 
   readonly #host: DownloadHost = {
-    tracker: undefined as unknown as TrackerClient,
+    tracker: () => this.#startNetwork(),
     localId: () => this.#tracker?.identity?.peerId,
     connect: (peerId, signal) => this.#connect(peerId, signal),
     addSwarm: (swarm) => this.#addSwarm(swarm),
@@ -447,7 +450,6 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     wsUrl.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     const tracker = new TrackerClient({ url: wsUrl.href, WebSocket: this.#config.WebSocket });
     this.#tracker = tracker;
-    (this.#host as { tracker: TrackerClient }).tracker = tracker;
     for (const swarm of this.#swarms.values()) tracker.announce(swarm.hash, swarm.complete);
     for (const hash of this.#watchers.keys()) tracker.watch(hash);
     tracker.on('warning', (err) => this.emit('warning', err));
@@ -458,8 +460,6 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#peerOpen = new Promise((resolve) => (this.#resolvePeerOpen = resolve));
     return tracker;
   }
-
-  #resolvePeerOpen: ((peer: Peer) => void) | undefined;
 
   #openPeer(identity: Identity, base: URL): void {
     if (this.#peer) {
@@ -507,8 +507,6 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       this.emit('warning', err);
     });
   }
-
-  readonly #failDial = new Map<string, (err: Error) => void>();
 
   #connect(peerId: string, signal: AbortSignal): Promise<PeerLink> {
     const existing = this.#links.get(peerId);
