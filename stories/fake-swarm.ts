@@ -123,11 +123,17 @@ export class FakeSwarm implements EcdnSwarm {
     // Uploads grow on every call, as live downloads would.
     const tick = ++this.#uploadTick;
     const uploads = this.options.uploads ?? [];
+    const bytesUp = uploads.reduce((sum, bytes) => sum + bytes * tick, 0);
     return {
       peerId: 'fake-peer',
-      seeding: [...this.seeded].map((hash) => ({ hash, size: undefined })),
+      seeding: [...this.seeded].map((hash) => ({
+        hash,
+        size: undefined,
+        bytesUp,
+        downloaders: uploads.filter((bytes) => bytes > 0).length,
+      })),
       downloading: [],
-      bytesUp: uploads.reduce((sum, bytes) => sum + bytes * tick, 0),
+      bytesUp,
       bytesDown: 0,
       peers: uploads.length,
       connections: uploads.map((bytes, i) => ({ peerId: `peer-${i}`, bytesUp: bytes * tick, bytesDown: 0 })),

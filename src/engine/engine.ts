@@ -66,8 +66,8 @@ export interface FetchOptions {
 export interface EngineStats {
   /** This page's PeerJS ID, once connected. */
   peerId: string | undefined;
-  /** Files held whole and served. */
-  seeding: Array<{ hash: string; size: number | undefined }>;
+  /** Files held whole and served: bytes of each served, and how many peers are downloading it from this page now. */
+  seeding: Array<{ hash: string; size: number | undefined; bytesUp: number; downloaders: number }>;
   /** Downloads under way. */
   downloading: Array<{ hash: string; received: number; total: number; peers: number }>;
   /** Payload bytes served to peers. */
@@ -313,7 +313,9 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     for (const link of this.#allLinks) bytesDown += link.bytesReceived;
     return {
       peerId: this.#tracker?.identity?.peerId,
-      seeding: [...this.#swarms.values()].filter((s) => s.complete).map((s) => ({ hash: s.hash, size: s.size })),
+      seeding: [...this.#swarms.values()]
+        .filter((s) => s.complete)
+        .map((s) => ({ hash: s.hash, size: s.size, bytesUp: s.bytesUp, downloaders: s.downloaders() })),
       downloading: [...this.#downloads.values()].map((d) => ({ hash: d.hash, ...d.progress() })),
       bytesUp: this.#uploader.bytesUp,
       bytesDown,

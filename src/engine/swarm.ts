@@ -18,6 +18,10 @@ export class Swarm {
   size: number | undefined;
   /** Links that asked for this file's manifest, and so want HAVE and LOST frames. */
   readonly interested = new Set<PeerLink>();
+  /** Payload bytes of this file served to peers. */
+  bytesUp = 0;
+  /** When each link was last served a block of this file. */
+  readonly #lastServed = new Map<PeerLink, number>();
 
   /** Whole-file bytes, when complete: a Blob, so that reads slice it instead of copying it. */
   #blob: Blob | undefined;
@@ -76,6 +80,23 @@ export class Swarm {
     if (this.#blob) return new Uint8Array(await this.#blob.slice(start, end).arrayBuffer());
     if (this.#partial) return this.#partial.subarray(start, end);
     throw new Error(`No bytes held for ${this.hash}.`);
+  }
+
+  /** Records a block of this file served to `link`. */
+  served(link: PeerLink, bytes: number): void {
+    this.bytesUp += bytes;
+    this.#lastServed.set(link, Date.now());
+  }
+
+  /** Peers served a block of this file within the last `windowMs`: the ones downloading it from this page now. */
+  downloaders(windowMs = 3_000): number {
+    const since = Date.now() - windowMs;
+    let count = 0;
+    for (const [link, at] of this.#lastServed) {
+      if (link.destroyed) this.#lastServed.delete(link);
+      else if (at >= since) count++;
+    }
+    return count;
   }
 
   /** Tells every interested link the file is gone from this page. */

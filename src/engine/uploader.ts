@@ -117,6 +117,7 @@ export class Uploader {
     }
     link.send({ type: 'PIECE', hash: request.hash, piece, offset, data });
     this.bytesUp += length;
+    swarm.served(link, length);
     debug('served %s #%d+%d (%d B) to %s', request.hash.slice(0, 8), piece, offset, length, link.remoteId);
   }
 }

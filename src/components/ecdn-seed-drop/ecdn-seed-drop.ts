@@ -15,9 +15,6 @@ import { themeStyles } from '../../internal/theme.styles.js';
 import { seedDropStyles } from './ecdn-seed-drop.styles.js';
 import { copyText, snippets } from './snippets.js';
 
-/** How long a peer counts as "downloading from you" after its last byte. */
-const ACTIVE_MS = 3_000;
-
 /**
  * @summary A drop zone that publishes a file from this page: hashes it, seeds it, and shows its hash, snippets and live counts.
  *
@@ -85,7 +82,6 @@ export class EcdnSeedDrop extends EcdnElement {
   #abort: AbortController | undefined;
   #swarm: EcdnSwarm | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
-  #lastUp = new Map<string, { bytes: number; at: number }>();
   #copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** SHA-256 of the file being seeded, once hashed; undefined before. */
@@ -205,7 +201,6 @@ export class EcdnSeedDrop extends EcdnElement {
   #stopSeedingWatch(): void {
     clearInterval(this.#poll);
     this.#poll = undefined;
-    this.#lastUp.clear();
     window.removeEventListener('beforeunload', this.#onBeforeUnload);
   }
 
@@ -217,20 +212,9 @@ export class EcdnSeedDrop extends EcdnElement {
     } catch {
       return;
     }
-    // stats() counts bytes per connection, not per file: a peer whose count
-    // grew lately is downloading from this page right now.
-    const now = Date.now();
-    let active = 0;
-    const seen = new Map<string, { bytes: number; at: number }>();
-    for (const { peerId, bytesUp } of stats.connections) {
-      const before = this.#lastUp.get(peerId) ?? seen.get(peerId);
-      const at = before && bytesUp <= before.bytes ? before.at : bytesUp > 0 ? now : 0;
-      seen.set(peerId, { bytes: Math.max(bytesUp, before?.bytes ?? 0), at });
-      if (at && now - at < ACTIVE_MS) active++;
-    }
-    this.#lastUp = seen;
-    this._downloaders = active;
-    this._bytesUp = stats.bytesUp;
+    const file = stats.seeding.find((entry) => entry.hash === this.hash);
+    this._downloaders = file?.downloaders ?? 0;
+    this._bytesUp = file?.bytesUp ?? 0;
   }
 
   readonly #onBeforeUnload = (event: BeforeUnloadEvent) => {
