@@ -317,3 +317,23 @@ export async function frozenPeer(browser: Browser, opts: { timeoutMs: number; bu
     falseEvictions,
   };
 }
+
+/** Consent: the upload limit, measured as the rate one consumer receives from one capped seeder. */
+export async function uploadLimit(browser: Browser, opts: { limits: number[]; size: number }) {
+  const server = await startServer();
+  const seeder = await openEcdnPage(browser, server.url);
+  const hash = await seedRandom(seeder, opts.size);
+  const measured = [];
+  for (const limit of opts.limits) {
+    await seeder.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), limit);
+    const consumer = await openEcdnPage(browser, server.url);
+    const started = Date.now();
+    await fetchDigest(consumer, hash, { reseed: false });
+    const rate = opts.size / ((Date.now() - started) / 1000);
+    measured.push({ limit, measured: Math.round(rate), ratio: Number((rate / limit).toFixed(3)) });
+    await closePage(consumer);
+  }
+  await closePage(seeder);
+  await server.close();
+  return { sizeMiB: opts.size / MiB, measured, withinTenPercent: measured.every((m) => m.ratio <= 1.1) };
+}
