@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { closePage, launchChromium, openPage } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -21,26 +22,25 @@ after(async () => {
 test('publish a file in one tab and fetch it in another through the demo page', { timeout: 60_000 }, async () => {
   const content = Buffer.from('name,value\nanswer,42\n'.repeat(5000));
   const publisher = await openPage(browser, `${server.url}/`);
-  await publisher.setInputFiles('#file', { name: 'results.csv', mimeType: 'text/csv', buffer: content });
-  await publisher.waitForSelector('#published:not([hidden])');
-  const hash = (await publisher.textContent('#hash'))!.trim();
+  await publisher.setInputFiles('#drop input[type=file]', { name: 'results.csv', mimeType: 'text/csv', buffer: content });
+  await publisher.waitForSelector('#drop[state=ready]');
+  const hash = await publisher.$eval('#drop', (el) => (el as HTMLElement & { hash: string }).hash);
   assert.equal(hash, createHash('sha256').update(content).digest('hex'));
-  await publisher.waitForFunction(() => /1 seeder online/.test(document.getElementById('publish-status')!.textContent!));
 
   const consumer = await openPage(browser, `${server.url}/`);
   await consumer.fill('#fetch-hash', hash);
-  await consumer.click('#fetch-form button');
-  await consumer.waitForFunction(() => /^Verified/.test(document.getElementById('fetch-status')!.textContent!));
-  const link = await consumer.getAttribute('#result a', 'href');
-  const fetched = await consumer.evaluate(async (url) => new Uint8Array(await (await fetch(url!)).arrayBuffer()).length, link);
-  assert.equal(fetched, content.length);
-  await publisher.waitForFunction(() => /2 seeders online/.test(document.getElementById('publish-status')!.textContent!));
+  await consumer.click('#fetch-form button[value=download]');
+  await consumer.waitForSelector('#result ecdn-download');
+  const [download] = await Promise.all([consumer.waitForEvent('download'), consumer.click('#result ecdn-download button')]);
+  const saved = await readFile((await download.path())!);
+  assert.ok(saved.equals(content), 'the saved file has the published bytes');
+  await publisher.waitForFunction(() => (document.getElementById('drop') as HTMLElement & { seeders?: number }).seeders === 2);
 
   await closePage(publisher);
   await closePage(consumer);
-  const gone = await openPage(browser, `${server.url}/`);
-  await gone.fill('#fetch-hash', hash);
-  await gone.click('#fetch-form button');
-  await gone.waitForFunction(() => /dead/.test(document.getElementById('fetch-status')!.textContent!));
-  await closePage(gone);
+  const late = await openPage(browser, `${server.url}/`);
+  await late.fill('#fetch-hash', hash);
+  await late.click('#fetch-form button[value=image]');
+  await late.waitForSelector('#result ecdn-img[state=dead]');
+  await closePage(late);
 });
