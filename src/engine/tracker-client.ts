@@ -1,6 +1,7 @@
 import { createLog } from './log.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
+import { startTicker } from './ticker.js';
 
 const debug = createLog('ecdn:tracker-client');
 
@@ -82,7 +83,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #watched = new Set<string>();
   #backoff = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #stopHeartbeat: (() => void) | undefined;
   #welcomes = 0;
   /** Until then, after a reconnection, "dead" may only mean "not re-announced yet". */
   #settlingUntil = 0;
@@ -195,7 +196,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.destroyed = true;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#settleTimer);
-    clearInterval(this.#heartbeatTimer);
+    this.#stopHeartbeat?.();
     const err = new EcdnError('DESTROYED', 'The tracker client was destroyed.');
     for (const waiter of [...this.#waiters]) waiter.reject(err);
     for (const pending of this.#pending.values()) pending.reject(err);
@@ -303,8 +304,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     for (const [hash, complete] of this.#announced) socket.send(JSON.stringify({ type: 'announce', hash, complete }));
     for (const hash of this.#watched) socket.send(JSON.stringify({ type: 'watch', hash }));
     const interval = Number(message.heartbeatInterval) || 10_000;
-    clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = setInterval(() => this.#sendIfReady({ type: 'ping' }), interval);
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = startTicker(interval, () => this.#sendIfReady({ type: 'ping' }));
     if (this.#welcomes++ > 0) {
       // After a tracker restart its peers trickle back over one heartbeat
       // interval; a file that looks dead meanwhile is most likely not.
@@ -334,7 +335,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (socket !== this.#socket || this.destroyed) return;
     const wasReady = this.#ready;
     this.#ready = false;
-    clearInterval(this.#heartbeatTimer);
+    this.#stopHeartbeat?.();
     // Requests in flight on the dead socket will never be answered; retrying them
     // is the caller's call, since a lookup's answer may be stale by then anyway.
     for (const pending of this.#pending.values()) {
