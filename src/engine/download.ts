@@ -160,6 +160,8 @@ export class Download extends Emitter<DownloadEvents> {
       case 'MANIFEST':
         return this.#onManifest(peer, frame);
       case 'BITFIELD':
+        // It follows the peer's MANIFEST on the ordered channel and must describe the same pieces.
+        if (!peer.manifest || frame.pieceCount !== peer.manifest.pieceCount) return;
         peer.bits = frame.bits;
         if (peer.manifest === this.#manifest && this.#picker) {
           this.#picker.setAvailability(link.remoteId, frame.bits);
@@ -167,7 +169,7 @@ export class Download extends Emitter<DownloadEvents> {
         }
         return;
       case 'HAVE':
-        if (peer.manifest === this.#manifest && this.#picker) {
+        if (peer.manifest === this.#manifest && this.#picker && frame.piece < peer.manifest.pieceCount) {
           this.#picker.addHave(link.remoteId, frame.piece);
           this.#pump(peer);
         }
