@@ -169,7 +169,7 @@ export class Download extends Emitter<DownloadEvents> {
         }
         return;
       case 'HAVE':
-        if (peer.manifest === this.#manifest && this.#picker && frame.piece < peer.manifest.pieceCount) {
+        if (this.#manifest && peer.manifest === this.#manifest && this.#picker && frame.piece < this.#manifest.pieceCount) {
           this.#picker.addHave(link.remoteId, frame.piece);
           this.#pump(peer);
         }
