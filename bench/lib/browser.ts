@@ -154,7 +154,7 @@ export async function peakHeap(
 
 declare global {
   interface Window {
-    __benchBytes(size: number, seed: number): Uint8Array;
+    __benchBytes(size: number, seed: number): Uint8Array<ArrayBuffer>;
     __benchHex(buffer: ArrayBuffer | Uint8Array): Promise<string>;
   }
 }

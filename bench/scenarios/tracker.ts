@@ -18,6 +18,10 @@ export interface TrackerOptions {
   openLoopMs: number;
   /** Offered announce rate of the latency phase, per second, all clients together. */
   offeredRate: number;
+  /** Offered rate of a second, light latency phase. */
+  lightRate: number;
+  /** Heap snapshots of the server before and after the peers connect, diffed per peer (slow). */
+  heapProfile?: boolean;
 }
 
 export interface TrackerResult {
@@ -78,7 +82,14 @@ function startClient(name: string): Child {
 export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
   const server = new Child(
     fork(here('../tracker/server-proc.ts'), [], {
-      execArgv: ['--expose-gc', '--import', 'tsx'],
+      // BENCH_SERVER_CPU_PROF=1 writes a V8 CPU profile of the server (bench/results/profiles/),
+      // summarised by `node --import tsx bench/profile-summary.ts FILE`.
+      execArgv: [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${here('../results/profiles/')}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // The server's production dependencies do not include ws's optional native
       // helpers (bufferutil, utf-8-validate), which bittorrent-tracker pulls into
@@ -106,6 +117,8 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
       await warm.ask({ cmd: 'close' }, 'closed');
       await sleep(1500);
     }
+    // A heap snapshot leaves RSS behind, so with --tracker-heap the baseline is taken after it.
+    const heapBefore = opts.heapProfile ? (await server.ask({ cmd: 'heap' }, 'heap', 120_000)).summary : undefined;
     const base = await server.ask({ cmd: 'gc' }, 'gc');
     const baseRss = rssOf(pid);
     log(`tracker: baseline RSS ${(baseRss / 2 ** 20).toFixed(1)} MiB`);
@@ -147,9 +160,22 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     const after = await server.ask({ cmd: 'gc' }, 'gc');
     const rss = rssOf(pid);
     const perPeerKb = (rss - baseRss) / 1024 / held;
+    let heapPerPeer: Record<string, unknown> | undefined;
+    if (heapBefore) {
+      const heapAfter = (await server.ask({ cmd: 'heap' }, 'heap', 300_000)).summary as Record<string, { size: number; count: number }>;
+      const rows = Object.entries(heapAfter).map(([k, v]) => {
+        const b = (heapBefore as Record<string, { size: number; count: number }>)[k] ?? { size: 0, count: 0 };
+        return [k, (v.size - b.size) / held, (v.count - b.count) / held] as const;
+      });
+      rows.sort((a, b) => b[1] - a[1]);
+      heapPerPeer = Object.fromEntries(rows.slice(0, 25).map(([k, bytes, count]) => [k, { bytes: round(bytes, 1), count: round(count, 2) }]));
+      log(`tracker: heap per peer by kind: ${JSON.stringify(heapPerPeer)}`);
+    }
     log(`tracker: ${held} held after ${opts.holdMs} ms, RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ${perPeerKb.toFixed(2)} KiB/peer`);
 
     // Throughput: closed loop, a few hundred peers per process each keeping 4 announces in flight.
+    await server.ask({ cmd: 'stats' }, 'stats');
+    await sleep(500);
     const cpu0 = await server.ask({ cmd: 'stats' }, 'stats');
     const saturate = await Promise.all(
       clients.map((c) => c.ask({ cmd: 'load', mode: 'closed', window: 4, peers: 250, durationMs: opts.saturateMs }, 'load', opts.saturateMs + 60_000)),
@@ -177,7 +203,18 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     const openMs = Math.max(...open.map((r) => r.ms));
     const openCpuMs = cpu3.cpuUserMs + cpu3.cpuSystemMs - cpu2.cpuUserMs - cpu2.cpuSystemMs;
     const p99 = percentile(lat, 99);
-    log(`tracker: offered ${opts.offeredRate}/s, answered ${Math.round(openDone / (openMs / 1000))}/s, p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+    log(`tracker: offered ${opts.offeredRate}/s, answered ${Math.round(openDone / (openMs / 1000))}/s, p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms`);
+    // A light phase too, to tell the server's own latency from a saturated machine's.
+    await sleep(500);
+    await server.ask({ cmd: 'stats' }, 'stats');
+    const light = await Promise.all(
+      clients.map((c) =>
+        c.ask({ cmd: 'load', mode: 'open', rate: opts.lightRate / opts.clientProcesses, durationMs: opts.openLoopMs }, 'load', opts.openLoopMs + 60_000),
+      ),
+    );
+    await server.ask({ cmd: 'stats' }, 'stats');
+    const lightLat = light.flatMap((r) => r.latencies as number[]);
+    log(`tracker: offered ${opts.lightRate}/s, p50 ${percentile(lightLat, 50).toFixed(1)} ms, p99 ${percentile(lightLat, 99).toFixed(1)} ms`);
 
     const final = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
     return {
@@ -200,6 +237,7 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
         server_heap_used_base_mib: round(base.heapUsed / 2 ** 20, 1),
         server_heap_used_held_mib: round(after.heapUsed / 2 ** 20, 1),
         server_heap_per_peer_kb: round((after.heapUsed - base.heapUsed) / 1024 / held, 2),
+        heap_per_peer_by_kind: heapPerPeer,
         saturate_ms: Math.round(satMs),
         saturate_server_cores: round(serverCpuMs / satMs, 2),
         saturate_server_cpu_us_per_announce: round((serverCpuMs * 1000) / satDone, 1),
@@ -214,6 +252,9 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
         open_p95_ms: round(percentile(lat, 95), 1),
         open_p99_ms: round(p99, 1),
         open_errors: open.reduce((n, r) => n + r.errors, 0),
+        light_offered_per_s: opts.lightRate,
+        light_p50_ms: round(percentile(lightLat, 50), 1),
+        light_p99_ms: round(percentile(lightLat, 99), 1),
       },
     };
   } finally {

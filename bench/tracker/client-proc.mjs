@@ -1,7 +1,10 @@
 // One tracker load-generator process, started by bench/scenarios/tracker.ts with
 // an IPC channel. Plain JavaScript so that it starts fast and spends as little
-// CPU as possible per message: replies are recognised by their prefix, never
-// parsed, except the welcome (which carries the heartbeat interval).
+// CPU as possible per message, because on a 2-core machine every cycle a load
+// generator burns is taken from the server under test: a minimal WebSocket
+// client on a raw TCP socket (RFC 6455 text frames, a zero masking key, which
+// servers must accept), replies recognised by their prefix and never parsed,
+// except the welcome (which carries the heartbeat interval).
 //
 // Commands (from the parent over IPC):
 //   { cmd: 'connect', url, count, firstPeer, addresses, hashesPerPeer, hashPool, concurrency }
@@ -13,8 +16,108 @@
 //     Replies { ev: 'load', sent, done, errors, latencies: number[] (ms), ms }.
 //   { cmd: 'close' } closes every socket and exits.
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
+
+const OPEN = 1;
+const CLOSED = 3;
+
+/** Just enough of a WebSocket client: connect, send text, receive text, close. */
+class RawWebSocket {
+  readyState = 0;
+  #handlers = { open: [], message: [], error: [], close: [] };
+  #pending = Buffer.alloc(0);
+  #upgraded = false;
+
+  constructor(url, { localAddress }) {
+    const u = new URL(url);
+    this.socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress });
+    this.socket.setNoDelay(true);
+    this.socket.on('connect', () => {
+      this.socket.write(
+        `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    this.socket.on('data', (chunk) => this.#onData(chunk));
+    this.socket.on('error', (err) => this.#emit('error', err));
+    this.socket.on('close', () => {
+      const was = this.readyState;
+      this.readyState = CLOSED;
+      if (was !== CLOSED) this.#emit('close');
+    });
+  }
+
+  on(event, fn) {
+    this.#handlers[event].push(fn);
+  }
+
+  #emit(event, arg) {
+    for (const fn of this.#handlers[event]) fn(arg);
+  }
+
+  send(text) {
+    const payload = Buffer.from(text, 'latin1');
+    const n = payload.length;
+    const head = n < 126 ? 6 : 8;
+    const frame = Buffer.allocUnsafe(head + n);
+    frame[0] = 0x81;
+    if (n < 126) frame[1] = 0x80 | n;
+    else {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(n, 2);
+    }
+    frame.writeUInt32BE(0, head - 4); // masking key 0: the payload goes as it is
+    payload.copy(frame, head);
+    this.socket.write(frame);
+  }
+
+  terminate() {
+    this.readyState = CLOSED;
+    this.socket.destroy();
+  }
+
+  #onData(chunk) {
+    let buf = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    if (!this.#upgraded) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.#pending = buf;
+        return;
+      }
+      if (!buf.subarray(0, 12).toString('latin1').startsWith('HTTP/1.1 101')) {
+        this.#emit('error', new Error(buf.subarray(0, end).toString('latin1').split('\r\n')[0]));
+        this.terminate();
+        return;
+      }
+      this.#upgraded = true;
+      this.readyState = OPEN;
+      buf = buf.subarray(end + 4);
+      this.#emit('open');
+    }
+    while (buf.length >= 2) {
+      let len = buf[1] & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (buf.length < 4) break;
+        len = buf.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) break;
+        len = Number(buf.readBigUInt64BE(2));
+        off = 10;
+      }
+      if (buf.length < off + len) break;
+      const opcode = buf[0] & 0x0f;
+      const payload = buf.subarray(off, off + len);
+      buf = buf.subarray(off + len);
+      if (opcode === 1) this.#emit('message', payload);
+      else if (opcode === 8) this.terminate();
+    }
+    this.#pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+}
+const WebSocket = RawWebSocket;
 
 /** @type {Array<{ ws: WebSocket, hashes: string[], acks: number[], pings: number, timer: NodeJS.Timeout | undefined, held: boolean, flip: boolean }>} */
 const peers = [];
@@ -35,7 +138,7 @@ function send(msg) {
 
 function connectOne(url, localAddress, hashes) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: 30_000 });
+    const ws = new WebSocket(url, { localAddress });
     const peer = { ws, hashes, acks: [], pings: 0, timer: undefined, held: false, flip: false };
     let announced = 0;
     let settled = false;
@@ -46,7 +149,7 @@ function connectOne(url, localAddress, hashes) {
     };
     ws.on('open', () => ws.send('{"type":"hello"}'));
     ws.on('message', (data) => {
-      const text = data.toString();
+      const text = data.toString('latin1');
       if (text.startsWith('{"type":"ok"')) {
         if (!peer.held) {
           if (++announced === hashes.length) {
@@ -67,7 +170,7 @@ function connectOne(url, localAddress, hashes) {
         // Heartbeats at the interval the tracker asked for, with a random phase.
         const start = Math.random() * heartbeatInterval;
         peer.timer = setTimeout(function ping() {
-          if (ws.readyState !== WebSocket.OPEN) return;
+          if (ws.readyState !== OPEN) return;
           ws.send('{"type":"ping"}');
           peer.pings++;
           peer.timer = setTimeout(ping, heartbeatInterval * (0.9 + Math.random() * 0.1));
@@ -116,7 +219,7 @@ function announceOn(peer) {
 }
 
 async function load({ mode, rate, durationMs, window: win, peers: activePeers }) {
-  const live = peers.filter((p) => p.ws.readyState === WebSocket.OPEN);
+  const live = peers.filter((p) => p.ws.readyState === OPEN);
   const latencies = [];
   let sent = 0;
   let done = 0;
@@ -184,7 +287,7 @@ process.on('message', async (msg) => {
     if (msg.cmd === 'connect') await connect(msg);
     else if (msg.cmd === 'load') await load(msg);
     else if (msg.cmd === 'status') {
-      const open = peers.filter((p) => p.ws.readyState === WebSocket.OPEN).length;
+      const open = peers.filter((p) => p.ws.readyState === OPEN).length;
       const pings = peers.reduce((n, p) => n + p.pings, 0);
       send({ ev: 'status', open, pings, closedUnexpectedly, errors });
     } else if (msg.cmd === 'close') {

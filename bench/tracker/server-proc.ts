@@ -1,7 +1,41 @@
 // The real EphemeralCDN server in a process of its own, so that the tracker
 // benchmark can read its RSS and its CPU time without the load generators'.
 // Started by bench/scenarios/tracker.ts with an IPC channel and --expose-gc.
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createServer } from '../../server/create-server.js';
+
+/** Self size and count of every (type, constructor name) in a heap snapshot of this process. */
+function heapSummary(): Record<string, { size: number; count: number }> {
+  const file = writeHeapSnapshot(join(tmpdir(), `ecdn-bench-${process.pid}.heapsnapshot`));
+  try {
+    const snap = JSON.parse(readFileSync(file, 'utf8')) as {
+      snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+      nodes: number[];
+      strings: string[];
+    };
+    const fields = snap.snapshot.meta.node_fields;
+    const width = fields.length;
+    const iType = fields.indexOf('type');
+    const iName = fields.indexOf('name');
+    const iSize = fields.indexOf('self_size');
+    const types = snap.snapshot.meta.node_types[0];
+    const out: Record<string, { size: number; count: number }> = {};
+    for (let i = 0; i < snap.nodes.length; i += width) {
+      const type = types[snap.nodes[i + iType]!]!;
+      const name = type === 'object' || type === 'closure' || type === 'native' ? snap.strings[snap.nodes[i + iName]!]! : '';
+      const key = `${type}${name ? ` ${name.slice(0, 60)}` : ''}`;
+      const entry = (out[key] ??= { size: 0, count: 0 });
+      entry.size += snap.nodes[i + iSize]!;
+      entry.count++;
+    }
+    return out;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
 
 const server = createServer({});
 const url = await server.listen(0, '127.0.0.1');
@@ -22,6 +56,8 @@ process.on('message', async (msg: { cmd: string }) => {
   } else if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
     send({ ev: 'stats', stats: server.tracker.stats(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
+  } else if (msg.cmd === 'heap') {
+    send({ ev: 'heap', summary: heapSummary() });
   } else if (msg.cmd === 'close') {
     await server.close().catch(() => {});
     send({ ev: 'closed' });

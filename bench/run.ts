@@ -1,0 +1,424 @@
+// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,tracker]`
+//
+// Real Chromium tabs (playwright-core, /usr/bin/chromium or CHROME_PATH) and the
+// real server; writes bench/results/latest.json and prints a table. See
+// docs/performance.md for what each key means. WebRTC between tabs needs a
+// default route: on a machine without one, run it under with-isolated-net.
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { createServer } from '../server/create-server.js';
+import { closePage, launchBrowser, openEcdnPage, openWebTorrentPage, pageErrors, startWebTorrentSite } from './lib/browser.js';
+import { log, median, MiB, mbps, percentile, round, sleep } from './lib/stats.js';
+import {
+  bareRun,
+  openBarePages,
+  ecdnFetchFresh,
+  ecdnFetchIn,
+  ecdnSeed,
+  freshSeed,
+  hashRun,
+  heapRun,
+  wtClient,
+  wtFetchFresh,
+  wtSeed,
+  wtWaitForPeers,
+} from './scenarios/transfer.js';
+import { runTracker } from './scenarios/tracker.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
+const runsArg = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? NaN);
+const OUT = outArg ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const wants = (name: string) => !only || only.includes(name);
+
+const CONFIG = quick
+  ? {
+      mode: 'quick',
+      runs: 3,
+      size: 64 * MiB,
+      cappedSize: 4 * MiB,
+      cap: 2_000_000,
+      coldSamples: 10,
+      warmSamples: 20,
+      wtSmallSamples: 5,
+      hashSize: 256 * MiB,
+      hashRuns: 1,
+      heapSize: 64 * MiB,
+      tracker: { peers: 10_000, clientProcesses: 4, hashesPerPeer: 3, perAddress: 60, holdMs: 2_000, saturateMs: 2_000, openLoopMs: 2_000, offeredRate: 20_000, lightRate: 5_000 },
+    }
+  : {
+      mode: 'full',
+      runs: 3,
+      size: 128 * MiB,
+      cappedSize: 24 * MiB,
+      cap: 2_000_000,
+      coldSamples: 30,
+      warmSamples: 60,
+      wtSmallSamples: 15,
+      hashSize: 1024 * MiB,
+      hashRuns: 3,
+      heapSize: 256 * MiB,
+      tracker: { peers: 19_000, clientProcesses: 4, hashesPerPeer: 3, perAddress: 60, holdMs: 12_000, saturateMs: 6_000, openLoopMs: 6_000, offeredRate: 20_000, lightRate: 5_000, heapProfile: args.includes('--tracker-heap') },
+    };
+if (Number.isFinite(runsArg)) CONFIG.runs = runsArg;
+
+const SMALL = 16 * 1024;
+const loadAtStart = os.loadavg();
+const results: Record<string, unknown> = {};
+const raw: Record<string, unknown> = {};
+
+function machine(browserVersion: string | undefined) {
+  const cpu = os.cpus();
+  let commit: string | undefined;
+  try {
+    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    commit = undefined;
+  }
+  // Read from node_modules directly: some packages' export maps hide package.json.
+  const version = (pkg: string) => {
+    try {
+      return (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    mode: CONFIG.mode,
+    commit,
+    node: process.version,
+    chromium: browserVersion,
+    cpu: cpu[0]?.model,
+    cores: cpu.length,
+    memory_gib: round(os.totalmem() / 2 ** 30, 1),
+    kernel: os.release(),
+    // Other work on this shared machine shows here; absolute MB/s follow it, ratios much less.
+    loadavg_at_start: loadAtStart.map((x) => round(x, 2)),
+    loadavg_at_end: os.loadavg().map((x) => round(x, 2)),
+    webtorrent: version('webtorrent'),
+    bittorrent_tracker: version('bittorrent-tracker'),
+    playwright_core: version('playwright-core'),
+    peerjs: version('peerjs'),
+  };
+}
+
+async function transferScenario(browser: Browser, serverUrl: string, site: Awaited<ReturnType<typeof startWebTorrentSite>>) {
+  const size = CONFIG.size;
+  log(`transfer: ${size / MiB} MiB, ${CONFIG.runs} runs, contenders alternate`);
+  const seeder = await openEcdnPage(browser, serverUrl);
+  const hash = await ecdnSeed(seeder, size, freshSeed());
+  log('transfer: EphemeralCDN seeder ready');
+  const wtSeeder = await openWebTorrentPage(browser, site);
+  await wtClient(wtSeeder);
+  const torrent = await wtSeed(wtSeeder, site, size, freshSeed());
+  await wtWaitForPeers(site, torrent.infoHash, 1);
+  log(`transfer: WebTorrent seeder ready (${torrent.pieceLength / 1024} KiB pieces)`);
+  const barePages = await openBarePages(browser, `${serverUrl}/healthz`);
+  const runs: Array<{ bare: number; single: number; webtorrent: number }> = [];
+  const contenders = {
+    bare: async () => (await bareRun(barePages, size)).mbps,
+    single: async () => mbps(size, (await ecdnFetchFresh(browser, serverUrl, hash)).ms),
+    webtorrent: async () => mbps(size, (await wtFetchFresh(browser, site, torrent.torrentFile)).ms),
+  };
+  const order = ['bare', 'single', 'webtorrent'] as const;
+  for (let r = 0; r < CONFIG.runs; r++) {
+    const run = { bare: NaN, single: NaN, webtorrent: NaN };
+    for (let k = 0; k < order.length; k++) {
+      const name = order[(r + k) % order.length]!;
+      try {
+        run[name] = await contenders[name]();
+      } catch (err) {
+        log(`transfer run ${r + 1}: ${name} failed: ${(err as Error).message}`);
+      }
+      await sleep(300);
+    }
+    runs.push(run);
+    log(`transfer run ${r + 1}: bare ${run.bare.toFixed(1)}, ecdn ${run.single.toFixed(1)}, webtorrent ${run.webtorrent.toFixed(1)} MB/s`);
+  }
+  for (const p of [seeder, wtSeeder, barePages.a, barePages.b]) await closePage(p);
+  raw.transfer = { size, runs, webtorrent_piece_length: torrent.pieceLength };
+  results.bare_mbps = round(median(runs.map((r) => r.bare)), 1);
+  results.single_mbps = round(median(runs.map((r) => r.single)), 1);
+  results.single_vs_bare = round(median(runs.map((r) => r.single / r.bare)), 2);
+  results.webtorrent_mbps = round(median(runs.map((r) => r.webtorrent)), 1);
+  results.vs_webtorrent = round(median(runs.map((r) => r.single / r.webtorrent)), 2);
+}
+
+async function cappedScenario(browser: Browser, serverUrl: string, site: Awaited<ReturnType<typeof startWebTorrentSite>>) {
+  const size = CONFIG.cappedSize;
+  const cap = CONFIG.cap;
+  log(`capped: ${size / MiB} MiB, seeders capped at ${cap / 1e6} MB/s, ${CONFIG.runs} runs`);
+  const seeders: Page[] = [];
+  const wtSeeders: Page[] = [];
+  seeders.push(...(await Promise.all([0, 1, 2, 3].map(() => openEcdnPage(browser, serverUrl, { uploadLimit: cap })))));
+  wtSeeders.push(
+    ...(await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const p = await openWebTorrentPage(browser, site);
+        await wtClient(p, cap);
+        return p;
+      }),
+    )),
+  );
+  // One file per swarm size, seeded once: seeders 0..k-1 hold the k-seeder file.
+  // Consumers fetch with reseed off, so no trial adds a seeder to a later one.
+  const ecdnFiles = new Map<number, string>();
+  const wtFiles = new Map<number, { infoHash: string; torrentFile: number[] }>();
+  for (const k of [1, 2, 4]) {
+    const seed = freshSeed();
+    const hashes = await Promise.all(seeders.slice(0, k).map((p) => ecdnSeed(p, size, seed)));
+    ecdnFiles.set(k, hashes[0]!);
+  }
+  for (const k of [1, 4]) {
+    const seed = freshSeed();
+    const torrents = await Promise.all(wtSeeders.slice(0, k).map((p) => wtSeed(p, site, size, seed)));
+    await wtWaitForPeers(site, torrents[0]!.infoHash, k);
+    wtFiles.set(k, torrents[0]!);
+  }
+  log('capped: seeders ready');
+  // Rates from the call to the resolved buffer, as for single_mbps; steady rates
+  // (from a quarter of the payload received to the end, i.e. without connection
+  // set-up) are kept as `*_steady`.
+  const ecdnTrial = async (k: number, run: Record<string, number>) => {
+    const r = await ecdnFetchFresh(browser, serverUrl, ecdnFiles.get(k)!);
+    run[`ecdn_${k}_steady`] = mbps(r.steadyBytes, r.steadyMs);
+    return mbps(size, r.ms);
+  };
+  const wtTrial = async (k: number, run: Record<string, number>) => {
+    const r = await wtFetchFresh(browser, site, wtFiles.get(k)!.torrentFile);
+    run[`webtorrent_${k}_steady`] = mbps(r.steadyBytes, r.steadyMs);
+    return mbps(size, r.ms);
+  };
+  const runs: Array<Record<string, number>> = [];
+  for (let r = 0; r < CONFIG.runs; r++) {
+    const run: Record<string, number> = {};
+    const trials: Array<[string, () => Promise<number>]> = [
+      ['ecdn_1', () => ecdnTrial(1, run)],
+      ['ecdn_2', () => ecdnTrial(2, run)],
+      ['ecdn_4', () => ecdnTrial(4, run)],
+      ['webtorrent_1', () => wtTrial(1, run)],
+      ['webtorrent_4', () => wtTrial(4, run)],
+    ];
+    for (let k = 0; k < trials.length; k++) {
+      const [name, trial] = trials[(r + k) % trials.length]!;
+      try {
+        run[name] = await trial();
+      } catch (err) {
+        run[name] = NaN;
+        log(`capped run ${r + 1}: ${name} failed: ${(err as Error).message}`);
+      }
+    }
+    runs.push(run);
+    log(
+      `capped run ${r + 1}: ecdn 1/2/4 seeders ${run.ecdn_1!.toFixed(2)}/${run.ecdn_2!.toFixed(2)}/${run.ecdn_4!.toFixed(2)} MB/s, ` +
+        `webtorrent 1/4 ${run.webtorrent_1!.toFixed(2)}/${run.webtorrent_4!.toFixed(2)} MB/s`,
+    );
+  }
+  for (const p of [...seeders, ...wtSeeders]) await closePage(p);
+  raw.capped = { size, cap, runs };
+  results.capped_1_mbps = round(median(runs.map((r) => r.ecdn_1!)), 2);
+  results.capped_speedup_2 = round(median(runs.map((r) => r.ecdn_2! / r.ecdn_1!)), 2);
+  results.capped_speedup_4 = round(median(runs.map((r) => r.ecdn_4! / r.ecdn_1!)), 2);
+  results.webtorrent_capped_speedup_4 = round(median(runs.map((r) => r.webtorrent_4! / r.webtorrent_1!)), 2);
+  results.capped_speedup_2_steady = round(median(runs.map((r) => r.ecdn_2_steady! / r.ecdn_1_steady!)), 2);
+  results.capped_speedup_4_steady = round(median(runs.map((r) => r.ecdn_4_steady! / r.ecdn_1_steady!)), 2);
+}
+
+async function smallScenario(browser: Browser, serverUrl: string, site: Awaited<ReturnType<typeof startWebTorrentSite>>) {
+  log(`small: ${SMALL / 1024} KiB, ${CONFIG.coldSamples} cold, ${CONFIG.warmSamples} warm, ${CONFIG.wtSmallSamples} WebTorrent`);
+  const seeder = await openEcdnPage(browser, serverUrl);
+  const seeds = Array.from({ length: CONFIG.warmSamples + 2 }, () => freshSeed());
+  const hashes = await seeder.evaluate(
+    ({ size, seeds }) => Promise.all(seeds.map((seed) => window.EphemeralCDN.seed(window.__benchBytes(size, seed)))),
+    { size: SMALL, seeds },
+  );
+  const wtSeeder = await openWebTorrentPage(browser, site);
+  await wtClient(wtSeeder);
+  const torrent = await wtSeed(wtSeeder, site, SMALL, freshSeed());
+  await wtWaitForPeers(site, torrent.infoHash, 1);
+
+  // Interleaved: a cold EphemeralCDN tab, then a cold WebTorrent tab, while samples last.
+  const cold: number[] = [];
+  const wt: number[] = [];
+  await ecdnFetchFresh(browser, serverUrl, hashes[0]!); // untimed warm-up of the server and browser
+  for (let i = 0; i < Math.max(CONFIG.coldSamples, CONFIG.wtSmallSamples); i++) {
+    if (i < CONFIG.coldSamples) cold.push((await ecdnFetchFresh(browser, serverUrl, hashes[0]!)).ms);
+    if (i < CONFIG.wtSmallSamples) {
+      try {
+        wt.push((await wtFetchFresh(browser, site, torrent.torrentFile)).ms);
+      } catch (err) {
+        log(`small: WebTorrent sample failed: ${(err as Error).message}`);
+      }
+    }
+  }
+  // Warm: one tab that already fetched from the seeder (tracker, signaling and data channel open).
+  const warmPage = await openEcdnPage(browser, serverUrl);
+  await ecdnFetchIn(warmPage, hashes[1]!);
+  const warm: number[] = [];
+  for (let i = 0; i < CONFIG.warmSamples; i++) warm.push((await ecdnFetchIn(warmPage, hashes[i + 2]!)).ms);
+  for (const p of [seeder, wtSeeder, warmPage]) await closePage(p);
+  raw.small = { size: SMALL, cold, warm, webtorrent: wt };
+  results.small_fetch_ms_p50 = round(percentile(cold, 50), 1);
+  results.small_fetch_ms_p95 = round(percentile(cold, 95), 1);
+  results.small_fetch_warm_ms_p50 = round(percentile(warm, 50), 1);
+  results.small_fetch_warm_ms_p95 = round(percentile(warm, 95), 1);
+  results.webtorrent_small_ms_p50 = round(percentile(wt, 50), 1);
+  log(`small: cold p50 ${results.small_fetch_ms_p50} ms, warm p50 ${results.small_fetch_warm_ms_p50} ms, WebTorrent p50 ${results.webtorrent_small_ms_p50} ms`);
+}
+
+async function hashScenario(browser: Browser, serverUrl: string) {
+  const runs: number[] = [];
+  for (let r = 0; r < CONFIG.hashRuns; r++) {
+    const { mbps: v, ms } = await hashRun(browser, serverUrl, CONFIG.hashSize);
+    runs.push(v);
+    log(`hash run ${r + 1}: ${CONFIG.hashSize / MiB} MiB in ${Math.round(ms)} ms = ${v.toFixed(0)} MB/s`);
+  }
+  raw.hash = { size: CONFIG.hashSize, runs };
+  results.hash_mbps = round(median(runs), 0);
+}
+
+async function heapScenario(browser: Browser, serverUrl: string) {
+  const r = await heapRun(browser, serverUrl, CONFIG.heapSize);
+  raw.heap = { size: CONFIG.heapSize, ...r };
+  results.seeder_heap_mb = round(r.seederMb, 1);
+  results.consumer_heap_mb = round(r.consumerMb, 1);
+  results.seeder_heap_with_buffers_mb = round(r.seederWithBuffersMb, 1);
+  results.consumer_heap_with_buffers_mb = round(r.consumerWithBuffersMb, 1);
+}
+
+async function trackerScenario() {
+  log(`tracker: ${CONFIG.tracker.peers} peers over ${CONFIG.tracker.clientProcesses} client processes`);
+  const r = await runTracker({ ...CONFIG.tracker, heapProfile: args.includes('--tracker-heap') });
+  raw.tracker = r.details;
+  results.tracker_peers_held = r.tracker_peers_held;
+  results.tracker_rss_per_peer_kb = r.tracker_rss_per_peer_kb;
+  results.announce_per_s = r.announce_per_s;
+  results.announce_p99_ms = r.announce_p99_ms;
+  results.tracker_server_cpu_us_per_announce = r.details.saturate_server_cpu_us_per_announce;
+  results.announce_p99_ms_at_5k = r.details.light_p99_ms;
+}
+
+const TARGETS: Record<string, [string, (v: number) => boolean]> = {
+  single_vs_bare: ['>= 0.9', (v) => v >= 0.9],
+  vs_webtorrent: ['>= 1.5', (v) => v >= 1.5],
+  capped_speedup_2: ['>= 1.9', (v) => v >= 1.9],
+  capped_speedup_4: ['>= 3.6', (v) => v >= 3.6],
+  small_fetch_ms_p50: ['<= 120', (v) => v <= 120],
+  hash_mbps: ['>= 250', (v) => v >= 250],
+  seeder_heap_mb: ['flat', (v) => v < CONFIG.heapSize / 1e6 / 8],
+  tracker_peers_held: ['>= 19000', (v) => v >= 19_000],
+  tracker_rss_per_peer_kb: ['<= 6', (v) => v <= 6],
+  announce_per_s: ['>= 20000', (v) => v >= 20_000],
+  announce_p99_ms: ['<= 50', (v) => v <= 50],
+};
+
+const UNITS: Record<string, string> = {
+  bare_mbps: 'MB/s',
+  single_mbps: 'MB/s',
+  webtorrent_mbps: 'MB/s',
+  capped_1_mbps: 'MB/s',
+  hash_mbps: 'MB/s',
+  small_fetch_ms_p50: 'ms',
+  small_fetch_ms_p95: 'ms',
+  small_fetch_warm_ms_p50: 'ms',
+  small_fetch_warm_ms_p95: 'ms',
+  webtorrent_small_ms_p50: 'ms',
+  seeder_heap_mb: 'MB',
+  consumer_heap_mb: 'MB',
+  seeder_heap_with_buffers_mb: 'MB',
+  consumer_heap_with_buffers_mb: 'MB',
+  tracker_rss_per_peer_kb: 'KiB',
+  announce_per_s: '/s',
+  announce_p99_ms: 'ms',
+  announce_p99_ms_at_5k: 'ms',
+  tracker_server_cpu_us_per_announce: 'µs',
+};
+
+function printTable(all: Record<string, unknown>) {
+  const rows = Object.entries(all).filter(([, v]) => typeof v === 'number');
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = [`${'key'.padEnd(w)}  ${'value'.padStart(10)}  unit   target     `, `${'-'.repeat(w)}  ${'-'.repeat(10)}  -----  -----------`];
+  for (const [k, v] of rows) {
+    const t = TARGETS[k];
+    const status = t ? `${t[0].padEnd(9)} ${Number.isFinite(v as number) ? (t[1](v as number) ? 'ok' : 'MISS') : '?'}` : '';
+    lines.push(`${k.padEnd(w)}  ${String(v).padStart(10)}  ${(UNITS[k] ?? '').padEnd(5)}  ${status}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+async function main() {
+  const t0 = Date.now();
+  const server = createServer({});
+  const serverUrl = await server.listen(0, '127.0.0.1');
+  const site = await startWebTorrentSite();
+  let browser: Browser | undefined;
+  let browserVersion: string | undefined;
+  const failures: string[] = [];
+  const step = async (name: string, fn: () => Promise<void>) => {
+    if (!wants(name)) return;
+    const started = Date.now();
+    try {
+      await fn();
+    } catch (err) {
+      failures.push(`${name}: ${(err as Error).message}`);
+      log(`${name} FAILED: ${(err as Error).stack}`);
+    }
+    log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
+  try {
+    if (['transfer', 'capped', 'small', 'hash', 'heap'].some(wants)) {
+      browser = await launchBrowser();
+      browserVersion = browser.version();
+    }
+    await step('transfer', () => transferScenario(browser!, serverUrl, site));
+    await step('capped', () => cappedScenario(browser!, serverUrl, site));
+    await step('small', () => smallScenario(browser!, serverUrl, site));
+    await step('hash', () => hashScenario(browser!, serverUrl));
+    await step('heap', () => heapScenario(browser!, serverUrl));
+    await browser?.close();
+    browser = undefined;
+    await step('tracker', trackerScenario);
+  } finally {
+    await browser?.close().catch(() => {});
+    await site.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+
+  // With --only, keep the other keys of the previous run, so that the file always has them all.
+  let previous: Record<string, unknown> = {};
+  if (only && existsSync(OUT)) {
+    try {
+      previous = JSON.parse(readFileSync(OUT, 'utf8')) as Record<string, unknown>;
+    } catch {
+      previous = {};
+    }
+  }
+  const prevRaw = (previous.raw ?? {}) as Record<string, unknown>;
+  const { machine: _m, raw: _r, config: _c, failures: _f, elapsed_s: _e, ...prevKeys } = previous;
+  const out = {
+    ...prevKeys,
+    ...results,
+    machine: machine(browserVersion ?? (previous.machine as { chromium?: string } | undefined)?.chromium),
+    config: { ...CONFIG, only: only ?? null },
+    elapsed_s: round((Date.now() - t0) / 1000, 1),
+    failures: [...failures, ...pageErrors.slice(0, 20).map((e) => `page error: ${e}`)],
+    raw: { ...prevRaw, ...raw },
+  };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
+  const keys = Object.fromEntries(Object.entries(out).filter(([k]) => !['machine', 'config', 'raw', 'failures', 'elapsed_s'].includes(k)));
+  console.log(`\nEphemeralCDN bench (${CONFIG.mode}), ${out.machine.chromium ? `Chromium ${out.machine.chromium}, ` : ''}Node ${process.version}, ${out.machine.cpu} x${out.machine.cores}`);
+  printTable(keys);
+  console.log(`\nwrote ${OUT} in ${out.elapsed_s} s${failures.length ? `; ${failures.length} scenario(s) failed` : ''}`);
+  if (failures.length) process.exitCode = 1;
+}
+
+await main();
+// Playwright, the WebTorrent tracker and PeerJS leave handles behind; the run is over.
+process.exit(process.exitCode ?? 0);

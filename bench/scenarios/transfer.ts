@@ -1,0 +1,332 @@
+// Transfers between Chromium tabs: the bare data channel, EphemeralCDN and WebTorrent.
+import type { Browser, Page } from 'playwright-core';
+import { closePage, openEcdnPage, openPage, openWebTorrentPage, peakHeap, type WebTorrentSite } from '../lib/browser.js';
+import { log, MiB, mbps, sleep, withTimeout } from '../lib/stats.js';
+
+let nextSeed = 1000;
+/** A fresh seed for the page-side byte generator, so that every trial moves a new file. */
+export function freshSeed(): number {
+  return nextSeed++;
+}
+
+// ---------------------------------------------------------------------------
+// Bare RTCDataChannel
+
+/** Bytes queued above which the bare sender waits for `bufferedamountlow` (the engine's HIGH_WATER). */
+export const BARE_HIGH_WATER = 2 * MiB;
+/** The bare channel's `bufferedAmountLowThreshold` (the engine's LOW_WATER). */
+export const BARE_LOW_WATER = 1 * MiB;
+
+/**
+ * Two tabs, a new RTCPeerConnection between them (signalled through the
+ * harness), one ordered reliable channel; `size` bytes sent in 256 KiB messages
+ * paced by `bufferedamountlow`. Timed from the first send to the last byte received.
+ */
+export async function bareRun(
+  pages: { a: Page; b: Page },
+  size: number,
+  message = 256 * 1024,
+  water = { high: BARE_HIGH_WATER, low: BARE_LOW_WATER },
+): Promise<{ ms: number; mbps: number }> {
+  const { a, b } = pages;
+  try {
+    const offer = await a.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      const dc = pc.createDataChannel('bench', { ordered: true });
+      dc.binaryType = 'arraybuffer';
+      Object.assign(window, { __pc: pc, __dc: dc });
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+      });
+      return pc.localDescription!.sdp;
+    });
+    const answer = await b.evaluate(async (sdp) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      const channel = new Promise<RTCDataChannel>((resolve) =>
+        pc.addEventListener('datachannel', (e) => {
+          e.channel.binaryType = 'arraybuffer';
+          resolve(e.channel);
+        }),
+      );
+      Object.assign(window, { __pc: pc, __channel: channel });
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+      });
+      return pc.localDescription!.sdp;
+    }, offer);
+    await a.evaluate(async (sdp) => {
+      const w = window as any;
+      await w.__pc.setRemoteDescription({ type: 'answer', sdp });
+      if (w.__dc.readyState !== 'open') await new Promise((resolve) => w.__dc.addEventListener('open', resolve, { once: true }));
+    }, answer);
+    await b.evaluate(async (size) => {
+      const w = window as any;
+      const dc: RTCDataChannel = await w.__channel;
+      w.__done = new Promise<number>((resolve) => {
+        let got = 0;
+        dc.onmessage = (e) => {
+          got += (e.data as ArrayBuffer).byteLength;
+          if (got >= size) resolve(performance.timeOrigin + performance.now());
+        };
+      });
+    }, size);
+    const start = await a.evaluate(
+      async ({ size, message, water }) => {
+        const dc: RTCDataChannel = (window as any).__dc;
+        const chunk = window.__benchBytes(message, 7);
+        dc.bufferedAmountLowThreshold = water.low;
+        const t0 = performance.timeOrigin + performance.now();
+        for (let sent = 0; sent < size; ) {
+          if (dc.bufferedAmount > water.high) {
+            await new Promise((resolve) => dc.addEventListener('bufferedamountlow', resolve, { once: true }));
+          }
+          const n = Math.min(chunk.byteLength, size - sent);
+          dc.send(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+          sent += n;
+        }
+        return t0;
+      },
+      { size, message, water },
+    );
+    const end = await b.evaluate(() => (window as any).__done as Promise<number>);
+    const ms = end - start;
+    return { ms, mbps: mbps(size, ms) };
+  } finally {
+    for (const page of [a, b]) await page.evaluate(() => (window as any).__pc?.close()).catch(() => {});
+  }
+}
+
+/** The two tabs of the bare runs, opened once: each run makes a new connection between them. */
+export async function openBarePages(browser: Browser, originUrl: string): Promise<{ a: Page; b: Page }> {
+  return { a: await openPage(browser, originUrl), b: await openPage(browser, originUrl) };
+}
+
+// ---------------------------------------------------------------------------
+// EphemeralCDN
+
+/** Seeds `size` generated bytes (seed `seed`) in an EphemeralCDN page; resolves with the hash. */
+export function ecdnSeed(page: Page, size: number, seed: number): Promise<string> {
+  return page.evaluate(({ size, seed }) => window.EphemeralCDN.seed(window.__benchBytes(size, seed)), { size, seed });
+}
+
+/**
+ * A fresh consumer tab (bundle loaded, engine not connected) fetches `hash`:
+ * timed in the page from the call to the resolved buffer, then verified again
+ * independently (outside the timing).
+ */
+export async function ecdnFetchFresh(
+  browser: Browser,
+  serverUrl: string,
+  hash: string,
+  options: { maxPeers?: number } = {},
+): Promise<{ ms: number; size: number; steadyMs: number; steadyBytes: number }> {
+  const consumer = await openEcdnPage(browser, serverUrl);
+  try {
+    return await ecdnFetchIn(consumer, hash, options);
+  } finally {
+    await closePage(consumer);
+  }
+}
+
+/**
+ * Fetches `hash` in `page`: `ms` from the call to the resolved buffer, and
+ * `steadyMs`/`steadyBytes`, the time and payload bytes from the moment a quarter
+ * of the file had arrived (`stats().bytesDown`, sampled every 10 ms) to the end:
+ * the transfer rate once every connection is up. Then checks the bytes
+ * independently, outside the timing.
+ */
+export async function ecdnFetchIn(
+  page: Page,
+  hash: string,
+  options: { maxPeers?: number } = {},
+): Promise<{ ms: number; size: number; steadyMs: number; steadyBytes: number }> {
+  const r = await withTimeout(`fetch of ${hash.slice(0, 8)}`, 180_000, () =>
+    page.evaluate(
+      async ({ hash, options }) => {
+        const ecdn = window.EphemeralCDN;
+        const base = ecdn.stats().bytesDown;
+        let total = 0;
+        let mark: { t: number; received: number } | undefined;
+        const sample = setInterval(() => {
+          const received = ecdn.stats().bytesDown - base;
+          if (!mark && total > 0 && received >= total / 4) mark = { t: performance.now(), received };
+        }, 10);
+        const t0 = performance.now();
+        let buffer: ArrayBuffer;
+        try {
+          buffer = await ecdn.fetch(hash, { ...options, reseed: false, onProgress: (p) => (total = p.total) });
+        } finally {
+          clearInterval(sample);
+        }
+        const end = performance.now();
+        const digest = await window.__benchHex(buffer);
+        const m = mark ?? { t: t0, received: 0 };
+        return { ms: end - t0, size: buffer.byteLength, ok: digest === hash, steadyMs: end - m.t, steadyBytes: buffer.byteLength - m.received };
+      },
+      { hash, options },
+    ),
+  );
+  if (!r.ok) throw new Error(`EphemeralCDN delivered bytes that do not hash to ${hash}`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// WebTorrent
+
+/** Creates this page's WebTorrent client (no ICE servers: loopback only), optionally upload-throttled. */
+export async function wtClient(page: Page, uploadLimit?: number): Promise<void> {
+  await page.evaluate((uploadLimit) => {
+    const w = window as any;
+    w.__wt = new w.WebTorrent({ tracker: { rtcConfig: { iceServers: [] } }, dht: false, lsd: false, utPex: false });
+    w.__wt.on('error', (err: Error) => console.error('webtorrent error', err.message));
+    if (uploadLimit) w.__wt.throttleUpload(uploadLimit);
+  }, uploadLimit);
+}
+
+/** Seeds generated bytes with WebTorrent; resolves with the info hash and the .torrent file. */
+export async function wtSeed(page: Page, site: WebTorrentSite, size: number, seed: number): Promise<{ infoHash: string; torrentFile: number[]; pieceLength: number }> {
+  const r = await page.evaluate(
+    async ({ size, seed, announce }) => {
+      const w = window as any;
+      const file = new File([window.__benchBytes(size, seed)], 'bench.bin');
+      const torrent = await new Promise<any>((resolve) => w.__wt.seed(file, { announce: [announce], name: 'bench.bin' }, resolve));
+      return { infoHash: torrent.infoHash as string, torrentFile: Array.from(torrent.torrentFile as Uint8Array), pieceLength: torrent.pieceLength as number };
+    },
+    { size, seed, announce: site.trackerUrl },
+  );
+  return r;
+}
+
+export async function wtUnseed(page: Page, infoHash: string): Promise<void> {
+  await page.evaluate((infoHash) => new Promise<void>((resolve) => (window as any).__wt.remove(infoHash, {}, () => resolve())), infoHash);
+}
+
+/** Waits until the bittorrent-tracker lists `n` peers for the info hash. */
+export async function wtWaitForPeers(site: WebTorrentSite, infoHash: string, n: number): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (site.peersOf(infoHash) < n) {
+    if (Date.now() > until) throw new Error(`bittorrent-tracker never saw ${n} peers for ${infoHash}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * A fresh WebTorrent tab adds the torrent: timed in the page from the client's
+ * creation to the torrent's `done` (every piece verified and stored).
+ */
+export async function wtFetchFresh(
+  browser: Browser,
+  site: WebTorrentSite,
+  torrentFile: number[],
+): Promise<{ ms: number; steadyMs: number; steadyBytes: number }> {
+  const consumer = await openWebTorrentPage(browser, site);
+  try {
+    return await withTimeout('WebTorrent download', 180_000, () =>
+      consumer.evaluate(
+        async ({ torrentFile, announce }) => {
+          const w = window as any;
+          const t0 = performance.now();
+          const client = new w.WebTorrent({ tracker: { rtcConfig: { iceServers: [] } }, dht: false, lsd: false, utPex: false });
+          w.__wt = client;
+          const torrent = client.add(new Uint8Array(torrentFile), { announce: [announce] });
+          // `received` counts payload bytes as they arrive, verified or not, like stats().bytesDown.
+          let mark: { t: number; received: number } | undefined;
+          torrent.on('download', () => {
+            const total = torrent.length as number;
+            const received = torrent.received as number;
+            if (!mark && total > 0 && received >= total / 4) mark = { t: performance.now(), received };
+          });
+          await new Promise<void>((resolve, reject) => {
+            torrent.on('done', resolve);
+            torrent.on('error', reject);
+            client.on('error', reject);
+          });
+          const end = performance.now();
+          const total = torrent.length as number;
+          const m = mark ?? { t: t0, received: 0 };
+          await new Promise<void>((resolve) => client.destroy(() => resolve()));
+          return { ms: end - t0, steadyMs: end - m.t, steadyBytes: total - m.received };
+        },
+        { torrentFile, announce: site.trackerUrl },
+      ),
+    );
+  } finally {
+    await closePage(consumer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Heap
+
+/** Peak JS heap growth of seeder and consumer during one transfer of `size` bytes. */
+export async function heapRun(browser: Browser, serverUrl: string, size: number) {
+  const seeder = await openEcdnPage(browser, serverUrl);
+  const consumer = await openEcdnPage(browser, serverUrl);
+  try {
+    // Built from 1 MiB parts, so that no buffer of the file's size ever exists in the seeder.
+    const hash = await seeder.evaluate(async (size) => {
+      const parts: Blob[] = [];
+      const chunk = new Uint8Array(1024 * 1024);
+      for (let offset = 0, n = 0; offset < size; offset += chunk.length, n++) {
+        for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
+        parts.push(new Blob([chunk]));
+      }
+      return window.EphemeralCDN.seed(new Blob(parts));
+    }, size);
+    // Let the background manifest pass finish before the baseline.
+    await sleep(1500);
+    let release!: () => void;
+    const started = new Promise<void>((resolve) => (release = resolve));
+    const fetched = started.then(() => ecdnFetchIn(consumer, hash));
+    const seederHeap = peakHeap(seeder, fetched);
+    const consumerHeap = peakHeap(consumer, fetched);
+    await sleep(300); // both baselines taken
+    release();
+    const [s, c, r] = await Promise.all([seederHeap, consumerHeap, fetched]);
+    log(`heap: ${size / MiB} MiB in ${Math.round(r.ms)} ms; seeder +${((s.peak - s.baseline) / MiB).toFixed(1)} MiB, consumer +${((c.peak - c.baseline) / MiB).toFixed(1)} MiB JS heap`);
+    return {
+      seederMb: (s.peak - s.baseline) / 1e6,
+      consumerMb: (c.peak - c.baseline) / 1e6,
+      seederWithBuffersMb: (s.peakBuffers - s.baselineBuffers) / 1e6,
+      consumerWithBuffersMb: (c.peakBuffers - c.baselineBuffers) / 1e6,
+      ms: r.ms,
+    };
+  } finally {
+    await closePage(seeder);
+    await closePage(consumer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Hashing
+
+/** `seed()` of a Blob of `size` bytes (built from 1 MiB parts) in a fresh page whose network is already up. */
+export async function hashRun(browser: Browser, serverUrl: string, size: number): Promise<{ ms: number; mbps: number }> {
+  const page = await openEcdnPage(browser, serverUrl);
+  try {
+    const ms = await page.evaluate(async (size) => {
+      const chunk = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
+      const parts: Blob[] = [];
+      const stamp = new DataView(chunk.buffer);
+      for (let offset = 0, n = 0; offset < size; offset += chunk.length, n++) {
+        stamp.setUint32(0, n);
+        parts.push(new Blob([chunk]));
+      }
+      const blob = new Blob(parts);
+      // Connect first, so that the timing is the hashing alone.
+      await window.EphemeralCDN.seed(new Uint8Array([1, 2, 3]));
+      const t0 = performance.now();
+      await window.EphemeralCDN.seed(blob);
+      return performance.now() - t0;
+    }, size);
+    return { ms, mbps: mbps(size, ms) };
+  } finally {
+    await closePage(page);
+  }
+}
