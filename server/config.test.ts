@@ -32,3 +32,81 @@ test('refuses nonsense with a message naming the variable', () => {
   assert.throws(() => configFromEnv({ TRUST_PROXY: 'maybe' }), /TRUST_PROXY/);
   assert.throws(() => configFromEnv({ ECDN_SECRET: 'short' }), /ECDN_SECRET/);
 });
+
+test('reads every flood limit, LOG_LEVEL and METRICS', () => {
+  const config = configFromEnv({
+    MAX_CONNECTIONS_PER_IP: '8',
+    MAX_MESSAGES_PER_SECOND: '20',
+    MESSAGE_BURST: '100',
+    RATE_LIMIT_STRIKES: '10',
+    MAX_HASHES_PER_CONNECTION: '50',
+    MAX_WATCHES_PER_CONNECTION: '60',
+    MAX_MESSAGE_BYTES: '4096',
+    MAX_REPORTS_PER_MINUTE: '5',
+    MAX_SIGNALING_CLIENTS: '1000',
+    MAX_SIGNALING_CONNECTIONS_PER_IP: '4',
+    SIGNALING_MESSAGES_PER_SECOND: '30',
+    SIGNALING_MESSAGE_BURST: '300',
+    SIGNALING_BYTES_PER_SECOND: '32768',
+    SIGNALING_BYTE_BURST: '524288',
+    LOG_LEVEL: 'DEBUG',
+    METRICS: 'false',
+  });
+  assert.deepEqual(
+    {
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      maxMessagesPerSecond: config.maxMessagesPerSecond,
+      messageBurst: config.messageBurst,
+      rateLimitStrikes: config.rateLimitStrikes,
+      maxHashesPerConnection: config.maxHashesPerConnection,
+      maxWatchesPerConnection: config.maxWatchesPerConnection,
+      maxMessageBytes: config.maxMessageBytes,
+      maxReportsPerMinute: config.maxReportsPerMinute,
+      maxSignalingClients: config.maxSignalingClients,
+      maxSignalingConnectionsPerIp: config.maxSignalingConnectionsPerIp,
+      signalingMessagesPerSecond: config.signalingMessagesPerSecond,
+      signalingMessageBurst: config.signalingMessageBurst,
+      signalingBytesPerSecond: config.signalingBytesPerSecond,
+      signalingByteBurst: config.signalingByteBurst,
+      logLevel: config.logLevel,
+      metrics: config.metrics,
+    },
+    {
+      maxConnectionsPerIp: 8,
+      maxMessagesPerSecond: 20,
+      messageBurst: 100,
+      rateLimitStrikes: 10,
+      maxHashesPerConnection: 50,
+      maxWatchesPerConnection: 60,
+      maxMessageBytes: 4096,
+      maxReportsPerMinute: 5,
+      maxSignalingClients: 1000,
+      maxSignalingConnectionsPerIp: 4,
+      signalingMessagesPerSecond: 30,
+      signalingMessageBurst: 300,
+      signalingBytesPerSecond: 32768,
+      signalingByteBurst: 524288,
+      logLevel: 'debug',
+      metrics: false,
+    },
+  );
+  const defaults = configFromEnv({});
+  assert.equal(defaults.logLevel, 'info');
+  assert.equal(defaults.maxConnectionsPerIp, undefined, 'left to the tracker, which owns the defaults');
+});
+
+test('TRUST_PROXY takes true/false or a number of proxies', () => {
+  assert.equal(configFromEnv({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.equal(configFromEnv({ TRUST_PROXY: '0' }).trustProxy, false);
+  assert.equal(configFromEnv({ TRUST_PROXY: '1' }).trustProxy, 1);
+  assert.equal(configFromEnv({ TRUST_PROXY: '2' }).trustProxy, 2);
+  assert.throws(() => configFromEnv({ TRUST_PROXY: '99' }), /TRUST_PROXY/);
+  assert.throws(() => configFromEnv({ TRUST_PROXY: '-1' }), /TRUST_PROXY/);
+});
+
+test('refuses a bad LOG_LEVEL or limit, naming the variable', () => {
+  assert.throws(() => configFromEnv({ LOG_LEVEL: 'loud' }), (err: Error) => err instanceof ConfigError && /LOG_LEVEL/.test(err.message));
+  assert.throws(() => configFromEnv({ MAX_CONNECTIONS_PER_IP: '0' }), /MAX_CONNECTIONS_PER_IP/);
+  assert.throws(() => configFromEnv({ MAX_MESSAGES_PER_SECOND: '1.5' }), /MAX_MESSAGES_PER_SECOND/);
+  assert.throws(() => configFromEnv({ METRICS: 'perhaps' }), /METRICS/);
+});

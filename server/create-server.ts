@@ -40,7 +40,7 @@ export const TRACKER_PATH = '/tracker';
 export interface ServerOptions extends TrackerOptions {
   /** Most PeerJS clients connected at once. Default 20,000. */
   maxSignalingClients?: number | undefined;
-  /** Most PeerServer connections open at once from one IPv4 address or IPv6 /64; beyond, the upgrade gets 429. Default 64. */
+  /** Most PeerServer connections open at once from one IPv4 address or IPv6 /64; beyond, the upgrade gets 429. `Infinity` turns it off. Default 64. */
   maxSignalingConnectionsPerIp?: number | undefined;
   /** Sustained PeerServer messages per second per connection; beyond, messages are dropped. Default 50. */
   signalingMessagesPerSecond?: number | undefined;
@@ -89,6 +89,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
   const log = options.logger ?? silentLogger();
   const stopLog = logTracker(tracker, log);
   const hops = proxyHops(options.trustProxy);
+  // Set below, once the guard it reads from exists.
+  let metrics: ServerMetrics | undefined;
 
   const guard = new SignalingGuard(
     {
@@ -106,7 +108,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
       },
     },
   );
-  const metrics = options.metrics === false ? undefined : createMetrics(tracker, { connections: () => guard.connections });
+  if (options.metrics !== false) metrics = createMetrics(tracker, { connections: () => guard.connections });
   const refuse = (socket: Duplex, endpoint: Endpoint, ip: string, status: 403 | 429, code: string, message: string) => {
     metrics?.refused(endpoint, status === 429 ? 'too_many_per_ip' : 'invalid_token');
     log[status === 429 ? 'warn' : 'info']({ event: 'refused', endpoint, ip, code }, message);

@@ -62,12 +62,24 @@ describe('clientAddress', () => {
 
   it('uses the socket address unless the proxy is trusted', () => {
     assert.equal(clientAddress(req('::ffff:10.0.0.1', '8.8.8.8'), false), '10.0.0.1');
-    assert.equal(clientAddress(req('10.0.0.1', '8.8.8.8, 10.0.0.2'), true), '8.8.8.8');
+    assert.equal(clientAddress(req('10.0.0.1', '8.8.8.8'), true), '8.8.8.8');
+  });
+
+  it('reads X-Forwarded-For from the right, so that a client cannot forge its address behind a trusted proxy', () => {
+    // One proxy: it appended what it saw; whatever is to its left came from the client.
+    assert.equal(clientAddress(req('10.0.0.1', '6.6.6.6, 8.8.8.8'), true), '8.8.8.8');
+    assert.equal(clientAddress(req('10.0.0.1', '6.6.6.6, 8.8.8.8'), 1), '8.8.8.8');
+    // Two proxies (a CDN, then ours): the second entry from the right.
+    assert.equal(clientAddress(req('10.0.0.1', '6.6.6.6, 8.8.8.8, 10.0.0.2'), 2), '8.8.8.8');
+    // Fewer entries than trusted hops: the left-most.
+    assert.equal(clientAddress(req('10.0.0.1', '8.8.8.8'), 3), '8.8.8.8');
+    // Repeated headers count as one list.
+    assert.equal(clientAddress(({ socket: { remoteAddress: '10.0.0.1' }, headers: { 'x-forwarded-for': ['6.6.6.6', '8.8.8.8'] } }) as unknown as IncomingMessage, true), '8.8.8.8');
   });
 
   it('falls back to the socket address when the header is missing or unreadable', () => {
     assert.equal(clientAddress(req('10.0.0.1'), true), '10.0.0.1');
-    assert.equal(clientAddress(req('10.0.0.1', 'garbage, 8.8.8.8'), true), '10.0.0.1');
+    assert.equal(clientAddress(req('10.0.0.1', '8.8.8.8, garbage'), true), '10.0.0.1');
     assert.equal(clientAddress(req(undefined), false), '');
   });
 });

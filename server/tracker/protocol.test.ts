@@ -32,6 +32,30 @@ describe('parseClientMessage', () => {
     assert.deepEqual(ok(`{"type":"watch","hash":"${HASH}"}`), { type: 'watch', hash: HASH });
     assert.deepEqual(ok(`{"type":"unwatch","hash":"${HASH}"}`), { type: 'unwatch', hash: HASH });
     assert.deepEqual(ok('{"type":"ping"}'), { type: 'ping' });
+    assert.deepEqual(ok(`{"type":"report","hash":"${HASH}","peerId":"Q8fz2LkP0aVb7TnWx4Yc","reason":"BAD_PIECES"}`), {
+      type: 'report',
+      hash: HASH,
+      peerId: 'Q8fz2LkP0aVb7TnWx4Yc',
+      reason: 'BAD_PIECES',
+    });
+  });
+
+  it('validates report: a PeerJS ID, and a reason of upper-case letters, digits and _', () => {
+    assert.equal(ok(`{"type":"report","hash":"${HASH}","peerId":"a","reason":"FUTURE_REASON_2"}`).type, 'report');
+    for (const [fields, field] of [
+      ['"peerId":"a b!","reason":"BAD_PIECES"', 'peerId'],
+      [`"peerId":"${'a'.repeat(65)}","reason":"BAD_PIECES"`, 'peerId'],
+      ['"peerId":5,"reason":"BAD_PIECES"', 'peerId'],
+      ['"peerId":"a","reason":"bad_pieces"', 'reason'],
+      ['"peerId":"a","reason":""', 'reason'],
+      [`"peerId":"a","reason":"${'A'.repeat(33)}"`, 'reason'],
+      ['"peerId":"a"', 'reason'],
+    ]) {
+      const error = failure(parseClientMessage(`{"type":"report","hash":"${HASH}",${fields}}`, false));
+      assert.equal(error.code, 'BAD_MESSAGE', fields);
+      assert.match(error.message, new RegExp(field!));
+    }
+    assert.equal(code('{"type":"report","hash":"nope","peerId":"a","reason":"BAD_PIECES"}'), 'INVALID_HASH');
   });
 
   it('accepts Buffers and fragmented Buffers, and ignores unknown fields', () => {

@@ -8,10 +8,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createTracker, type Tracker, type TrackerOptions, type TrackerWarning } from './tracker.js';
 import type { Rid, ServerMessage } from './protocol.js';
 
+/** Warnings a {@link TestTracker} records; later ones are dropped. */
+export const MAX_RECORDED_WARNINGS = 10_000;
+
 export interface TestTracker {
   tracker: Tracker;
   url: string;
-  /** Every warning the tracker emitted, in order. */
+  /** Every warning the tracker emitted, in order (the first {@link MAX_RECORDED_WARNINGS}). */
   warnings: TrackerWarning[];
   /** Opens a client; `headers` are sent with the upgrade request (e.g. X-Forwarded-For). */
   connect(headers?: Record<string, string>): Promise<TestClient>;
@@ -19,11 +22,20 @@ export interface TestTracker {
   close(): Promise<void>;
 }
 
-/** Starts a tracker behind a real WebSocket server on an ephemeral port. No country lookup unless given. */
-export async function startTracker(options: TrackerOptions = {}): Promise<TestTracker> {
+/**
+ * Starts a tracker behind a real WebSocket server on an ephemeral port. No country lookup unless given.
+ * `recordWarnings: false` leaves {@link TestTracker.warnings} empty.
+ */
+export async function startTracker(options: TrackerOptions = {}, { recordWarnings = true } = {}): Promise<TestTracker> {
   const tracker = createTracker({ lookupCountry: () => undefined, ...options });
   const warnings: TrackerWarning[] = [];
-  tracker.on('warning', (warning) => warnings.push(warning));
+  // Capped, so that a flood of refused messages does not fill the test's own heap;
+  // off for tests that measure the heap.
+  if (recordWarnings) {
+    tracker.on('warning', (warning) => {
+      if (warnings.length < MAX_RECORDED_WARNINGS) warnings.push(warning);
+    });
+  }
   const server = http.createServer();
   const wss = new WebSocketServer({ server });
   wss.on('connection', (socket, req) => tracker.handleConnection(socket, req));
@@ -153,4 +165,29 @@ export function hashOf(n: number): string {
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let gcFunction: (() => void) | undefined;
+
+/**
+ * `heapUsed` in bytes after a full garbage collection, for tests that assert
+ * memory stays flat. Works without `--expose-gc` on the command line.
+ */
+export async function heapAfterGc(): Promise<number> {
+  if (!gcFunction) {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    gcFunction = vm.runInNewContext('gc') as () => void;
+  }
+  // Two passes and a turn of the event loop, so that finalizers and weak callbacks have run.
+  gcFunction();
+  await new Promise((resolve) => setImmediate(resolve));
+  gcFunction();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Bytes as MiB with one decimal, for test output. */
+export function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -33,11 +33,18 @@ describe('hello', () => {
     assert.match(welcome.peerId, /^[A-Za-z0-9]{20}$/);
     assert.equal(welcome.token.length, 32);
     assert.equal(welcome.heartbeatInterval, 1_000);
-    assert.deepEqual(welcome.limits, { maxMessageBytes: 65_536, maxHashesPerConnection: 1_000, maxWatchesPerConnection: 1_000, maxPeersReturned: 7 });
+    assert.deepEqual(welcome.limits, {
+      maxMessageBytes: 65_536,
+      maxHashesPerConnection: 1_000,
+      maxWatchesPerConnection: 1_000,
+      maxPeersReturned: 7,
+      maxMessagesPerSecond: 50,
+      messageBurst: 2_500,
+    });
     assert.equal(t.tracker.verifyPeerToken(welcome.peerId, welcome.token), true);
     const other = await (await t.connect()).hello();
     assert.notEqual(other.peerId, welcome.peerId);
-    assert.deepEqual(t.tracker.stats(), { connections: 2, peers: 2, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 2, peers: 2, swarms: 0, watched: 0 });
     assert.deepEqual(warningCodes(t), []);
   });
 
@@ -99,7 +106,7 @@ describe('announce, withdraw, lookup', () => {
     assert.deepEqual(await b.request({ type: 'withdraw', hash: H1 }), { type: 'ok', rid: 'r3', hash: H1, alive: false, seeders: 0, leechers: 0 });
     assert.deepEqual(await b.request({ type: 'withdraw', hash: H1 }), { type: 'ok', rid: 'r4', hash: H1, alive: false, seeders: 0, leechers: 0 }, 'withdrawing twice is harmless');
     assert.deepEqual(await t.tracker.fileStatus(H1), { hash: H1, alive: false, seeders: 0, leechers: 0 });
-    assert.deepEqual(t.tracker.stats(), { connections: 3, peers: 3, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 3, peers: 3, swarms: 0, watched: 0 });
     assert.deepEqual(warningCodes(t), []);
   });
 
@@ -175,7 +182,7 @@ describe('nearness over the wire', () => {
   const lookupCountry = (ip: string) => countries[ip];
 
   it('orders peers by the X-Forwarded-For address when the proxy is trusted', async () => {
-    const t = await start({ trustProxy: true, lookupCountry });
+    const t = await start({ trustProxy: 2, lookupCountry });
     const ids: Record<string, string> = {};
     for (const [name, ip] of [['far', '9.9.9.9'], ['country', '81.2.70.1'], ['subnet', '81.2.69.77'], ['same-ip', '81.2.69.10']] as const) {
       const client = await t.connect({ 'X-Forwarded-For': `${ip}, 10.0.0.1` });
@@ -291,7 +298,7 @@ describe('liveness', () => {
       const lookup = await pinger.request({ type: 'lookup', hash: H2 });
       assert.deepEqual([lookup.alive, lookup.seeders], [true, 1]);
       assert.deepEqual(await t.tracker.fileStatus(H1), { hash: H1, alive: false, seeders: 0, leechers: 0 });
-      assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 1 });
+      assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 1, watched: 1 });
       assert.equal(t.tracker.verifyPeerToken(silentId, 'x'.repeat(32)), false);
       assert.ok(pingerId);
     } finally {
@@ -316,7 +323,7 @@ describe('liveness', () => {
       clearInterval(sending);
     }
     assert.ok(warningCodes(t).includes('INVALID_TOKEN'));
-    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
   });
 
   it('evicts at once when the socket closes', async () => {
@@ -331,7 +338,7 @@ describe('liveness', () => {
     await waitFor(async () => (await t.tracker.fileStatus(H2)).leechers === 0);
     const reply = await b.request({ type: 'lookup', hash: H1 });
     assert.deepEqual([reply.alive, reply.peers], [false, []]);
-    assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 0, watched: 0 });
   });
 
   it('does not keep an announce that was still being stored when its peer left', async () => {
@@ -345,7 +352,7 @@ describe('liveness', () => {
     a.socket.terminate();
     await delay(150);
     assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
-    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
   });
 });
 
@@ -512,7 +519,7 @@ describe('bad input', () => {
     assert.equal((await rude.closed).code, 1007);
     assert.equal((await client.request({ type: 'ping' })).type, 'pong');
     assert.ok(warningCodes(t).includes('SOCKET_ERROR'));
-    assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 1, peers: 1, swarms: 0, watched: 0 });
   });
 });
 
@@ -543,7 +550,7 @@ describe('fileStatus, stats and close', () => {
     assert.deepEqual([(await a.closed).code, (await b.closed).code], [1001, 1001]);
     assert.deepEqual(evictions.sort(), ['shutdown', 'shutdown']);
     assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
-    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0 });
+    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
     const late = await TestClient.connect(t.url);
     assert.equal((await late.closed).code, 1001);
     await t.tracker.close(); // twice is harmless
@@ -554,6 +561,13 @@ describe('fileStatus, stats and close', () => {
     assert.throws(() => createTracker({ maxPeersReturned: -1 }), RangeError);
     assert.throws(() => createTracker({ maxMessageBytes: Number.NaN }), RangeError);
     assert.throws(() => createTracker({ secret: Buffer.alloc(0) }), RangeError);
+    assert.throws(() => createTracker({ maxConnectionsPerIp: 0 }), RangeError);
+    assert.throws(() => createTracker({ maxMessagesPerSecond: 0 }), RangeError);
+    assert.throws(() => createTracker({ maxMessagesPerSecond: Number.NaN }), RangeError);
+    assert.throws(() => createTracker({ messageBurst: 0.5 }), RangeError);
+    assert.throws(() => createTracker({ maxReportsPerMinute: -1 }), RangeError);
+    // Infinity turns the rate limits and the per-address cap off.
+    void createTracker({ maxMessagesPerSecond: Infinity, maxReportsPerMinute: Infinity, maxConnectionsPerIp: Infinity }).close();
   });
 });
 

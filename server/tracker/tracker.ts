@@ -80,7 +80,7 @@ export interface TrackerOptions {
   maxWatchesPerConnection?: number | undefined;
   /**
    * Most connections open at once from one IPv4 address or IPv6 /64; one more gets
-   * `TOO_MANY_CONNECTIONS` and close 1013. Default 64.
+   * `TOO_MANY_CONNECTIONS` and close 1013. `Infinity` turns the cap off. Default 64.
    */
   maxConnectionsPerIp?: number | undefined;
   /** Sustained messages per second per connection; beyond, `RATE_LIMITED`. `Infinity` turns it off. Default 50. */
@@ -259,7 +259,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     };
     this.rateLimitStrikes = integerOption('rateLimitStrikes', options.rateLimitStrikes, DEFAULT_RATE_LIMIT_STRIKES, 0);
     this.maxReportsPerMinute = rateOption('maxReportsPerMinute', options.maxReportsPerMinute, DEFAULT_MAX_REPORTS_PER_MINUTE);
-    this.perIp = new ConnectionsPerIp(integerOption('maxConnectionsPerIp', options.maxConnectionsPerIp, DEFAULT_MAX_CONNECTIONS_PER_IP, 1));
+    const perIp = options.maxConnectionsPerIp === Infinity ? Infinity : integerOption('maxConnectionsPerIp', options.maxConnectionsPerIp, DEFAULT_MAX_CONNECTIONS_PER_IP, 1);
+    this.perIp = new ConnectionsPerIp(perIp);
     this.trustProxy = proxyHops(options.trustProxy);
     if (options.secret !== undefined && options.secret.length === 0) throw new RangeError('secret must not be empty');
     this.secret = options.secret ?? randomBytes(32);
@@ -394,18 +395,20 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     if (size > this.limits.maxMessageBytes) {
       this.reject(conn, new ProtocolError('MESSAGE_TOO_LARGE', `Message is ${size} bytes; the limit is ${this.limits.maxMessageBytes}.`));
       this.drop(conn, 'too-large');
-      conn.socket.close(CLOSE_MESSAGE_TOO_LARGE, 'message too large');
+      closeSocket(conn.socket, CLOSE_MESSAGE_TOO_LARGE, 'message too large');
       return;
     }
     const now = performance.now();
     const limited = !conn.bucket.take(now);
     if (limited && conn.strikes.strike(now)) {
-      this.warn('RATE_LIMITED', `more than ${this.rateLimitStrikes} messages over the rate limit within ${RATE_LIMIT_WINDOW_MS / 1000} s: disconnected`, {
-        peerId: conn.peerId,
-        ip: conn.ip,
-      });
+      // Replies still queued are dropped with the connection; this error is the last word.
+      const err = new ProtocolError(
+        'RATE_LIMITED',
+        `More than ${this.rateLimitStrikes} messages over the rate limit within ${RATE_LIMIT_WINDOW_MS / 1000} s: disconnected.`,
+      );
+      this.reject(conn, err);
       this.drop(conn, 'rate-limited');
-      conn.socket.close(CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
+      closeSocket(conn.socket, CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
       return;
     }
     conn.pending++;
@@ -717,7 +720,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       // The client does not read what it is sent; do not queue more for it.
       this.warn('SLOW_CONSUMER', `more than ${MAX_SEND_BUFFER_BYTES} bytes unread`, { peerId: conn.peerId, ip: conn.ip });
       this.drop(conn, 'slow-consumer');
-      socket.close(CLOSE_POLICY_VIOLATION, 'too many unread messages');
+      closeSocket(socket, CLOSE_POLICY_VIOLATION, 'too many unread messages');
       return;
     }
     socket.send(JSON.stringify(message));
@@ -754,6 +757,19 @@ function randomPeerId(): string {
     }
   }
   return id;
+}
+
+/**
+ * Closes a socket the tracker has dropped. A socket paused for backpressure is
+ * resumed so that the client's close frame can be read (what arrives before it is
+ * ignored), and one that does not finish the handshake in time is cut.
+ */
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  if (socket.isPaused) socket.resume();
+  setTimeout(() => {
+    if (socket.readyState !== socket.CLOSED) socket.terminate();
+  }, SHUTDOWN_GRACE_MS).unref();
 }
 
 function ridOf(rid: Rid | undefined): { rid?: Rid } {
