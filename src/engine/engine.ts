@@ -360,7 +360,10 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     });
     this.#downloads.set(hash, download);
     download.on('warning', (err) => this.emit('warning', err));
-    download.on('ban', (ban) => this.emit('ban', { hash, ...ban }));
+    download.on('ban', (ban) => {
+      this.#tracker?.report(hash, ban.peerId, ban.reason);
+      this.emit('ban', { hash, ...ban });
+    });
     const started = Date.now();
     const forget = () => {
       if (this.#downloads.get(hash) === download) this.#downloads.delete(hash);

@@ -177,6 +177,14 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     };
   }
 
+  /**
+   * Tells the tracker that `peerId` was banned from a download of `hash`, so that
+   * operators can see liars in the metrics. The tracker only counts reports.
+   */
+  report(hash: string, peerId: string, reason: string): void {
+    this.#sendIfReady({ type: 'report', hash, peerId, reason });
+  }
+
   /** Subscribes to a file's counts; they arrive as `swarm` events. Kept across reconnections. */
   watch(hash: string): void {
     if (this.#watched.has(hash)) return;

@@ -106,6 +106,9 @@ test('a corrupting seeder among honest ones is banned and the fetch completes', 
     bans.map((b) => b.peerId),
     [await peerId(liar)],
   );
+  // The ban reaches the operator's metrics through the tracker.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /ecdn_tracker_reports_total\{reason="BAD_PIECES"\} 1/);
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
