@@ -98,6 +98,10 @@ export class Download extends Emitter<DownloadEvents> {
   readonly #dialFailures = new Map<string, number>();
   readonly #rate = new RateMeter();
   #manifest: Manifest | undefined;
+  /** Who sent each accepted block of the pieces not yet verified: piece → offset → peer. */
+  readonly #blockSuppliers = new Map<number, Map<number, string>>();
+  /** Failed pieces mixed from several peers, kept to find the bad blocks once a good copy arrives. */
+  readonly #suspects = new Map<number, { bytes: Uint8Array; blocks: Map<number, string> }>();
   #buffer: Uint8Array | undefined;
   #picker: PiecePicker | undefined;
   #swarm: Swarm | undefined;
@@ -305,6 +309,8 @@ export class Download extends Emitter<DownloadEvents> {
     this.#picker = new PiecePicker(manifest, { sequential: this.#options.sequential });
     this.#received = 0;
     this.#contiguous = 0;
+    this.#blockSuppliers.clear();
+    this.#suspects.clear();
     if (this.#options.reseed) {
       this.#swarm = Swarm.partial(manifest, this.#buffer);
       this.#host.addSwarm(this.#swarm);
@@ -350,6 +356,9 @@ export class Download extends Emitter<DownloadEvents> {
       return;
     }
     this.#buffer!.set(data, piece * manifest.pieceSize + offset);
+    let blocks = this.#blockSuppliers.get(piece);
+    if (!blocks) this.#blockSuppliers.set(piece, (blocks = new Map()));
+    blocks.set(offset, id);
     this.#sendCancels(result.cancels);
     if (result.pieceComplete) void this.#verify(piece);
     this.#pump(peer);
@@ -363,17 +372,20 @@ export class Download extends Emitter<DownloadEvents> {
     const picker = this.#picker!;
     if (!ok) {
       this.wastedBytes += end - start;
-      for (const supplier of picker.onPieceFailed(piece)) {
-        const peer = this.#peers.get(supplier);
-        if (!peer) continue;
-        peer.strikes++;
-        debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, supplier, peer.strikes);
-        if (peer.strikes >= MAX_STRIKES) this.#ban(peer, 'BAD_PIECES', `${peer.strikes} pieces failed their hash`);
-      }
+      const suppliers = picker.onPieceFailed(piece);
+      const blocks = this.#blockSuppliers.get(piece);
+      this.#blockSuppliers.delete(piece);
+      // Blame only what is certain. A piece mixed from several peers (after an
+      // endgame or a dropped peer) is kept aside; the picker fetches it again
+      // from others, and the blocks that differ from the good copy name the liar.
+      if (suppliers.length === 1) this.#strike(suppliers[0]!, piece);
+      else if (blocks) this.#suspects.set(piece, { bytes: this.#buffer!.slice(start, end), blocks });
       this.#pumpAll();
       return;
     }
     for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
+    this.#blockSuppliers.delete(piece);
+    this.#blameSuspect(piece, this.#buffer!.subarray(start, end));
     this.#sendCancels(picker.onPieceVerified(piece));
     this.#received += end - start;
     if (this.#swarm) {
@@ -386,6 +398,36 @@ export class Download extends Emitter<DownloadEvents> {
     this.#reportProgress(false);
     if (picker.isComplete()) await this.#finish();
     else this.#pumpAll();
+  }
+
+  /** Counts a bad piece against a peer; at {@link MAX_STRIKES} it is banned. */
+  #strike(peerId: string, piece: number): void {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return;
+    peer.strikes++;
+    debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, peerId, peer.strikes);
+    if (peer.strikes >= MAX_STRIKES) this.#ban(peer, 'BAD_PIECES', `${peer.strikes} pieces failed their hash`);
+  }
+
+  /** Compares a failed mixed piece with its verified copy and strikes the senders of the blocks that differ. */
+  #blameSuspect(piece: number, good: Uint8Array): void {
+    const suspect = this.#suspects.get(piece);
+    if (!suspect) return;
+    this.#suspects.delete(piece);
+    const guilty = new Set<string>();
+    for (const { offset, length } of this.#manifest!.blocks(piece)) {
+      const peerId = suspect.blocks.get(offset);
+      if (peerId === undefined || guilty.has(peerId)) continue;
+      const bad = suspect.bytes.subarray(offset, offset + length);
+      const ok = good.subarray(offset, offset + length);
+      for (let i = 0; i < length; i++) {
+        if (bad[i] !== ok[i]) {
+          guilty.add(peerId);
+          break;
+        }
+      }
+    }
+    for (const peerId of guilty) this.#strike(peerId, piece);
   }
 
   async #finish(): Promise<void> {
