@@ -1,11 +1,14 @@
 import { consume } from '@lit/context';
 import { LitElement } from 'lit';
 import { state } from 'lit/decorators.js';
-import { parseHash } from '../engine/errors.js';
+import { isEcdnError, parseHash } from '../engine/errors.js';
+import { EcdnDeadEvent } from '../events/ecdn-dead.js';
+import { EcdnErrorEvent, type EcdnErrorDetail } from '../events/ecdn-error.js';
 import type { SwarmStatus } from '../engine/tracker-client.js';
 import { getEngine } from '../index.js';
 import { swarmContext, type EcdnSwarm } from './context.js';
 import { emit } from './emit.js';
+import { errorDetail } from './errors.js';
 import { SwarmWatchController } from './swarm-controller.js';
 
 /** Where an element's file stands. */
@@ -23,6 +26,9 @@ export class EcdnElement extends LitElement {
   protected providedSwarm?: EcdnSwarm;
 
   @state() private _state: EcdnState = 'idle';
+
+  /** The failure the error state shows. */
+  @state() protected _error: EcdnErrorDetail | undefined;
 
   /** Live swarm status of {@link watchedHash}, from the tracker. */
   protected readonly swarmWatch = new SwarmWatchController(this, {
@@ -65,6 +71,23 @@ export class EcdnElement extends LitElement {
 
   /** Called on every swarm status of {@link watchedHash}; subclasses override. */
   protected onSwarmStatus(_status: SwarmStatus): void {}
+
+  /** Shows the error state and fires `ecdn-error`. */
+  protected fail(detail: EcdnErrorDetail): void {
+    this._error = detail;
+    this.setState('error');
+    this.emit(new EcdnErrorEvent(detail));
+  }
+
+  /** Turns a failed fetch of `hash` into the dead state and `ecdn-dead`, or else the error state. */
+  protected failFetch(hash: string, err: unknown): void {
+    if (isEcdnError(err, 'DEAD')) {
+      this.setState('dead');
+      this.emit(new EcdnDeadEvent({ hash }));
+    } else {
+      this.fail(errorDetail(hash, err));
+    }
+  }
 
   /** Dispatches one of the typed `ecdn-*` events from this element. */
   protected emit<E extends Event>(event: E): E {

@@ -1,32 +1,10 @@
 /// <reference types="mocha" />
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import type { TemplateResult } from 'lit';
+import { expect, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { FakeSwarm, SAMPLE_HASH } from '../../../stories/fake-swarm.js';
 import { SwarmEngine } from '../../engine/engine.js';
-import { provideSwarm, type EcdnSwarm } from '../../internal/context.js';
+import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnDownload } from './ecdn-download.js';
 import './ecdn-download.js';
-
-declare global {
-  interface Window {
-    ECDN_SERVER: string;
-  }
-}
-
-const parents: HTMLElement[] = [];
-afterEach(() => parents.splice(0).forEach((p) => p.remove()));
-
-async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
-  const parent = document.createElement('div');
-  document.body.append(parent);
-  parents.push(parent);
-  provideSwarm(parent, swarm);
-  return fixture<T>(template, { parentNode: parent });
-}
-
-function part(el: Element, name: string): HTMLElement {
-  return el.shadowRoot!.querySelector(`[part~="${name}"]`)!;
-}
 
 /** Captures what `<a download>` clicks would save, instead of saving. */
 function captureSaves(): { saves: Array<{ name: string; url: string }>; restore: () => void } {

@@ -3,10 +3,9 @@ import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
-import { isEcdnError, parseHash } from '../../engine/errors.js';
+import { parseHash } from '../../engine/errors.js';
 import type { SwarmStatus } from '../../engine/tracker-client.js';
 import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
-import { EcdnErrorEvent, type EcdnErrorDetail } from '../../events/ecdn-error.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
@@ -73,7 +72,6 @@ export class EcdnDownload extends EcdnElement {
   @property({ type: Number, attribute: 'stream-threshold' }) streamThreshold = 32 * 1024 * 1024;
 
   @state() private _progress: FetchProgress | undefined;
-  @state() private _error: EcdnErrorDetail | undefined;
   @state() private _saved: { size: number; streamed: boolean } | undefined;
 
   #abort: AbortController | undefined;
@@ -120,7 +118,7 @@ export class EcdnDownload extends EcdnElement {
       try {
         parseHash(this.hash);
       } catch (err) {
-        this.#fail(errorDetail(this.hash, err));
+        this.fail(errorDetail(this.hash, err));
         return;
       }
     }
@@ -212,20 +210,10 @@ export class EcdnDownload extends EcdnElement {
     } catch (err) {
       if (stale() || isAbort(err)) return;
       this.#abort = undefined;
-      if (isEcdnError(err, 'DEAD')) {
-        this.setState('dead');
-        this.emit(new EcdnDeadEvent({ hash }));
-      } else {
-        this.#fail(errorDetail(hash, err));
-      }
+      this.failFetch(hash, err);
     }
   }
 
-  #fail(detail: EcdnErrorDetail): void {
-    this._error = detail;
-    this.setState('error');
-    this.emit(new EcdnErrorEvent(detail));
-  }
 
   #onClick(): void {
     void this.download();

@@ -1,35 +1,12 @@
 /// <reference types="mocha" />
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import type { TemplateResult } from 'lit';
 import { FakeSwarm, makePng, SAMPLE_HASH } from '../../../stories/fake-swarm.js';
 import { SwarmEngine } from '../../engine/engine.js';
 import { configure } from '../../index.js';
-import { provideSwarm, type EcdnSwarm } from '../../internal/context.js';
+import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnImg } from './ecdn-img.js';
 import './ecdn-img.js';
 import { sniffImageType } from './sniff.js';
-
-declare global {
-  interface Window {
-    ECDN_SERVER: string;
-  }
-}
-
-const parents: HTMLElement[] = [];
-afterEach(() => parents.splice(0).forEach((p) => p.remove()));
-
-/** Renders `template` inside an element that provides `swarm` through context. */
-async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
-  const parent = document.createElement('div');
-  document.body.append(parent);
-  parents.push(parent);
-  provideSwarm(parent, swarm);
-  return fixture<T>(template, { parentNode: parent });
-}
-
-function part(el: Element, name: string): HTMLElement | null {
-  return el.shadowRoot!.querySelector(`[part~="${name}"]`);
-}
 
 const OTHER_HASH = 'b'.repeat(64);
 

@@ -3,16 +3,13 @@ import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
-import { isEcdnError } from '../../engine/errors.js';
 import type { SwarmStatus } from '../../engine/tracker-client.js';
 import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
-import type { EcdnErrorDetail } from '../../events/ecdn-error.js';
-import { EcdnErrorEvent } from '../../events/ecdn-error.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import type { EcdnSwarm } from '../../internal/context.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
-import { errorDetail, errorText } from '../../internal/errors.js';
+import { errorText } from '../../internal/errors.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { themeStyles } from '../../internal/theme.styles.js';
@@ -75,7 +72,6 @@ export class EcdnImg extends EcdnElement {
 
   @state() private _url: string | undefined;
   @state() private _progress: FetchProgress | undefined;
-  @state() private _error: EcdnErrorDetail | undefined;
 
   #abort: AbortController | undefined;
   /** What the current run is for; a new hash or engine starts another. */
@@ -157,20 +153,10 @@ export class EcdnImg extends EcdnElement {
       this._url = URL.createObjectURL(new Blob([bytes], { type: this.#mime }));
     } catch (err) {
       if (stale()) return;
-      if (isEcdnError(err, 'DEAD')) {
-        this.setState('dead');
-        this.emit(new EcdnDeadEvent({ hash }));
-      } else {
-        this.#fail(errorDetail(hash, err));
-      }
+      this.failFetch(hash, err);
     }
   }
 
-  #fail(detail: EcdnErrorDetail): void {
-    this._error = detail;
-    this.setState('error');
-    this.emit(new EcdnErrorEvent(detail));
-  }
 
   #onImageLoad(event: Event): void {
     if ((event.target as HTMLImageElement).src !== this._url || this.state !== 'loading') return;
@@ -181,7 +167,7 @@ export class EcdnImg extends EcdnElement {
   #onImageError(event: Event): void {
     if ((event.target as HTMLImageElement).src !== this._url || this.state !== 'loading') return;
     const error = new Error(`The file is not an image this browser can show (type ${this.#mime || 'unknown'}).`);
-    this.#fail({ hash: this.hash, code: 'UNKNOWN', message: error.message, error });
+    this.fail({ hash: this.hash, code: 'UNKNOWN', message: error.message, error });
   }
 
   protected override render() {

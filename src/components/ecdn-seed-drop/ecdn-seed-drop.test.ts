@@ -1,32 +1,10 @@
 /// <reference types="mocha" />
-import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import type { TemplateResult } from 'lit';
+import { expect, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { FakeSwarm, makePng } from '../../../stories/fake-swarm.js';
 import { SwarmEngine } from '../../engine/engine.js';
-import { provideSwarm, type EcdnSwarm } from '../../internal/context.js';
+import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnSeedDrop } from './ecdn-seed-drop.js';
 import './ecdn-seed-drop.js';
-
-declare global {
-  interface Window {
-    ECDN_SERVER: string;
-  }
-}
-
-const parents: HTMLElement[] = [];
-afterEach(() => parents.splice(0).forEach((p) => p.remove()));
-
-async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
-  const parent = document.createElement('div');
-  document.body.append(parent);
-  parents.push(parent);
-  provideSwarm(parent, swarm);
-  return fixture<T>(template, { parentNode: parent });
-}
-
-function part(el: Element, name: string): HTMLElement {
-  return el.shadowRoot!.querySelector(`[part~="${name}"]`)!;
-}
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));

@@ -2,7 +2,6 @@ import { html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import { styleMap } from 'lit/directives/style-map.js';
-import { EcdnErrorEvent, type EcdnErrorDetail } from '../../events/ecdn-error.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
@@ -71,7 +70,6 @@ export class EcdnSeedDrop extends EcdnElement {
   @state() private _file: { name: string; size: number; type: string } | undefined;
   @state() private _hashed = 0;
   @state() private _announcing = false;
-  @state() private _error: EcdnErrorDetail | undefined;
   @state() private _dragging = false;
   @state() private _downloaders = 0;
   @state() private _bytesUp = 0;
@@ -167,9 +165,7 @@ export class EcdnSeedDrop extends EcdnElement {
         this.setState('idle');
         return;
       }
-      this._error = errorDetail('', err);
-      this.setState('error');
-      this.emit(new EcdnErrorEvent(this._error));
+      this.fail(errorDetail('', err));
     }
   }
 

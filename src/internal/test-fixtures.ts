@@ -1,0 +1,29 @@
+/// <reference types="mocha" />
+// Shared by the elements' browser tests; never imported by shipped code.
+import { fixture } from '@open-wc/testing';
+import type { TemplateResult } from 'lit';
+import { provideSwarm, type EcdnSwarm } from './context.js';
+
+declare global {
+  interface Window {
+    /** The real server web-test-runner.config.mjs starts for the session. */
+    ECDN_SERVER: string;
+  }
+}
+
+const parents: HTMLElement[] = [];
+afterEach(() => parents.splice(0).forEach((p) => p.remove()));
+
+/** Renders `template` inside an element that provides `swarm` through context. */
+export async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
+  const parent = document.createElement('div');
+  document.body.append(parent);
+  parents.push(parent);
+  provideSwarm(parent, swarm);
+  return fixture<T>(template, { parentNode: parent });
+}
+
+/** The element's shadow part called `name`, if rendered. */
+export function part(el: Element, name: string): HTMLElement {
+  return el.shadowRoot!.querySelector(`[part~="${name}"]`)!;
+}
