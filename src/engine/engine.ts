@@ -159,7 +159,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 
   /**
    * Changes settings. A new `server`, `iceServers` or `WebSocket` reconnects;
-   * files being seeded are announced again on the new connection.
+   * files being seeded are announced, and watched files watched, again on the
+   * new connection.
    */
   configure(changes: EngineConfig): void {
     const reconnect = ['server', 'iceServers', 'iceTransportPolicy', 'WebSocket'].some(
@@ -169,7 +170,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     if ('uploadLimit' in changes) this.#uploader.setLimit(changes.uploadLimit);
     if (reconnect && this.#tracker) {
       this.#stopNetwork();
-      if (this.#swarms.size > 0) this.#startNetwork();
+      if (this.#swarms.size > 0 || this.#watchers.size > 0) this.#startNetwork();
     }
   }
 
