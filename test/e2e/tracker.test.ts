@@ -100,3 +100,20 @@ test('a page that stops heartbeating is evicted; one that heartbeats is not', { 
     await server.close();
   }
 });
+
+test('watches survive configure() pointing the page at a server again', { timeout: 60_000 }, async () => {
+  const server = await startServer();
+  try {
+    const seeder = await openEcdnPage(browser, server.url);
+    const hash = await seedRandom(seeder, 1024);
+    const watcher = await openEcdnPage(browser, server.url);
+    await startWatching(watcher, hash);
+    await waitForStatus(watcher, true, 1);
+    // A different spelling of the same server: the engine reconnects from scratch.
+    await watcher.evaluate((url) => window.EphemeralCDN.configure({ server: `${url}/` }), server.url);
+    await closePage(seeder);
+    await waitForStatus(watcher, false, 0);
+  } finally {
+    await server.close();
+  }
+});
