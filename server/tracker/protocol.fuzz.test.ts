@@ -18,7 +18,7 @@ import {
   type ParseResult,
 } from './protocol.js';
 import { FUZZ_RUNS, frameArb, validMessageArb } from './fuzz-arbitraries.js';
-import { heapAfterGc, mib } from './test-helpers.js';
+import { withFlatHeap } from '../../test/helpers/heap.js';
 
 /** How much the heap may grow over one property's run. */
 const HEAP_BOUND = 16 * 1024 * 1024;
@@ -63,19 +63,10 @@ function checkRid(rid: unknown): void {
   assert.ok((typeof rid === 'string' && rid.length <= MAX_RID_LENGTH) || (typeof rid === 'number' && Number.isFinite(rid)), 'rid is valid');
 }
 
-async function withFlatHeap(name: string, run: () => void): Promise<void> {
-  const before = await heapAfterGc();
-  const started = performance.now();
-  run();
-  const after = await heapAfterGc();
-  console.log(`# ${name}: ${FUZZ_RUNS} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, heap ${after >= before ? '+' : ''}${mib(after - before)}`);
-  assert.ok(after - before < HEAP_BOUND, `heap grew ${mib(after - before)}`);
-}
-
 describe(`parseClientMessage fuzz (${FUZZ_RUNS} cases per property)`, () => {
   it('never throws, and answers every frame with a well-formed message or a typed error', async () => {
     const seen: Record<string, number> = {};
-    await withFlatHeap('parse arbitrary and mutated frames', () => {
+    await withFlatHeap('parse arbitrary and mutated frames', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(frameArb(), fc.option(fc.integer({ min: 1, max: 4_096 }), { nil: undefined }), (frame, max) => {
           let result: ParseResult;
@@ -100,7 +91,7 @@ describe(`parseClientMessage fuzz (${FUZZ_RUNS} cases per property)`, () => {
   });
 
   it('accepts every valid message, keeping its fields', async () => {
-    await withFlatHeap('parse valid messages', () => {
+    await withFlatHeap('parse valid messages', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(validMessageArb(), (message) => {
           const result = parseClientMessage(JSON.stringify(message), false);
@@ -116,7 +107,7 @@ describe(`parseClientMessage fuzz (${FUZZ_RUNS} cases per property)`, () => {
   });
 
   it('gives every error the request rid when the rid was valid', async () => {
-    await withFlatHeap('rid echo', () => {
+    await withFlatHeap('rid echo', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(frameArb(), fc.oneof(fc.string({ maxLength: MAX_RID_LENGTH }), fc.integer()), (frame, rid) => {
           if (typeof frame.data !== 'string' || frame.isBinary) return;

@@ -167,27 +167,4 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-let gcFunction: (() => void) | undefined;
-
-/**
- * `heapUsed` in bytes after a full garbage collection, for tests that assert
- * memory stays flat. Works without `--expose-gc` on the command line.
- */
-export async function heapAfterGc(): Promise<number> {
-  if (!gcFunction) {
-    const v8 = await import('node:v8');
-    const vm = await import('node:vm');
-    v8.setFlagsFromString('--expose-gc');
-    gcFunction = vm.runInNewContext('gc') as () => void;
-  }
-  // Two passes and a turn of the event loop, so that finalizers and weak callbacks have run.
-  gcFunction();
-  await new Promise((resolve) => setImmediate(resolve));
-  gcFunction();
-  return process.memoryUsage().heapUsed;
-}
-
-/** Bytes as MiB with one decimal, for test output. */
-export function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
+export { heapAfterGc, mib } from '../../test/helpers/heap.js';

@@ -3,27 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isEcdnError } from './errors.js';
 import { HASH_SLICE_SIZE, bytesToHex, hashBlob, hexToBytes, sha256Hex, toBlob } from './hash.js';
+import { randomBytes } from '../../test/helpers/random.js';
 
 const MiB = 1024 * 1024;
 const nodeHex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const r = prng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
 
 describe('hash', () => {
   it('computes the known SHA-256 of empty input and "abc"', async () => {

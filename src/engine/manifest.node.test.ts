@@ -4,35 +4,12 @@ import { createHash } from 'node:crypto';
 import { isEcdnError } from './errors.js';
 import { MAX_PIECE_COUNT, Manifest, buildManifest, choosePieceSize, hashBlobWithManifest } from './manifest.js';
 import { BLOCK_SIZE, decodeFrame, encodeFrame, pieceCountFor } from './wire.js';
+import { prng, randomBytes } from '../../test/helpers/random.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  const r = prng(seed);
-  for (let i = 0; i < n; i += 4) {
-    const v = (r() * 2 ** 32) >>> 0;
-    out[i] = v;
-    if (i + 1 < n) out[i + 1] = v >>> 8;
-    if (i + 2 < n) out[i + 2] = v >>> 16;
-    if (i + 3 < n) out[i + 3] = v >>> 24;
-  }
-  return out;
-}
 
 const nodeSha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const nodeHex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import { Manifest } from './manifest.js';
 import { PiecePicker, type BlockRequest, type PiecePickerOptions } from './piece-picker.js';
 import { BLOCK_SIZE, encodeBitfield, pieceCountFor } from './wire.js';
+import { prng } from '../../test/helpers/random.js';
 
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A manifest of `pieces` pieces of `blocksPerPiece` full blocks, the last piece shorter by `tail` bytes. */
 function manifest(pieces: number, blocksPerPiece = 2, tail = 1000): Manifest {

@@ -9,9 +9,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
+import { withFlatHeap } from '../../test/helpers/heap.js';
 import { EcdnError } from './errors.js';
 import { BLOCK_SIZE, MANIFEST_PIECE, MAX_MESSAGE, PIECE_HASH_SIZE, decodeFrame, encodeFrame, type Frame } from './wire.js';
 
@@ -19,17 +18,6 @@ const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const HEAP_BOUND = 16 * 1024 * 1024;
 const U32 = 0x1_0000_0000;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function heapAfterGc(): Promise<number> {
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  return process.memoryUsage().heapUsed;
-}
-
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 // --- arbitraries ----------------------------------------------------------------------
 
@@ -175,18 +163,9 @@ function decodeChecked(input: ArrayBuffer | ArrayBufferView, expectedBytes: Uint
 const hexOf = (bytes: Uint8Array) => `${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? `… (${bytes.length} bytes)` : ''}`;
 const describe_ = (frame: Frame) => JSON.stringify(frame, (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v));
 
-async function withFlatHeap(name: string, run: () => void): Promise<void> {
-  const before = await heapAfterGc();
-  const started = performance.now();
-  run();
-  const after = await heapAfterGc();
-  console.log(`# ${name}: ${FUZZ_RUNS} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, heap ${after >= before ? '+' : ''}${mib(after - before)}`);
-  assert.ok(after - before < HEAP_BOUND, `heap grew ${mib(after - before)}`);
-}
-
 describe(`wire fuzz (${FUZZ_RUNS} cases per property)`, () => {
   it('round-trips every valid frame', async () => {
-    await withFlatHeap('valid frames', () => {
+    await withFlatHeap('valid frames', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(frameArb, (frame) => {
           const bytes = encodeFrame(frame);
@@ -201,7 +180,7 @@ describe(`wire fuzz (${FUZZ_RUNS} cases per property)`, () => {
 
   it('decodes arbitrary bytes to a canonical frame or EcdnError(PROTOCOL), whatever the input kind', async () => {
     const outcomes: Record<string, number> = {};
-    await withFlatHeap('arbitrary bytes', () => {
+    await withFlatHeap('arbitrary bytes', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(bytesArb, (bytes) => {
           for (const input of presentations(bytes)) {
@@ -218,7 +197,7 @@ describe(`wire fuzz (${FUZZ_RUNS} cases per property)`, () => {
 
   it('decodes damaged valid frames to a canonical frame or EcdnError(PROTOCOL)', async () => {
     const outcomes: Record<string, number> = {};
-    await withFlatHeap('mutated frames', () => {
+    await withFlatHeap('mutated frames', FUZZ_RUNS, HEAP_BOUND, () => {
       fc.assert(
         fc.property(mutatedArb, (bytes) => {
           const frame = decodeChecked(bytes, bytes);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EcdnError, isEcdnError } from './errors.js';
+import { prng } from '../../test/helpers/random.js';
 import {
   BLOCK_SIZE,
   MAX_MANIFEST_PIECES,
@@ -14,18 +15,6 @@ import {
   pieceCountFor,
   type Frame,
 } from './wire.js';
-
-/** mulberry32: a small seeded PRNG, so a failing fuzz run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const HASH2 = '00ff11ee22dd33cc44bb55aa6699778800ff11ee22dd33cc44bb55aa66997788';
