@@ -1,43 +1,34 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closePage, launchChromium } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import type { Page } from 'playwright-core';
+import { closePage } from '../helpers/browser.js';
 import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { useSession } from '../helpers/session.js';
 
 // Uploads only with a reason: a page serves bytes only when it seeds a file or
 // fetched one with re-seeding on.
 
 const MiB = 1024 * 1024;
-let server: RunningServer;
-let browser: Browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useSession();
 
 const bytesUp = (page: Page) => page.evaluate(() => window.EphemeralCDN.stats().bytesUp);
 const status = (page: Page, hash: string) =>
   page.evaluate(async (hash) => (await fetch(`/api/files/${hash}`)).json() as Promise<{ seeders: number; leechers: number }>, hash);
 
 test('a page that only watches, or fetches with reseed: false, uploads nothing', { timeout: 90_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 4 * MiB);
-  const watcher = await openEcdnPage(browser, server.url);
+  const watcher = await openEcdnPage(session.browser, session.server.url);
   await watcher.evaluate((hash) => void window.EphemeralCDN.watch(hash, () => {}), hash);
-  const leech = await openEcdnPage(browser, server.url);
+  const leech = await openEcdnPage(session.browser, session.server.url);
   assert.equal(await fetchDigest(leech, hash, { reseed: false }), hash);
-  const pageWide = await openEcdnPage(browser, server.url);
+  const pageWide = await openEcdnPage(session.browser, session.server.url);
   await pageWide.evaluate(() => window.EphemeralCDN.configure({ reseed: false }));
   assert.equal(await fetchDigest(pageWide, hash), hash);
 
   // Later consumers find only the seeder, and the others never send a byte.
   for (let i = 0; i < 2; i++) {
-    const consumer = await openEcdnPage(browser, server.url);
+    const consumer = await openEcdnPage(session.browser, session.server.url);
     assert.equal(await fetchDigest(consumer, hash, { maxPeers: 10 }), hash);
     await closePage(consumer);
   }
@@ -53,15 +44,15 @@ test('a page that only watches, or fetches with reseed: false, uploads nothing',
 });
 
 test('on a Save-Data or cellular connection a consumer does not re-seed unless asked', { timeout: 60_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 2 * MiB);
   for (const connection of [{ saveData: true }, { saveData: false, type: 'cellular' }]) {
-    const context = await browser.newContext();
+    const context = await session.browser.newContext();
     await context.addInitScript(`Object.defineProperty(navigator, 'connection', { value: ${JSON.stringify(connection)} });`);
     const page = await context.newPage();
     await page.addInitScript('globalThis.__name = (fn) => fn;');
-    await page.goto(`${server.url}/healthz`);
-    await page.addScriptTag({ url: `${server.url}/ephemeralcdn.js` });
+    await page.goto(`${session.server.url}/healthz`);
+    await page.addScriptTag({ url: `${session.server.url}/ephemeralcdn.js` });
     assert.equal(await fetchDigest(page, hash), hash);
     assert.equal((await status(page, hash)).seeders, 1, `no re-seeding with ${JSON.stringify(connection)}`);
     // The page may still opt in explicitly.

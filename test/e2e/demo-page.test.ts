@@ -1,33 +1,23 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { closePage, launchChromium, openPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { closePage, openPage } from '../helpers/browser.js';
+import { useSession } from '../helpers/session.js';
 
 // The demo page at / as a user meets it: publish in one tab, fetch in another.
 
-let server: RunningServer;
-let browser: Browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useSession();
 
 test('publish a file in one tab and fetch it in another through the demo page', { timeout: 60_000 }, async () => {
   const content = Buffer.from('name,value\nanswer,42\n'.repeat(5000));
-  const publisher = await openPage(browser, `${server.url}/`);
+  const publisher = await openPage(session.browser, `${session.server.url}/`);
   await publisher.setInputFiles('#drop input[type=file]', { name: 'results.csv', mimeType: 'text/csv', buffer: content });
   await publisher.waitForSelector('#drop[state=ready]');
   const hash = await publisher.$eval('#drop', (el) => (el as HTMLElement & { hash: string }).hash);
   assert.equal(hash, createHash('sha256').update(content).digest('hex'));
 
-  const consumer = await openPage(browser, `${server.url}/`);
+  const consumer = await openPage(session.browser, `${session.server.url}/`);
   await consumer.fill('#fetch-hash', hash);
   await consumer.click('#fetch-form button[value=download]');
   await consumer.waitForSelector('#result ecdn-download');
@@ -38,7 +28,7 @@ test('publish a file in one tab and fetch it in another through the demo page', 
 
   await closePage(publisher);
   await closePage(consumer);
-  const late = await openPage(browser, `${server.url}/`);
+  const late = await openPage(session.browser, `${session.server.url}/`);
   await late.fill('#fetch-hash', hash);
   await late.click('#fetch-form button[value=image]');
   await late.waitForSelector('#result ecdn-img[state=dead]');

@@ -1,25 +1,16 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, CDPSession, Page } from 'playwright-core';
-import { closePage, launchChromium } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import type { CDPSession, Page } from 'playwright-core';
+import { closePage } from '../helpers/browser.js';
 import { openEcdnPage } from '../helpers/pages.js';
+import { useSession } from '../helpers/session.js';
 
 // A 256 MiB file: the seeder serves slices of its Blob, so its JavaScript heap
 // must not grow by anything like the file's size.
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.ECDN_LARGE_FILE_MIB ?? 256) * MiB;
-let server: RunningServer;
-let browser: Browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useSession();
 
 async function heapUsed(cdp: CDPSession): Promise<number> {
   const { usedSize } = await cdp.send('Runtime.getHeapUsage');
@@ -42,7 +33,7 @@ async function peakHeap(page: Page, until: Promise<unknown>): Promise<{ baseline
 }
 
 test(`a ${SIZE / MiB} MiB file seeds and fetches without the seeder's heap growing by its size`, { timeout: 240_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   // Built from 1 MiB parts, so no single buffer of the file's size ever exists in the seeder.
   const hash = await seeder.evaluate(async (size) => {
     const parts: Blob[] = [];
@@ -54,7 +45,7 @@ test(`a ${SIZE / MiB} MiB file seeds and fetches without the seeder's heap growi
     return window.EphemeralCDN.seed(new Blob(parts));
   }, SIZE);
 
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   const fetched = consumer.evaluate(async (hash) => {
     const started = performance.now();
     const buffer = await window.EphemeralCDN.fetch(hash, { reseed: false });

@@ -1,24 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { closePage, launchChromium } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import type { Page } from 'playwright-core';
+import { closePage } from '../helpers/browser.js';
 import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { useSession } from '../helpers/session.js';
 
 // Real Chromium pages, each its own browser context, against the real server.
 
 const MiB = 1024 * 1024;
-let server: RunningServer;
-let browser: Browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useSession();
 
 function peerId(page: Page): Promise<string> {
   return page.evaluate(() => window.EphemeralCDN.stats().peerId!);
@@ -54,21 +44,21 @@ function fetchError(page: Page, hash: string, options: { timeout?: number } = {}
 }
 
 test('a 4-page swarm: fetch, spread over peers, survive the seeder, then die', { timeout: 120_000 }, async () => {
-  const a = await openEcdnPage(browser, server.url);
+  const a = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(a, 8 * MiB);
-  const watcher = await openEcdnPage(browser, server.url);
+  const watcher = await openEcdnPage(session.browser, session.server.url);
   await recordWatch(watcher, hash);
 
-  const b = await openEcdnPage(browser, server.url);
+  const b = await openEcdnPage(session.browser, session.server.url);
   assert.equal(await fetchDigest(b, hash), hash);
 
-  const c = await openEcdnPage(browser, server.url);
+  const c = await openEcdnPage(session.browser, session.server.url);
   assert.equal(await fetchDigest(c, hash), hash);
   const [idA, idB] = [await peerId(a), await peerId(b)];
   assert.deepEqual((await sources(c)).sort(), [idA, idB].sort(), 'C received pieces from both A and B');
 
   await closePage(a);
-  const d = await openEcdnPage(browser, server.url);
+  const d = await openEcdnPage(session.browser, session.server.url);
   assert.equal(await fetchDigest(d, hash), hash);
   const idC = await peerId(c);
   assert.deepEqual((await sources(d)).sort(), [idB, idC].sort(), 'D received pieces from both B and C');
@@ -87,15 +77,15 @@ test('a 4-page swarm: fetch, spread over peers, survive the seeder, then die', {
 });
 
 test('a corrupting seeder among honest ones is banned and the fetch completes', { timeout: 120_000 }, async () => {
-  const honest = await openEcdnPage(browser, server.url);
-  const liar = await openEcdnPage(browser, server.url);
+  const honest = await openEcdnPage(session.browser, session.server.url);
+  const liar = await openEcdnPage(session.browser, session.server.url);
   // Enough pieces (33) that the liar sends 3 bad ones of its own before the end.
   const hash = await seedRandom(honest, 32 * MiB, 1001);
   await liar.evaluate(() => {
     window.EphemeralCDN.getEngine().faults = { corrupt: true };
   });
   assert.equal(await seedRandom(liar, 32 * MiB, 1001), hash);
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.evaluate(() => {
     const w = window as unknown as { bans: unknown[] };
     w.bans = [];
@@ -108,14 +98,14 @@ test('a corrupting seeder among honest ones is banned and the fetch completes', 
     [await peerId(liar)],
   );
   // The ban reaches the operator's metrics through the tracker.
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const metrics = await (await fetch(`${session.server.url}/metrics`)).text();
   assert.match(metrics, /ecdn_tracker_reports_total\{reason="BAD_PIECES"\} 1/);
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
 test('a peer with a self-consistent but false manifest is banned and the fetch completes', { timeout: 120_000 }, async () => {
-  const honest = await openEcdnPage(browser, server.url);
-  const liar = await openEcdnPage(browser, server.url);
+  const honest = await openEcdnPage(session.browser, session.server.url);
+  const liar = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(honest, 8 * MiB, 1003);
   // The honest seeder steps away for a moment, so that the consumer meets the liar first.
   await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
@@ -126,7 +116,7 @@ test('a peer with a self-consistent but false manifest is banned and the fetch c
     window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
   }, { hash, other });
 
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.evaluate(() => {
     const w = window as unknown as { bans: Array<{ peerId: string; reason: string }> };
     w.bans = [];
@@ -143,13 +133,13 @@ test('a peer with a self-consistent but false manifest is banned and the fetch c
 });
 
 test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, async () => {
-  const liar = await openEcdnPage(browser, server.url);
+  const liar = await openEcdnPage(session.browser, session.server.url);
   const other = await seedRandom(liar, 2 * MiB);
   const hash = 'fe'.repeat(32);
   await liar.evaluate(({ hash, other }) => {
     window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
   }, { hash, other });
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.waitForFunction(
     async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive,
     hash,
@@ -159,13 +149,13 @@ test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, as
 });
 
 test('a seeder that leaves mid-transfer: the fetch completes from the others', { timeout: 120_000 }, async () => {
-  const a = await openEcdnPage(browser, server.url);
-  const b = await openEcdnPage(browser, server.url);
+  const a = await openEcdnPage(session.browser, session.server.url);
+  const b = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(a, 24 * MiB, 1002);
   assert.equal(await seedRandom(b, 24 * MiB, 1002), hash);
   // Slow both seeders down so that there is a "middle" to leave in.
   for (const page of [a, b]) await page.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   const done = fetchDigest(consumer, hash, { maxPeers: 5 });
   await consumer.waitForFunction(() => {
     const download = window.EphemeralCDN.stats().downloading[0];
@@ -177,9 +167,9 @@ test('a seeder that leaves mid-transfer: the fetch completes from the others', {
 });
 
 test('stream() yields verified bytes in order', { timeout: 60_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 6 * MiB + 12_345);
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   const result = await consumer.evaluate(async (hash) => {
     const chunks: Uint8Array[] = [];
     for await (const chunk of window.EphemeralCDN.stream(hash) as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
@@ -193,10 +183,10 @@ test('stream() yields verified bytes in order', { timeout: 60_000 }, async () =>
 });
 
 test('an aborted fetch rejects with ABORTED', { timeout: 60_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 16 * MiB);
   await seeder.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 2_000_000 }));
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   const code = await consumer.evaluate(async (hash) => {
     const controller = new AbortController();
     const fetching = window.EphemeralCDN.fetch(hash, {
@@ -215,7 +205,7 @@ test('an aborted fetch rejects with ABORTED', { timeout: 60_000 }, async () => {
 });
 
 test('a malformed hash throws INVALID_HASH without touching the network', { timeout: 30_000 }, async () => {
-  const page = await openEcdnPage(browser, server.url);
+  const page = await openEcdnPage(session.browser, session.server.url);
   const result = await page.evaluate(async () => {
     let sockets = 0;
     const Original = window.WebSocket;
@@ -237,23 +227,23 @@ test('a malformed hash throws INVALID_HASH without touching the network', { time
 });
 
 test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 8 * MiB);
   await seeder.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1_000_000 }));
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   assert.equal(await fetchError(consumer, hash, { timeout: 500 }), 'TIMEOUT');
   assert.equal(await fetchError(consumer, 'ab'.repeat(32)), 'DEAD');
   for (const page of [seeder, consumer]) await closePage(page);
 });
 
 test('consumers serve the pieces they have verified before they finish', { timeout: 120_000 }, async () => {
-  const a = await openEcdnPage(browser, server.url);
+  const a = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(a, 16 * MiB);
   await a.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
-  const watcher = await openEcdnPage(browser, server.url);
+  const watcher = await openEcdnPage(session.browser, session.server.url);
   await recordWatch(watcher, hash);
 
-  const b = await openEcdnPage(browser, server.url);
+  const b = await openEcdnPage(session.browser, session.server.url);
   const bDone = b.evaluate(async (hash) => {
     await window.EphemeralCDN.fetch(hash);
     // What B had served by the time its own download completed.
@@ -262,7 +252,7 @@ test('consumers serve the pieces they have verified before they finish', { timeo
   await watcher.waitForFunction(() =>
     (window as unknown as { watched: Array<{ leechers: number }> }).watched.some((s) => s.leechers >= 1),
   );
-  const c = await openEcdnPage(browser, server.url);
+  const c = await openEcdnPage(session.browser, session.server.url);
   const cDigest = fetchDigest(c, hash);
   const servedWhilePartial = await bDone;
   assert.equal(await cDigest, hash);
@@ -273,10 +263,10 @@ test('consumers serve the pieces they have verified before they finish', { timeo
 
 test('uploadLimit caps what a page serves', { timeout: 60_000 }, async () => {
   const limit = 2_000_000;
-  const seeder = await openEcdnPage(browser, server.url);
+  const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 8 * MiB);
   await seeder.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), limit);
-  const consumer = await openEcdnPage(browser, server.url);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
   const started = Date.now();
   assert.equal(await fetchDigest(consumer, hash), hash);
   const rate = (8 * MiB) / ((Date.now() - started) / 1000);

@@ -1,24 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import type { Page } from 'playwright-core';
+import { openPage } from '../helpers/browser.js';
 import { peerjsScript } from '../helpers/page-scripts.js';
+import { useSession } from '../helpers/session.js';
 
 // Two real Chromium pages get their PeerJS IDs through our tracker and our
 // PeerServer, then move bytes over a WebRTC data channel with no STUN server.
 
-let server: RunningServer;
-let browser: Browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = useSession();
 
 /** Joins the tracker for an identity, then opens PeerJS with it. Resolves with the peer ID. */
 async function joinSignaling(page: Page): Promise<string> {
@@ -50,8 +40,8 @@ async function joinSignaling(page: Page): Promise<string> {
 }
 
 test('two Chromium pages exchange bytes over a WebRTC data channel', { timeout: 60_000 }, async () => {
-  const sender = await openPage(browser, `${server.url}/healthz`);
-  const receiver = await openPage(browser, `${server.url}/healthz`);
+  const sender = await openPage(session.browser, `${session.server.url}/healthz`);
+  const receiver = await openPage(session.browser, `${session.server.url}/healthz`);
   await joinSignaling(sender);
   const receiverId = await joinSignaling(receiver);
 
@@ -94,7 +84,7 @@ test('two Chromium pages exchange bytes over a WebRTC data channel', { timeout: 
 });
 
 test('the PeerServer refuses an ID the tracker did not issue', { timeout: 30_000 }, async () => {
-  const page = await openPage(browser, `${server.url}/healthz`);
+  const page = await openPage(session.browser, `${session.server.url}/healthz`);
   await page.addScriptTag({ content: await peerjsScript() });
   const outcome = await page.evaluate(
     () =>
