@@ -12,8 +12,14 @@ import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
 
 const debug = createLog('ecdn:download');
 
-/** Bad pieces a peer may send before it is banned from the download. */
-export const MAX_STRIKES = 3;
+/**
+ * Bad pieces that get a peer banned from the download. One is enough: a piece counts
+ * against a peer only when that peer provably sent wrong bytes (it sent the whole piece,
+ * or its blocks differ from the verified copy), and data channels run over DTLS, so
+ * bytes cannot change on the way. Tolerating a few, as BitTorrent clients do, only makes
+ * sense when blame is a guess.
+ */
+export const MAX_STRIKES = 1;
 /** A peer with requests outstanding that sends nothing for this long is dropped as silent. */
 export const SILENT_AFTER_MS = 4_000;
 /** Connection attempts to one peer before a download gives up on it. */
@@ -58,7 +64,6 @@ export interface DownloadOptions {
 interface PeerState {
   link: PeerLink;
   manifest: Manifest | undefined;
-  strikes: number;
   rate: RateMeter;
   lastDataAt: number;
   bits: Uint8Array | undefined;
@@ -96,6 +101,8 @@ export class Download extends Emitter<DownloadEvents> {
   readonly #peers = new Map<string, PeerState>();
   /** Failed connections and drops per peer; a peer is tried again until {@link MAX_DIAL_ATTEMPTS}. */
   readonly #dialFailures = new Map<string, number>();
+  /** Proven bad pieces per peer. Kept by ID, not on the peer's state, so that dropping a peer does not clear them. */
+  readonly #strikes = new Map<string, number>();
   readonly #rate = new RateMeter();
   #manifest: Manifest | undefined;
   /** Who sent each accepted block of the pieces not yet verified: piece → offset → peer. */
@@ -274,7 +281,6 @@ export class Download extends Emitter<DownloadEvents> {
     this.#peers.set(peerId, {
       link,
       manifest: undefined,
-      strikes: 0,
       rate: new RateMeter(),
       lastDataAt: Date.now(),
       bits: undefined,
@@ -288,7 +294,7 @@ export class Download extends Emitter<DownloadEvents> {
       manifest = Manifest.fromFrame(frame);
       manifest.validate();
     } catch (err) {
-      return this.#ban(peer, 'BAD_MANIFEST', (err as Error).message);
+      return this.#ban(peer.link.remoteId, 'BAD_MANIFEST', (err as Error).message);
     }
     const current = this.#manifest;
     if (current && sameManifest(current, manifest)) manifest = current;
@@ -400,13 +406,15 @@ export class Download extends Emitter<DownloadEvents> {
     else this.#pumpAll();
   }
 
-  /** Counts a bad piece against a peer; at {@link MAX_STRIKES} it is banned. */
+  /**
+   * Counts a bad piece against a peer; at {@link MAX_STRIKES} it is banned, even if it
+   * was dropped meanwhile (a mixed piece is judged only once a good copy arrived).
+   */
   #strike(peerId: string, piece: number): void {
-    const peer = this.#peers.get(peerId);
-    if (!peer) return;
-    peer.strikes++;
-    debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, peerId, peer.strikes);
-    if (peer.strikes >= MAX_STRIKES) this.#ban(peer, 'BAD_PIECES', `${peer.strikes} pieces failed their hash`);
+    const strikes = (this.#strikes.get(peerId) ?? 0) + 1;
+    this.#strikes.set(peerId, strikes);
+    debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, peerId, strikes);
+    if (strikes >= MAX_STRIKES) this.#ban(peerId, 'BAD_PIECES', `${strikes} ${strikes === 1 ? 'piece' : 'pieces'} failed their hash`);
   }
 
   /** Compares a failed mixed piece with its verified copy and strikes the senders of the blocks that differ. */
@@ -442,7 +450,7 @@ export class Download extends Emitter<DownloadEvents> {
       // Every piece matched the manifest, so the manifest itself was false:
       // ban everyone who vouched for it and start over with another one.
       for (const peer of [...this.#peers.values()]) {
-        if (peer.manifest === manifest) this.#ban(peer, 'BAD_MANIFEST', 'its manifest describes other bytes');
+        if (peer.manifest === manifest) this.#ban(peer.link.remoteId, 'BAD_MANIFEST', 'its manifest describes other bytes');
       }
       this.#switchManifest();
       return;
@@ -474,13 +482,13 @@ export class Download extends Emitter<DownloadEvents> {
     this.#pumpAll();
   }
 
-  #ban(peer: PeerState, reason: 'BAD_PIECES' | 'BAD_MANIFEST', why: string): void {
-    const peerId = peer.link.remoteId;
+  #ban(peerId: string, reason: 'BAD_PIECES' | 'BAD_MANIFEST', why: string): void {
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
-    this.emit('ban', { peerId, reason, strikes: peer.strikes });
+    this.emit('ban', { peerId, reason, strikes: this.#strikes.get(peerId) ?? 0 });
     this.emit('warning', new EcdnError('PROTOCOL', `Banned ${peerId} from ${this.hash}: ${why}.`, { hash: this.hash }));
-    this.#dropPeer(peer, `banned: ${why}`);
+    const peer = this.#peers.get(peerId);
+    if (peer) this.#dropPeer(peer, `banned: ${why}`);
   }
 
   #dropPeer(peer: PeerState, why: string): void {

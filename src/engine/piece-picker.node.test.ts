@@ -51,6 +51,18 @@ describe('PiecePicker', () => {
     assert.deepEqual(p.next('A', 0), []);
   });
 
+  it('refuses a block that was not requested from its sender', () => {
+    const m = manifest(4);
+    const { p } = picker(m);
+    p.setAvailability('A', 'all');
+    p.setAvailability('B', 'all');
+    const [req] = p.next('A', 1);
+    assert.ok(req);
+    assert.equal(p.onBlock('B', req.piece, req.offset, req.length).accepted, false, 'B was never asked');
+    assert.equal(p.inFlight('A'), 1, "A's request still stands");
+    assert.equal(p.onBlock('A', req.piece, req.offset, req.length).accepted, true);
+  });
+
   it('finishes the piece a peer already works on before starting another', () => {
     const m = manifest(4, 4);
     const { p } = picker(m);

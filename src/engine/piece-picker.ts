@@ -457,8 +457,10 @@ export class PiecePicker {
 
   /**
    * Records a block that landed from `peerId`. Accepts it when its piece is being
-   * downloaded and the block is still missing, whoever it was requested from; then all
+   * downloaded, the block is still missing, and it was requested from `peerId`; then all
    * requests for it are settled and the ones at other peers are returned to CANCEL.
+   * Unrequested blocks are refused so that a peer cannot slip its bytes into a piece
+   * that others are supplying (blame would still be exact, but slower and costlier).
    */
   onBlock(peerId: string, piece: number, offset: number, length: number): BlockOutcome {
     const { peer, prog, block } = this.#find(peerId, piece, offset);
@@ -469,9 +471,10 @@ export class PiecePicker {
       if (own) this.#release(own);
       return rejected;
     }
+    const own = peer?.inflight.get(keyOf(piece, block));
+    if (!own) return rejected;
     if (prog.state[block] === RECEIVED) {
-      const own = peer?.inflight.get(keyOf(piece, block));
-      if (own) this.#release(own);
+      this.#release(own);
       return rejected;
     }
     const cancels: PeerBlockRequest[] = [];
