@@ -1,7 +1,6 @@
 import { createLog } from './log.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
-import { sha256Hex } from './hash.js';
 import { Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
 import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
@@ -301,6 +300,7 @@ export class Download extends Emitter<DownloadEvents> {
     peer.manifest = manifest;
     if (!current) this.#adopt(manifest, peer);
     else if (manifest !== current) {
+      if (!this.#offered(current)) return this.#switchManifest();
       debug('%s: %s offers a different manifest; kept in reserve', this.hash.slice(0, 8), peer.link.remoteId);
       return;
     }
@@ -327,7 +327,7 @@ export class Download extends Emitter<DownloadEvents> {
         if (peer.bits) this.#picker.setAvailability(peer.link.remoteId, peer.bits);
       }
     }
-    if (manifest.pieceCount === 0) void this.#finish();
+    if (manifest.pieceCount === 0) this.#finish();
   }
 
   #pumpAll(): void {
@@ -402,7 +402,7 @@ export class Download extends Emitter<DownloadEvents> {
     while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
     this.emit('piece', { index: piece, contiguous: this.#contiguous });
     this.#reportProgress(false);
-    if (picker.isComplete()) await this.#finish();
+    if (picker.isComplete()) this.#finish();
     else this.#pumpAll();
   }
 
@@ -438,23 +438,13 @@ export class Download extends Emitter<DownloadEvents> {
     for (const peerId of guilty) this.#strike(peerId, piece);
   }
 
-  async #finish(): Promise<void> {
+  #finish(): void {
     if (this.#finishing) return;
     this.#finishing = true;
-    const manifest = this.#manifest!;
+    // Every piece checked out, the last one against the address itself, so the
+    // chain from SHA-256's initial value to the address was recomputed from these
+    // bytes: they are the file, and no second pass is needed.
     const bytes = this.#buffer!;
-    const actual = await sha256Hex(bytes);
-    if (this.destroyed) return;
-    this.#finishing = false;
-    if (actual !== this.hash) {
-      // Every piece matched the manifest, so the manifest itself was false:
-      // ban everyone who vouched for it and start over with another one.
-      for (const peer of [...this.#peers.values()]) {
-        if (peer.manifest === manifest) this.#ban(peer.link.remoteId, 'BAD_MANIFEST', 'its manifest describes other bytes');
-      }
-      this.#switchManifest();
-      return;
-    }
     this.#reportProgress(true);
     const swarm = this.#swarm;
     this.#cleanup(true);
@@ -468,7 +458,14 @@ export class Download extends Emitter<DownloadEvents> {
     this.#resolve(bytes);
   }
 
+  /** True when a connected peer offers `manifest`. */
+  #offered(manifest: Manifest): boolean {
+    for (const peer of this.#peers.values()) if (peer.manifest === manifest) return true;
+    return false;
+  }
+
   #switchManifest(): void {
+    debug('%s: no peer offers the manifest in use any more; switching', this.hash.slice(0, 8));
     if (this.#swarm) {
       this.#host.removeSwarm(this.#swarm);
       this.#host.tracker().withdraw(this.hash);
@@ -500,6 +497,13 @@ export class Download extends Emitter<DownloadEvents> {
     this.#cancelAll(peer);
     this.#peers.delete(id);
     this.#picker?.removePeer(id);
+    const current = this.#manifest;
+    if (current && !this.#finishing && !this.#offered(current) && [...this.#peers.values()].some((p) => p.manifest)) {
+      // Nobody left can supply the manifest in use (its last holder lied, or left):
+      // start over with one that somebody offers.
+      this.#switchManifest();
+      return;
+    }
     this.#pumpAll();
     if (this.#peers.size === 0 && !this.destroyed) void this.#findPeers();
   }
@@ -540,7 +544,7 @@ export class Download extends Emitter<DownloadEvents> {
 }
 
 function sameManifest(a: Manifest, b: Manifest): boolean {
-  if (a.size !== b.size || a.pieceSize !== b.pieceSize || a.pieceHashes.length !== b.pieceHashes.length) return false;
-  for (let i = 0; i < a.pieceHashes.length; i++) if (a.pieceHashes[i] !== b.pieceHashes[i]) return false;
+  if (a.size !== b.size || a.pieceSize !== b.pieceSize || a.chain.length !== b.chain.length) return false;
+  for (let i = 0; i < a.chain.length; i++) if (a.chain[i] !== b.chain[i]) return false;
   return true;
 }

@@ -3,8 +3,8 @@ import { Peer, type DataConnection, type PeerError } from './peerjs.js';
 import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';
-import { hashBlob, toBlob, type HashInput } from './hash.js';
-import { buildManifest } from './manifest.js';
+import { hexToBytes, toBlob, type HashInput } from './hash.js';
+import { buildManifest, type Manifest } from './manifest.js';
 import { PeerLink } from './peer-link.js';
 import { Swarm } from './swarm.js';
 import { TrackerClient, type Identity, type SwarmStatus, type WebSocketConstructor } from './tracker-client.js';
@@ -98,7 +98,8 @@ export interface EngineEvents extends Record<string, unknown> {
 export interface EngineFaults extends UploadFaults {
   /**
    * Claim to hold `hash` and serve the file `with` under its name: a manifest
-   * that is self-consistent (every piece matches it) but describes other bytes.
+   * that is self-consistent (every piece but the last matches it, and its chain
+   * ends at `hash`) but describes other bytes.
    */
   lie?: { hash: string; with: string };
 }
@@ -190,16 +191,18 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   /**
    * Seeds a file: hashes it, announces it to the tracker and serves it to peers
    * while this page lives. Resolves with its SHA-256 as 64 lowercase hex, the
-   * name to share. The bytes are read in slices, never copied whole.
+   * name to share. The bytes are read in slices, never copied whole, and in one
+   * pass that yields the piece manifest too.
    */
   async seed(data: HashInput, options: SeedOptions = {}): Promise<string> {
     this.#assertAlive();
     const blob = toBlob(data);
-    const hash = await hashBlob(blob, options);
+    const manifest = await buildManifest(blob, options);
+    const hash = manifest.hash;
     this.#assertAlive();
     if (!this.#swarms.get(hash)?.complete) {
       this.#swarms.get(hash)?.destroy();
-      this.#addSwarm(Swarm.fromBlob(hash, blob, buildManifest(blob, hash)));
+      this.#addSwarm(Swarm.fromBlob(hash, blob, Promise.resolve(manifest)));
     }
     const tracker = this.#startNetwork();
     tracker.announce(hash, true);
@@ -249,8 +252,10 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 
   /**
    * Fetches a file as a stream of verified bytes in file order: each piece is
-   * checked against the manifest before it is enqueued, and the stream errors
-   * (instead of closing) if the whole file then fails its SHA-256.
+   * checked against the manifest before it is enqueued. The manifest itself is
+   * proven only when the last piece checks out, so if it turns out false the
+   * stream errors with `HASH_MISMATCH` instead of closing: treat what it gave
+   * as provisional until it closes.
    */
   stream(hash: string, options: FetchOptions = {}): ReadableStream<Uint8Array> {
     hash = parseHash(hash);
@@ -267,10 +272,18 @@ export class SwarmEngine extends Emitter<EngineEvents> {
           return;
         }
         download = this.#download(hash, options, true);
+        let streamed: Manifest | undefined;
         const flush = () => {
           const manifest = download!.manifest;
           const buffer = download!.buffer;
           if (!manifest || !buffer) return;
+          if (sent > 0 && manifest !== streamed) {
+            // The download dropped a false manifest after some of its pieces were handed out.
+            controller.error(new EcdnError('HASH_MISMATCH', `A peer's manifest for ${hash} was false; the bytes streamed so far are not the file.`, { hash }));
+            download!.off('piece', flush);
+            return;
+          }
+          streamed = manifest;
           for (; sent < download!.contiguous; sent++) {
             const [start, end] = manifest.pieceRange(sent);
             controller.enqueue(buffer.slice(start, end));
@@ -607,7 +620,12 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       return reject();
     }
     if (swarm.destroyed) return reject();
-    link.send({ ...manifest.toFrame(), hash });
+    if (this.#faults.lie?.hash === hash && manifest.pieceCount > 0) {
+      // The strongest liar: a chain that ends at the address asked for, so only its last piece can give it away.
+      const chain = manifest.chain.slice();
+      hexToBytes(hash, chain, chain.byteLength - 32);
+      link.send({ ...manifest.toFrame(), hash, chain });
+    } else link.send({ ...manifest.toFrame(), hash });
     link.send({ type: 'BITFIELD', hash, pieceCount: manifest.pieceCount, bits: swarm.bitfield(manifest.pieceCount) });
     swarm.interested.add(link);
   }

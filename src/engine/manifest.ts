@@ -1,11 +1,18 @@
 /**
- * The piece manifest of a file: how it is cut into pieces and the SHA-256 of each one,
- * so a consumer can verify (and blame) every piece as it lands, long before the
- * whole-file hash can be checked.
+ * The piece manifest of a file: how it is cut into pieces, and the SHA-256 chaining
+ * value at the end of each piece, so a consumer can verify (and blame) every piece as
+ * it lands, in any order.
+ *
+ * Piece i checks out when SHA-256, resumed from the chaining value after piece i − 1 (the
+ * standard initial value for piece 0), reaches the value listed for piece i after its
+ * bytes. The last entry is the file's SHA-256 itself, which is also its address. So once
+ * every piece has checked out, the chain has been recomputed from real bytes from the
+ * initial value to the address: the whole file is proven without a second pass over it,
+ * and a publisher computes the address and the manifest in one pass.
  */
 import { EcdnError, parseHash } from './errors.js';
-import { createSHA256 } from 'hash-wasm';
-import { HASH_SLICE_SIZE, type HashInput, inputSize, readRange, sha256, throwIfAborted } from './hash.js';
+import { HASH_SLICE_SIZE, type HashInput, bytesToHex, inputSize, readRange, throwIfAborted } from './hash.js';
+import { SHA256_BLOCK, Sha256Chain, equalBytes } from './sha256-chain.js';
 import { BLOCK_SIZE, MAX_MANIFEST_PIECES, PIECE_HASH_SIZE, type ManifestFrame, pieceCountFor } from './wire.js';
 
 /** Piece count {@link choosePieceSize} stays under, so a MANIFEST frame fits in one message with room to spare. */
@@ -63,8 +70,8 @@ export interface ManifestFields {
   size: number;
   /** Bytes per piece; the last piece may be shorter. */
   pieceSize: number;
-  /** 32 bytes per piece. */
-  pieceHashes: Uint8Array;
+  /** 32 bytes per piece: the SHA-256 chaining value after it; the last one is the file's SHA-256. */
+  chain: Uint8Array;
 }
 
 /**
@@ -80,15 +87,15 @@ export class Manifest {
   readonly pieceSize: number;
   /** Number of pieces, 0 for an empty file. */
   readonly pieceCount: number;
-  /** SHA-256 of every piece, 32 bytes each. */
-  readonly pieceHashes: Uint8Array;
+  /** The SHA-256 chaining value after every piece, 32 bytes each; the last one is the file's SHA-256. */
+  readonly chain: Uint8Array;
 
-  /** Validates `fields`; `pieceHashes` is kept as given, not copied. */
+  /** Validates `fields`; `chain` is kept as given, not copied. */
   constructor(fields: ManifestFields) {
     this.hash = parseHash(fields.hash);
     this.size = fields.size;
     this.pieceSize = fields.pieceSize;
-    this.pieceHashes = fields.pieceHashes;
+    this.chain = fields.chain;
     this.pieceCount = Number.isSafeInteger(this.size) && this.pieceSize >= 1 ? pieceCountFor(this.size, this.pieceSize) : 0;
     this.validate();
   }
@@ -99,16 +106,17 @@ export class Manifest {
    * Throws `EcdnError('PROTOCOL')` if the frame is inconsistent.
    */
   static fromFrame(frame: ManifestFrame): Manifest {
-    return new Manifest({ hash: frame.hash, size: frame.size, pieceSize: frame.pieceSize, pieceHashes: frame.pieceHashes.slice() });
+    return new Manifest({ hash: frame.hash, size: frame.size, pieceSize: frame.pieceSize, chain: frame.chain.slice() });
   }
 
   /** The MANIFEST frame that describes this manifest. */
   toFrame(): ManifestFrame {
-    return { type: 'MANIFEST', hash: this.hash, size: this.size, pieceSize: this.pieceSize, pieceHashes: this.pieceHashes };
+    return { type: 'MANIFEST', hash: this.hash, size: this.size, pieceSize: this.pieceSize, chain: this.chain };
   }
 
   /**
-   * Checks that size, piece size and hash count agree and fit a MANIFEST frame.
+   * Checks that size, piece size and chain agree and fit a MANIFEST frame, that pieces
+   * end on SHA-256 block boundaries, and that the chain ends at the file's SHA-256.
    * Throws `EcdnError('PROTOCOL')` otherwise. The constructor already calls it.
    */
   validate(): void {
@@ -118,9 +126,11 @@ export class Manifest {
     if (!Number.isSafeInteger(this.size) || this.size < 0) bad(`size ${this.size} is not a non-negative safe integer.`);
     if (!Number.isInteger(this.pieceSize) || this.pieceSize < 1 || this.pieceSize > 0xffff_ffff) bad(`piece size ${this.pieceSize} is outside 1..2^32 − 1.`);
     if (this.pieceCount > MAX_MANIFEST_PIECES) bad(`${this.pieceCount} pieces do not fit in one MANIFEST frame.`);
-    if (!(this.pieceHashes instanceof Uint8Array) || this.pieceHashes.byteLength !== this.pieceCount * PIECE_HASH_SIZE) {
-      bad(`expected ${this.pieceCount * PIECE_HASH_SIZE} bytes of piece hashes, got ${this.pieceHashes?.byteLength}.`);
+    if (!(this.chain instanceof Uint8Array) || this.chain.byteLength !== this.pieceCount * PIECE_HASH_SIZE) {
+      bad(`expected ${this.pieceCount * PIECE_HASH_SIZE} bytes of chaining values, got ${this.chain?.byteLength}.`);
     }
+    if (this.pieceCount > 1 && this.pieceSize % SHA256_BLOCK !== 0) bad(`piece size ${this.pieceSize} is not a multiple of 64, so pieces cannot be chained.`);
+    if (this.pieceCount > 0 && bytesToHex(this.chainValue(this.pieceCount - 1)) !== this.hash) bad('the chain does not end at the file\'s SHA-256.');
   }
 
   private checkPiece(i: number): void {
@@ -154,23 +164,32 @@ export class Manifest {
     return out;
   }
 
-  /** The expected SHA-256 of piece `i`, as a view into `pieceHashes`. */
-  pieceHash(i: number): Uint8Array {
+  /** The chaining value after piece `i` (the file's SHA-256 for the last piece), as a view into `chain`. */
+  chainValue(i: number): Uint8Array {
     this.checkPiece(i);
-    return this.pieceHashes.subarray(i * PIECE_HASH_SIZE, (i + 1) * PIECE_HASH_SIZE);
+    return this.chain.subarray(i * PIECE_HASH_SIZE, (i + 1) * PIECE_HASH_SIZE);
   }
 
-  /** True when `bytes` is exactly piece `i`: right length and right SHA-256. */
+  /**
+   * True when `bytes` is exactly piece `i`: the right length, and SHA-256 resumed from
+   * the previous piece's chaining value ends at this piece's. Hashes on the calling
+   * thread, at about 150 MB/s on the machines we measured.
+   */
   async verifyPiece(i: number, bytes: Uint8Array | ArrayBuffer): Promise<boolean> {
     if (bytes.byteLength !== this.pieceLength(i)) return false;
-    return equalBytes(await sha256(bytes), this.pieceHash(i));
+    const chain = await sharedChain();
+    chain.resume(i === 0 ? undefined : this.chainValue(i - 1), i * this.pieceSize);
+    chain.update(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    const reached = i === this.pieceCount - 1 ? chain.digest() : chain.chainingValue();
+    return equalBytes(reached, this.chainValue(i));
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+let shared: Promise<Sha256Chain> | undefined;
+
+/** One chain for every verification: each call runs to completion without yielding, so they never interleave. */
+function sharedChain(): Promise<Sha256Chain> {
+  return (shared ??= Sha256Chain.create());
 }
 
 /** Fails before any reading when an explicit piece size could not make a valid manifest. */
@@ -181,7 +200,7 @@ function checkedPieceCount(size: number, pieceSize: number): number {
   return count;
 }
 
-/** Options of {@link buildManifest} and {@link hashBlobWithManifest}. */
+/** Options of {@link buildManifest}. */
 export interface BuildManifestOptions {
   /** Overrides {@link choosePieceSize}. */
   pieceSize?: number;
@@ -192,72 +211,43 @@ export interface BuildManifestOptions {
 }
 
 /**
- * Computes the manifest of a file whose SHA-256 is already known.
- *
- * Reads one piece at a time with `blob.slice().arrayBuffer()` (never the whole file) and
- * hashes it with `crypto.subtle`, reading the next piece while the current one is digested.
+ * Computes a file's SHA-256 and its manifest in one pass: the file's address is
+ * `manifest.hash`. Reads slices of whole pieces (at least HASH_SLICE_SIZE) with
+ * `blob.slice().arrayBuffer()`, never the whole file, reading the next slice while the
+ * current one is hashed, and records the chaining value at the end of every piece.
+ * Throws `EcdnError('ABORTED')` if `opts.signal` fires.
  */
-export async function buildManifest(blob: HashInput, hash: string, opts: BuildManifestOptions = {}): Promise<Manifest> {
+export async function buildManifest(blob: HashInput, opts: BuildManifestOptions = {}): Promise<Manifest> {
   const { signal, onProgress } = opts;
   const size = inputSize(blob);
   const pieceSize = opts.pieceSize ?? choosePieceSize(size);
   const count = checkedPieceCount(size, pieceSize);
-  const pieceHashes = new Uint8Array(count * PIECE_HASH_SIZE);
-  const range = (i: number): [number, number] => [i * pieceSize, Math.min((i + 1) * pieceSize, size)];
-  throwIfAborted(signal);
-  let pending: Promise<Uint8Array> | undefined = count > 0 ? readRange(blob, ...range(0)) : undefined;
-  try {
-    for (let i = 0; i < count; i++) {
-      const bytes = await pending!;
-      throwIfAborted(signal);
-      pending = i + 1 < count ? readRange(blob, ...range(i + 1)) : undefined;
-      pieceHashes.set(await sha256(bytes), i * PIECE_HASH_SIZE);
-      onProgress?.(range(i)[1], size);
-    }
-  } finally {
-    pending?.catch(() => {});
-  }
-  return new Manifest({ hash, size, pieceSize, pieceHashes });
-}
-
-/**
- * Computes a file's SHA-256 and its manifest in one read pass: slices of whole pieces
- * (at least HASH_SLICE_SIZE) go to an incremental hash-wasm SHA-256 for the file and to
- * `crypto.subtle` per piece, the latter running while the former hashes.
- * Use it to publish a file; throws `EcdnError('ABORTED')` if `opts.signal` fires.
- */
-export async function hashBlobWithManifest(blob: HashInput, opts: BuildManifestOptions = {}): Promise<{ hash: string; manifest: Manifest }> {
-  const { signal, onProgress } = opts;
-  const size = inputSize(blob);
-  const pieceSize = opts.pieceSize ?? choosePieceSize(size);
-  const count = checkedPieceCount(size, pieceSize);
-  const pieceHashes = new Uint8Array(count * PIECE_HASH_SIZE);
+  if (count > 1 && pieceSize % SHA256_BLOCK !== 0) throw new RangeError(`pieceSize must be a multiple of 64, got ${pieceSize}.`);
+  const chain = new Uint8Array(count * PIECE_HASH_SIZE);
   const piecesPerSlice = Math.max(1, Math.floor(HASH_SLICE_SIZE / pieceSize));
   const sliceSize = piecesPerSlice * pieceSize;
   throwIfAborted(signal);
-  const hasher = (await createSHA256()).init();
+  // A chain of its own: the shared one is for verification, and this one yields between slices.
+  const hasher = await Sha256Chain.create();
   let pending: Promise<Uint8Array> | undefined = size > 0 ? readRange(blob, 0, Math.min(sliceSize, size)) : undefined;
   try {
     for (let pos = 0, piece = 0; pos < size; ) {
       const slice = await pending!;
       throwIfAborted(signal);
-      const start = pos;
+      // A Blob read never comes back short, but a zero-length one would loop forever.
+      if (slice.byteLength === 0) throw new Error('The Blob returned fewer bytes than its size.');
       pos += slice.byteLength;
       pending = pos < size ? readRange(blob, pos, Math.min(pos + sliceSize, size)) : undefined;
-      // crypto.subtle copies its input at call time, so the digests may run while hash-wasm reads the same slice.
-      const digests: Promise<void>[] = [];
       for (let off = 0; off < slice.byteLength; off += pieceSize, piece++) {
-        const at = piece * PIECE_HASH_SIZE;
-        digests.push(sha256(slice.subarray(off, Math.min(off + pieceSize, slice.byteLength))).then((d) => pieceHashes.set(d, at)));
+        hasher.update(slice.subarray(off, Math.min(off + pieceSize, slice.byteLength)));
+        if (piece < count - 1) chain.set(hasher.chainingValue(), piece * PIECE_HASH_SIZE);
       }
-      hasher.update(slice);
-      await Promise.all(digests);
-      onProgress?.(start + slice.byteLength, size);
+      onProgress?.(pos, size);
     }
   } finally {
     pending?.catch(() => {});
   }
-  const hash = hasher.digest('hex');
-  return { hash, manifest: new Manifest({ hash, size, pieceSize, pieceHashes }) };
+  const digest = hasher.digest();
+  if (count > 0) chain.set(digest, (count - 1) * PIECE_HASH_SIZE);
+  return new Manifest({ hash: bytesToHex(digest), size, pieceSize, chain });
 }
-

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { hexToBytes } from './hash.js';
 import { Manifest } from './manifest.js';
 import { PiecePicker, type BlockRequest, type PiecePickerOptions } from './piece-picker.js';
 import { BLOCK_SIZE, encodeBitfield, pieceCountFor } from './wire.js';
@@ -11,7 +12,9 @@ const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 function manifest(pieces: number, blocksPerPiece = 2, tail = 1000): Manifest {
   const pieceSize = blocksPerPiece * BLOCK_SIZE;
   const size = pieces * pieceSize - tail;
-  return new Manifest({ hash: HASH, size, pieceSize, pieceHashes: new Uint8Array(32 * pieceCountFor(size, pieceSize)) });
+  const chain = new Uint8Array(32 * pieceCountFor(size, pieceSize));
+  hexToBytes(HASH, chain, chain.byteLength - 32);
+  return new Manifest({ hash: HASH, size, pieceSize, chain });
 }
 
 function picker(m: Manifest, opts: PiecePickerOptions = {}): { p: PiecePicker; clock: { t: number } } {
@@ -225,7 +228,7 @@ describe('PiecePicker', () => {
   });
 
   it('is complete at once for a 0-byte file', () => {
-    const m = new Manifest({ hash: HASH, size: 0, pieceSize: 16384, pieceHashes: new Uint8Array(0) });
+    const m = new Manifest({ hash: HASH, size: 0, pieceSize: 16384, chain: new Uint8Array(0) });
     const { p } = picker(m);
     p.setAvailability('A', new Uint8Array(0));
     assert.equal(p.isComplete(), true);

@@ -58,7 +58,7 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
       // A size consistent with `count` pieces: in ((count − 1) · pieceSize, count · pieceSize].
       const low = (count - 1) * pieceSize + 1;
       const fileSize = count === 0 ? 0 : Math.min(count * pieceSize, low + Math.floor(where * (pieceSize - 1)));
-      return bytesOf(count * PIECE_HASH_SIZE).map((pieceHashes): Frame => ({ type: 'MANIFEST', hash: h, size: fileSize, pieceSize, pieceHashes }));
+      return bytesOf(count * PIECE_HASH_SIZE).map((chain): Frame => ({ type: 'MANIFEST', hash: h, size: fileSize, pieceSize, chain }));
     }),
   fc
     .tuple(hash, fc.oneof({ weight: 16, arbitrary: fc.nat(200) }, { weight: 1, arbitrary: fc.nat((MAX_MESSAGE - 37) * 8) }))

@@ -55,11 +55,11 @@ function sampleFrames(): Frame[] {
     { type: 'HANDSHAKE', version: PROTOCOL_VERSION, features: 0 },
     { type: 'HANDSHAKE', version: 0xffff, features: 0xffff_ffff },
     { type: 'MANIFEST_REQUEST', hash: HASH },
-    { type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 16384, pieceHashes: new Uint8Array(0) },
-    { type: 'MANIFEST', hash: HASH2, size: 1, pieceSize: 16384, pieceHashes: bytes(32, 2) },
-    { type: 'MANIFEST', hash: HASH2, size: 10 * 1024 * 1024 + 5, pieceSize: 1_048_320, pieceHashes: bytes(32 * count, 3) },
+    { type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 16384, chain: new Uint8Array(0) },
+    { type: 'MANIFEST', hash: HASH2, size: 1, pieceSize: 16384, chain: bytes(32, 2) },
+    { type: 'MANIFEST', hash: HASH2, size: 10 * 1024 * 1024 + 5, pieceSize: 1_048_320, chain: bytes(32 * count, 3) },
     // A size past 2^32 exercises the high word.
-    { type: 'MANIFEST', hash: HASH, size: 5_000_000_000_123, pieceSize: 0xffff_ffff, pieceHashes: bytes(32 * pieceCountFor(5_000_000_000_123, 0xffff_ffff), 4) },
+    { type: 'MANIFEST', hash: HASH, size: 5_000_000_000_123, pieceSize: 0xffff_ffff, chain: bytes(32 * pieceCountFor(5_000_000_000_123, 0xffff_ffff), 4) },
     { type: 'BITFIELD', hash: HASH, pieceCount: 0, bits: new Uint8Array(0) },
     { type: 'BITFIELD', hash: HASH, pieceCount: 13, bits: encodeBitfield((i) => i % 3 === 0, 13) },
     { type: 'BITFIELD', hash: HASH2, pieceCount: 16, bits: encodeBitfield(() => true, 16) },
@@ -96,10 +96,10 @@ describe('wire', () => {
   it('round-trips the largest manifest that fits one message', () => {
     const pieceSize = 4 * BLOCK_SIZE;
     const size = MAX_MANIFEST_PIECES * pieceSize;
-    const frame: Frame = { type: 'MANIFEST', hash: HASH, size, pieceSize, pieceHashes: bytes(32 * MAX_MANIFEST_PIECES, 8) };
+    const frame: Frame = { type: 'MANIFEST', hash: HASH, size, pieceSize, chain: bytes(32 * MAX_MANIFEST_PIECES, 8) };
     assert.ok(encodeFrame(frame).byteLength <= MAX_MESSAGE);
     roundTrip(frame);
-    assert.throws(() => encodeFrame({ ...frame, size: size + 1, pieceHashes: new Uint8Array(32 * (MAX_MANIFEST_PIECES + 1)) }), RangeError);
+    assert.throws(() => encodeFrame({ ...frame, size: size + 1, chain: new Uint8Array(32 * (MAX_MANIFEST_PIECES + 1)) }), RangeError);
   });
 
   it('decodes PIECE data as a view into the message, without a copy', () => {
@@ -182,7 +182,7 @@ describe('wire', () => {
     new DataView(hugeCount.buffer).setUint32(33, 0xffff_ffff);
     expectProtocol(hugeCount, 'BITFIELD claiming 2^32 pieces');
     // MANIFEST consistency.
-    const man = valid({ type: 'MANIFEST', hash: HASH, size: 100, pieceSize: 50, pieceHashes: new Uint8Array(64) });
+    const man = valid({ type: 'MANIFEST', hash: HASH, size: 100, pieceSize: 50, chain: new Uint8Array(64) });
     const mv = new DataView(man.buffer);
     mv.setUint32(37, 101);
     expectProtocol(man, 'MANIFEST with too few hashes');
@@ -194,7 +194,7 @@ describe('wire', () => {
     mv.setUint32(41, 50);
     mv.setUint32(33, 0x20_0000);
     expectProtocol(man, 'MANIFEST size over 2^53');
-    expectProtocol(new Uint8Array([...valid({ type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 1, pieceHashes: new Uint8Array(0) }), 1]), 'MANIFEST with a partial hash');
+    expectProtocol(new Uint8Array([...valid({ type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 1, chain: new Uint8Array(0) }), 1]), 'MANIFEST with a partial hash');
   });
 
   it('throws RangeError or INVALID_HASH, never encodes, out-of-range values', () => {
@@ -204,7 +204,7 @@ describe('wire', () => {
     assert.throws(() => encodeFrame({ type: 'REQUEST', hash: HASH, piece: 0, offset: 0, length: 0 }), RangeError);
     assert.throws(() => encodeFrame({ type: 'PIECE', hash: HASH, piece: 0, offset: 0, data: new Uint8Array(BLOCK_SIZE + 1) }), RangeError);
     assert.throws(() => encodeFrame({ type: 'BITFIELD', hash: HASH, pieceCount: 9, bits: new Uint8Array(1) }), RangeError);
-    assert.throws(() => encodeFrame({ type: 'MANIFEST', hash: HASH, size: 10, pieceSize: 5, pieceHashes: new Uint8Array(32) }), RangeError);
+    assert.throws(() => encodeFrame({ type: 'MANIFEST', hash: HASH, size: 10, pieceSize: 5, chain: new Uint8Array(32) }), RangeError);
     assert.throws(() => encodeFrame({ type: 'LOST', hash: 'xyz' }), (e: unknown) => isEcdnError(e, 'INVALID_HASH'));
     assert.throws(() => encodeFrame({ type: 'LOST', hash: HASH.replace('e', 'g') }), (e: unknown) => isEcdnError(e, 'INVALID_HASH'));
     // Upper-case hex is accepted and comes back lower-case.

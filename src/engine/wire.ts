@@ -9,7 +9,7 @@
  * |------|------------------|------------------------------------------------------------|
  * | 1    | HANDSHAKE        | version u16, features u32                                  |
  * | 2    | MANIFEST_REQUEST | hash                                                       |
- * | 3    | MANIFEST         | hash, size u64, pieceSize u32, 32 bytes per piece          |
+ * | 3    | MANIFEST         | hash, size u64, pieceSize u32, chain: 32 bytes per piece   |
  * | 4    | BITFIELD         | hash, pieceCount u32, ceil(pieceCount / 8) bytes, MSB first |
  * | 5    | HAVE             | hash, piece u32                                            |
  * | 6    | REQUEST          | hash, piece u32, offset u32, length u32                    |
@@ -17,6 +17,9 @@
  * | 8    | CANCEL           | hash, piece u32, offset u32, length u32                    |
  * | 9    | REJECT           | hash, piece u32, offset u32, length u32, reason u8         |
  * | 10   | LOST             | hash                                                       |
+ *
+ * A MANIFEST's chain lists the SHA-256 chaining value after each piece, the last one
+ * being the file's SHA-256 (see `manifest.ts`).
  *
  * {@link decodeFrame} is the one place where bytes from a stranger are trusted to have a
  * shape, so it checks every length and throws only `EcdnError('PROTOCOL')`.
@@ -29,7 +32,7 @@ export const MAX_MESSAGE = 262_144;
 /** Largest data payload of one PIECE frame: MAX_MESSAGE less the 41-byte header, rounded down to a multiple of 64. */
 export const BLOCK_SIZE = 262_080;
 /** Version sent in HANDSHAKE. Bump it when a frame changes meaning. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** The `piece` of a REJECT that answers a MANIFEST_REQUEST rather than a REQUEST. */
 export const MANIFEST_PIECE = 0xffff_ffff;
 /** Bytes of one piece hash in a MANIFEST frame. */
@@ -85,7 +88,7 @@ export interface ManifestFrame {
   /** Bytes per piece (the last piece may be shorter), 1 to 2^32 − 1. */
   pieceSize: number;
   /** 32 bytes per piece, `pieceCountFor(size, pieceSize)` pieces. A view into the received message. */
-  pieceHashes: Uint8Array;
+  chain: Uint8Array;
 }
 
 /** Which pieces of a file the sender holds, verified. */
@@ -231,15 +234,15 @@ export function encodeFrame(frame: Frame): Uint8Array<ArrayBuffer> {
       if (frame.pieceSize === 0) throw new RangeError('pieceSize must be at least 1.');
       const count = pieceCountFor(frame.size, frame.pieceSize);
       if (count > MAX_MANIFEST_PIECES) throw new RangeError(`${count} pieces do not fit in one MANIFEST frame (at most ${MAX_MANIFEST_PIECES}).`);
-      if (frame.pieceHashes.byteLength !== count * PIECE_HASH_SIZE) {
-        throw new RangeError(`pieceHashes must hold ${count * PIECE_HASH_SIZE} bytes, got ${frame.pieceHashes.byteLength}.`);
+      if (frame.chain.byteLength !== count * PIECE_HASH_SIZE) {
+        throw new RangeError(`chain must hold ${count * PIECE_HASH_SIZE} bytes, got ${frame.chain.byteLength}.`);
       }
-      const f = frameOf(TYPE_CODES.MANIFEST, MANIFEST_HEADER + frame.pieceHashes.byteLength);
+      const f = frameOf(TYPE_CODES.MANIFEST, MANIFEST_HEADER + frame.chain.byteLength);
       hexToBytes(frame.hash, f.bytes, 1);
       f.view.setUint32(33, Math.floor(frame.size / U32));
       f.view.setUint32(37, frame.size % U32);
       f.view.setUint32(41, frame.pieceSize);
-      f.bytes.set(frame.pieceHashes, MANIFEST_HEADER);
+      f.bytes.set(frame.chain, MANIFEST_HEADER);
       return f.bytes;
     }
     case 'BITFIELD': {
@@ -400,7 +403,7 @@ function decodeChecked(input: unknown): Frame {
         hash: bytesToHex(bytes.subarray(1, 33)),
         size,
         pieceSize,
-        pieceHashes: bytes.subarray(MANIFEST_HEADER),
+        chain: bytes.subarray(MANIFEST_HEADER),
       };
     }
     case TYPE_CODES.BITFIELD: {

@@ -127,7 +127,8 @@ test('a peer with a self-consistent but false manifest is banned and the fetch c
 
   assert.equal(await digest, hash);
   const bans = await consumer.evaluate(() => (window as unknown as { bans: Array<{ peerId: string; reason: string }> }).bans);
-  assert.deepEqual(bans, [{ hash, peerId: await peerId(liar), reason: 'BAD_MANIFEST', strikes: 0 }]);
+  // Its chain ends at the real address, so only its last piece can give it away: a bad piece.
+  assert.deepEqual(bans, [{ hash, peerId: await peerId(liar), reason: 'BAD_PIECES', strikes: 1 }]);
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
