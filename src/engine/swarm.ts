@@ -3,6 +3,14 @@ import type { PeerLink } from './peer-link.js';
 import { encodeBitfield } from './wire.js';
 
 /**
+ * Bytes of whole pieces kept after a Blob read (at least two pieces). Peers ask for a
+ * piece a block at a time, and one read of a whole piece costs about half as much as a
+ * read per block: `Blob.slice` is synchronous and waits on the browser process, which
+ * is busy relaying the very traffic being served.
+ */
+export const PIECE_CACHE_BYTES = 16 * 1024 * 1024;
+
+/**
  * One file this page holds, whole (seeded, or fetched and kept) or in part (a
  * download under way): what it can serve and to whom it owes HAVE news.
  */
@@ -28,12 +36,22 @@ export class Swarm {
   /** Partial bytes of a download, written in place as blocks arrive. */
   #partial: Uint8Array | undefined;
   #have: Uint8Array | undefined;
+  /** The manifest, once resolved. */
+  #pieceLayout: Manifest | undefined;
+  /** Recently read pieces of the Blob, least recently used first. */
+  readonly #pieces = new Map<number, Promise<Uint8Array>>();
+  #cachedBytes = 0;
 
   private constructor(hash: string, manifest: Promise<Manifest>, complete: boolean) {
     this.hash = hash;
     this.manifest = manifest;
     this.complete = complete;
-    manifest.then((m) => (this.size = m.size)).catch(() => {});
+    manifest
+      .then((m) => {
+        this.size = m.size;
+        this.#pieceLayout = m;
+      })
+      .catch(() => {});
   }
 
   /** A file held whole from the start. */
@@ -68,6 +86,8 @@ export class Swarm {
     this.#blob = blob;
     this.#partial = undefined;
     this.#have = undefined;
+    this.#pieces.clear();
+    this.#cachedBytes = 0;
   }
 
   /** A BITFIELD of what is here. */
@@ -75,11 +95,53 @@ export class Swarm {
     return encodeBitfield((i) => this.has(i), pieceCount);
   }
 
-  /** Reads `[start, end)` of the file, which must lie in pieces that are here. */
+  /**
+   * Reads `[start, end)` of the file, which must lie in pieces that are here. A range
+   * inside one piece of a Blob is served from a read of the whole piece, kept for the
+   * piece's next blocks (see {@link PIECE_CACHE_BYTES}). Do not modify the result.
+   */
   async read(start: number, end: number): Promise<Uint8Array> {
-    if (this.#blob) return new Uint8Array(await this.#blob.slice(start, end).arrayBuffer());
+    const blob = this.#blob;
+    if (blob) {
+      const layout = this.#pieceLayout;
+      const piece = layout && start < layout.size ? layout.pieceAt(start) : -1;
+      if (piece < 0 || end > layout!.pieceRange(piece)[1]) return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+      const pieceStart = layout!.pieceRange(piece)[0];
+      const bytes = await this.#readPiece(blob, layout!, piece);
+      return bytes.subarray(start - pieceStart, end - pieceStart);
+    }
     if (this.#partial) return this.#partial.subarray(start, end);
     throw new Error(`No bytes held for ${this.hash}.`);
+  }
+
+  #readPiece(blob: Blob, layout: Manifest, piece: number): Promise<Uint8Array> {
+    const cached = this.#pieces.get(piece);
+    if (cached) {
+      // Most recently used goes last.
+      this.#pieces.delete(piece);
+      this.#pieces.set(piece, cached);
+      return cached;
+    }
+    const [start, end] = layout.pieceRange(piece);
+    const read = blob
+      .slice(start, end)
+      .arrayBuffer()
+      .then((buffer) => new Uint8Array(buffer));
+    // A failed read is not kept, so that the next request tries again.
+    read.catch(() => this.#forget(piece, read));
+    this.#pieces.set(piece, read);
+    this.#cachedBytes += end - start;
+    for (const [old, oldRead] of this.#pieces) {
+      if (this.#cachedBytes <= PIECE_CACHE_BYTES || this.#pieces.size <= 2) break;
+      this.#forget(old, oldRead);
+    }
+    return read;
+  }
+
+  #forget(piece: number, read: Promise<Uint8Array>): void {
+    if (this.#pieces.get(piece) !== read) return;
+    this.#pieces.delete(piece);
+    this.#cachedBytes -= this.#pieceLayout!.pieceLength(piece);
   }
 
   /** Records a block of this file served to `link`. */
@@ -107,5 +169,7 @@ export class Swarm {
     this.interested.clear();
     this.#blob = undefined;
     this.#partial = undefined;
+    this.#pieces.clear();
+    this.#cachedBytes = 0;
   }
 }
