@@ -182,6 +182,38 @@ test('stream() yields verified bytes in order', { timeout: 60_000 }, async () =>
   for (const page of [seeder, consumer]) await closePage(page);
 });
 
+test('stream() errors with HASH_MISMATCH, not a close, when the manifest it streamed turns out false', { timeout: 120_000 }, async () => {
+  const honest = await openEcdnPage(session.browser, session.server.url);
+  const liar = await openEcdnPage(session.browser, session.server.url);
+  const hash = await seedRandom(honest, 8 * MiB, 1004);
+  await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
+  const other = await seedRandom(liar, 8 * MiB);
+  await liar.evaluate(({ hash, other }) => {
+    window.EphemeralCDN.configure({ uploadLimit: 4_000_000 });
+    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
+  }, { hash, other });
+  const consumer = await openEcdnPage(session.browser, session.server.url);
+  const outcome = consumer.evaluate(async (hash) => {
+    const w = window as unknown as { streamed: number };
+    w.streamed = 0;
+    try {
+      for await (const chunk of window.EphemeralCDN.stream(hash) as unknown as AsyncIterable<Uint8Array>) w.streamed += chunk.byteLength;
+      return { code: 'closed', streamed: w.streamed };
+    } catch (err) {
+      return { code: (err as { code?: string }).code, streamed: w.streamed };
+    }
+  }, hash);
+  // Streams go in file order, so the liar's last piece, the one that gives it away, comes last.
+  await consumer.waitForFunction(() => (window as unknown as { streamed?: number }).streamed! > 0);
+  assert.equal(await seedRandom(honest, 8 * MiB, 1004), hash);
+  const { code, streamed } = await outcome;
+  assert.equal(code, 'HASH_MISMATCH');
+  assert.ok(streamed > 0 && streamed < 8 * MiB, `streamed ${streamed} B first`);
+  // The download itself went on with the honest manifest.
+  assert.equal(await fetchDigest(consumer, hash), hash);
+  for (const page of [honest, liar, consumer]) await closePage(page);
+});
+
 test('an aborted fetch rejects with ABORTED', { timeout: 60_000 }, async () => {
   const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 16 * MiB);
