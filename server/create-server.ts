@@ -125,7 +125,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
   });
   // Several WebSocket servers share this HTTP server, so none may listen on it
   // itself: `ws` answers 400 to any upgrade whose path it does not own.
-  app.ws.listen({ noServer: true, maxPayload: 1024 * 1024 });
+  // The tracker knows its sockets: ws need not track them too (see tracker.terminateSockets).
+  app.ws.listen({ noServer: true, maxPayload: 1024 * 1024, clientTracking: false });
   const trackerWss = app.ws.server!;
 
   let signalingWss: WebSocketServer | undefined;
@@ -207,7 +208,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
       await tracker.close();
       stopLog();
       metrics?.destroy();
-      for (const client of trackerWss.clients) client.terminate();
+      tracker.terminateSockets();
       for (const client of signalingWss?.clients ?? []) client.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -48,10 +48,44 @@ describe('MemoryStore', () => {
     assert.deepEqual(await store.list(H1), []);
     assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 0 });
     assert.deepEqual(await store.stats(), { swarms: 1, peers: 2, entries: 2 });
-    assert.deepEqual(await store.removePeer('a'), [H2]);
-    assert.deepEqual(await store.removePeer('a'), []);
-    assert.deepEqual(await store.removePeer('b'), [H2]);
+    // removePeer is given the hashes the peer announced; it returns those it still held.
+    assert.deepEqual(await store.removePeer('a', [H1, H2]), [H2]);
+    assert.deepEqual(await store.removePeer('a', [H1, H2]), []);
+    assert.deepEqual(await store.removePeer('b', [H2]), [H2]);
     assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
+  });
+
+  it('keeps one identity per peer across its swarms, the latest announce winning', async () => {
+    const store = new MemoryStore();
+    await store.add(H1, peer('a', '1.1.1.1', 'US'), true);
+    await store.add(H2, peer('a', '2.2.2.2', 'DE'), false);
+    assert.deepEqual(await store.list(H1), [{ peerId: 'a', ip: '2.2.2.2', country: 'DE', complete: true }]);
+    assert.deepEqual(await store.list(H2), [{ peerId: 'a', ip: '2.2.2.2', country: 'DE', complete: false }]);
+    assert.deepEqual(await store.stats(), { swarms: 2, peers: 1, entries: 2 });
+    assert.equal(await store.remove(H1, 'a'), true);
+    assert.deepEqual(await store.stats(), { swarms: 1, peers: 1, entries: 1 }, 'a peer is kept while it holds something');
+    assert.deepEqual(await store.removePeer('a', [H2]), [H2]);
+    assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
+  });
+
+  it('answers the same synchronously', () => {
+    const store = new MemoryStore();
+    assert.equal(store.addNow(H1, peer('a'), true), true);
+    assert.equal(store.addNow(H1, peer('a'), true), false);
+    assert.equal(store.addNow(H1, peer('b'), false), true);
+    assert.deepEqual(store.countsNow(H1), { seeders: 1, leechers: 1 });
+    assert.deepEqual(
+      store.listNow(H1).map((r) => [r.peerId, r.complete]),
+      [
+        ['a', true],
+        ['b', false],
+      ],
+    );
+    assert.equal(store.removeNow(H1, 'b'), true);
+    assert.equal(store.removeNow(H1, 'b'), false);
+    assert.deepEqual(store.removePeerNow('a', new Set([H1, H2])), [H1]);
+    assert.deepEqual(store.countsNow(H1), { seeders: 0, leechers: 0 });
+    assert.deepEqual(store.listNow(H1), []);
   });
 
   it('returns copies, so callers cannot corrupt it', async () => {

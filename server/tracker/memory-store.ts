@@ -1,89 +1,134 @@
 import type { SwarmCounts } from './protocol.js';
-import type { PeerInfo, PeerRecord, StoreStats, SwarmStore } from './store.js';
+import type { PeerInfo, PeerRecord, StoreStats, SwarmStore, SyncSwarmStore } from './store.js';
 
-interface Swarm {
-  peers: Map<string, PeerRecord>;
-  seeders: number;
+/**
+ * A peer as the store keeps it: one object however many swarms hold it, so that
+ * a swarm entry costs one map slot (this object and the `complete` flag) and the
+ * peer's identity is not repeated per hash.
+ */
+interface Holder {
+  readonly peerId: string;
+  ip: string;
+  country: string | undefined;
+  /** Swarms this peer is in; the holder is forgotten when it drops to 0. */
+  held: number;
+}
+
+/** One hash's holders, each with its `complete` flag, and how many of them are complete. */
+class Swarm extends Map<Holder, boolean> {
+  seeders = 0;
 }
 
 /**
  * The default {@link SwarmStore}: everything in this process's memory.
  *
- * Two indexes are kept in step: hash -> swarm, and peer ID -> hashes, so that
- * evicting a peer costs what it held, not what the whole tracker holds.
- * Empty swarms and peers holding nothing are deleted at once.
+ * It keeps hash -> swarm, and peer ID -> {@link Holder}. It does not index hashes
+ * by peer: `removePeer` is given the peer's hashes by the tracker, which keeps them
+ * per connection anyway, so evicting a peer costs what it held, not what the whole
+ * tracker holds. Empty swarms and peers holding nothing are deleted at once.
+ *
+ * Every method also has a synchronous twin ({@link SyncSwarmStore}), which the
+ * tracker calls directly to avoid a promise per store call.
  */
-export class MemoryStore implements SwarmStore {
+export class MemoryStore implements SwarmStore, SyncSwarmStore {
   private readonly swarms = new Map<string, Swarm>();
-  private readonly byPeer = new Map<string, Set<string>>();
+  private readonly holders = new Map<string, Holder>();
   private entries = 0;
 
   async add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
-    let swarm = this.swarms.get(hash);
-    if (!swarm) {
-      swarm = { peers: new Map(), seeders: 0 };
-      this.swarms.set(hash, swarm);
-    }
-    const previous = swarm.peers.get(peer.peerId);
-    const record: PeerRecord = { peerId: peer.peerId, ip: peer.ip, country: peer.country, complete };
-    swarm.peers.set(peer.peerId, record);
-    if (previous) {
-      if (previous.complete === complete) return false;
-      swarm.seeders += complete ? 1 : -1;
-      return true;
-    }
-    if (complete) swarm.seeders++;
-    this.entries++;
-    let hashes = this.byPeer.get(peer.peerId);
-    if (!hashes) {
-      hashes = new Set();
-      this.byPeer.set(peer.peerId, hashes);
-    }
-    hashes.add(hash);
-    return true;
+    return this.addNow(hash, peer, complete);
   }
 
   async remove(hash: string, peerId: string): Promise<boolean> {
-    if (!this.removeFromSwarm(hash, peerId)) return false;
-    const hashes = this.byPeer.get(peerId);
-    if (hashes) {
-      hashes.delete(hash);
-      if (hashes.size === 0) this.byPeer.delete(peerId);
-    }
-    return true;
+    return this.removeNow(hash, peerId);
   }
 
-  async removePeer(peerId: string): Promise<string[]> {
-    const hashes = this.byPeer.get(peerId);
-    if (!hashes) return [];
-    this.byPeer.delete(peerId);
-    for (const hash of hashes) this.removeFromSwarm(hash, peerId);
-    return [...hashes];
+  async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
+    return this.removePeerNow(peerId, hashes);
   }
 
   async list(hash: string): Promise<PeerRecord[]> {
-    const swarm = this.swarms.get(hash);
-    return swarm ? [...swarm.peers.values()].map((record) => ({ ...record })) : [];
+    return this.listNow(hash);
   }
 
   async counts(hash: string): Promise<SwarmCounts> {
-    const swarm = this.swarms.get(hash);
-    if (!swarm) return { seeders: 0, leechers: 0 };
-    return { seeders: swarm.seeders, leechers: swarm.peers.size - swarm.seeders };
+    return this.countsNow(hash);
   }
 
   async stats(): Promise<StoreStats> {
-    return { swarms: this.swarms.size, peers: this.byPeer.size, entries: this.entries };
+    return { swarms: this.swarms.size, peers: this.holders.size, entries: this.entries };
   }
 
-  private removeFromSwarm(hash: string, peerId: string): boolean {
+  /** {@link MemoryStore.add}, answered at once. */
+  addNow(hash: string, peer: PeerInfo, complete: boolean): boolean {
+    let holder = this.holders.get(peer.peerId);
+    if (!holder) {
+      holder = { peerId: peer.peerId, ip: peer.ip, country: peer.country, held: 0 };
+      this.holders.set(peer.peerId, holder);
+    } else {
+      // The latest announce wins, for every swarm of the peer: a peer ID is at one address at a time.
+      holder.ip = peer.ip;
+      holder.country = peer.country;
+    }
+    let swarm = this.swarms.get(hash);
+    if (!swarm) {
+      swarm = new Swarm();
+      this.swarms.set(hash, swarm);
+    }
+    const previous = swarm.get(holder);
+    if (previous !== undefined) {
+      if (previous === complete) return false;
+      swarm.set(holder, complete);
+      swarm.seeders += complete ? 1 : -1;
+      return true;
+    }
+    swarm.set(holder, complete);
+    if (complete) swarm.seeders++;
+    holder.held++;
+    this.entries++;
+    return true;
+  }
+
+  /** {@link MemoryStore.remove}, answered at once. */
+  removeNow(hash: string, peerId: string): boolean {
+    const holder = this.holders.get(peerId);
+    return holder !== undefined && this.removeFromSwarm(hash, holder);
+  }
+
+  /** {@link MemoryStore.removePeer}, answered at once. */
+  removePeerNow(peerId: string, hashes: Iterable<string>): string[] {
+    const holder = this.holders.get(peerId);
+    const removed: string[] = [];
+    if (!holder) return removed;
+    for (const hash of hashes) if (this.removeFromSwarm(hash, holder)) removed.push(hash);
+    return removed;
+  }
+
+  /** {@link MemoryStore.list}, answered at once. Returns copies, so callers cannot corrupt the store. */
+  listNow(hash: string): PeerRecord[] {
     const swarm = this.swarms.get(hash);
-    const record = swarm?.peers.get(peerId);
-    if (!swarm || !record) return false;
-    swarm.peers.delete(peerId);
-    if (record.complete) swarm.seeders--;
+    const records: PeerRecord[] = [];
+    if (!swarm) return records;
+    for (const [holder, complete] of swarm) records.push({ peerId: holder.peerId, ip: holder.ip, country: holder.country, complete });
+    return records;
+  }
+
+  /** {@link MemoryStore.counts}, answered at once. */
+  countsNow(hash: string): SwarmCounts {
+    const swarm = this.swarms.get(hash);
+    if (!swarm) return { seeders: 0, leechers: 0 };
+    return { seeders: swarm.seeders, leechers: swarm.size - swarm.seeders };
+  }
+
+  private removeFromSwarm(hash: string, holder: Holder): boolean {
+    const swarm = this.swarms.get(hash);
+    const complete = swarm?.get(holder);
+    if (!swarm || complete === undefined) return false;
+    swarm.delete(holder);
+    if (complete) swarm.seeders--;
     this.entries--;
-    if (swarm.peers.size === 0) this.swarms.delete(hash);
+    if (swarm.size === 0) this.swarms.delete(hash);
+    if (--holder.held === 0) this.holders.delete(holder.peerId);
     return true;
   }
 }

@@ -47,12 +47,30 @@ export interface SwarmStore {
   add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean>;
   /** Forgets that `peerId` holds `hash`. Resolves true when it did hold it. */
   remove(hash: string, peerId: string): Promise<boolean>;
-  /** Forgets `peerId` everywhere. Resolves the hashes it held, whose swarms therefore changed. */
-  removePeer(peerId: string): Promise<string[]>;
+  /**
+   * Forgets `peerId` in the swarms of `hashes`: every hash it announced through this
+   * tracker and did not withdraw (the tracker keeps that list per connection anyway,
+   * so the store need not index hashes by peer). Resolves the hashes it did hold,
+   * whose swarms therefore changed. A store that keeps its own index may use it instead.
+   */
+  removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]>;
   /** Every holder of `hash`, in no particular order. */
   list(hash: string): Promise<PeerRecord[]>;
   /** How many holders of `hash` are complete (seeders) and partial (leechers). */
   counts(hash: string): Promise<SwarmCounts>;
   /** Size of the whole store. */
   stats(): Promise<StoreStats>;
+}
+
+/**
+ * A store that answers at once, in the caller's tick: what {@link MemoryStore} can do.
+ * The tracker uses these methods, when it has them, to handle a message without
+ * allocating promises; each returns what its namesake in {@link SwarmStore} resolves.
+ */
+export interface SyncSwarmStore {
+  addNow(hash: string, peer: PeerInfo, complete: boolean): boolean;
+  removeNow(hash: string, peerId: string): boolean;
+  removePeerNow(peerId: string, hashes: Iterable<string>): string[];
+  listNow(hash: string): PeerRecord[];
+  countsNow(hash: string): SwarmCounts;
 }

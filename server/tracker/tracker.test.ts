@@ -523,6 +523,92 @@ describe('bad input', () => {
   });
 });
 
+describe('per-connection state created on first use', () => {
+  it('watches again after unwatching everything, and still caps watches', async () => {
+    const t = await start({ maxWatchesPerConnection: 1 });
+    const watcher = await t.connect();
+    await watcher.hello();
+    assert.equal((await watcher.request({ type: 'watch', hash: H1 })).type, 'swarm');
+    assert.equal((await watcher.request({ type: 'unwatch', hash: H1 })).type, 'ok');
+    assert.equal((await watcher.request({ type: 'unwatch', hash: H1 })).type, 'ok', 'unwatching what is not watched is harmless');
+    assert.deepEqual(await watcher.request({ type: 'watch', hash: H2 }), { type: 'swarm', rid: 'r5', hash: H2, alive: false, seeders: 0, leechers: 0 });
+    assert.equal((await watcher.request({ type: 'watch', hash: H1 })).code, 'TOO_MANY_WATCHES');
+    const seeder = await t.connect();
+    await seeder.hello();
+    await seeder.request({ type: 'announce', hash: H2 });
+    assert.deepEqual(await watcher.nextSwarm(H2), { type: 'swarm', hash: H2, alive: true, seeders: 1, leechers: 0 });
+    await watcher.close();
+    await waitFor(() => t.tracker.stats().watched === 0);
+  });
+
+  it('rate-limits reports and tells duplicates from the first report', async () => {
+    const t = await start({ maxReportsPerMinute: 2 });
+    const reports: Array<TrackerEvents['report'][0]> = [];
+    t.tracker.on('report', (e) => reports.push(e));
+    const client = await t.connect();
+    await client.hello();
+    assert.equal((await client.request({ type: 'ping' })).type, 'pong');
+    const report = { type: 'report', hash: H1, peerId: 'someone', reason: 'BAD_PIECES' };
+    assert.equal((await client.request(report)).type, 'ok');
+    assert.equal((await client.request(report)).type, 'ok');
+    assert.equal((await client.request(report)).code, 'RATE_LIMITED');
+    assert.deepEqual(
+      reports.map((e) => e.duplicate),
+      [false, true],
+    );
+  });
+
+  it('closes a connection that keeps going over its rate limit', async () => {
+    const t = await start({ maxMessagesPerSecond: 1, messageBurst: 1, rateLimitStrikes: 3 });
+    const client = await t.connect();
+    await client.hello();
+    for (let i = 0; i < 10; i++) client.send({ type: 'ping' });
+    assert.equal((await client.closed).code, 1008);
+  });
+
+  for (const [name, store] of [
+    ['a store that answers at once', () => new MemoryStore()],
+    ['a store that answers later', () => new SlowStore(2)],
+  ] as const) {
+    it(`answers pipelined requests in order, with ${name}`, async () => {
+      const t = await start({ store: store() });
+      const other = await t.connect();
+      const { peerId: otherId } = await other.hello();
+      await other.request({ type: 'announce', hash: H1 });
+      const client = await t.connect();
+      // Nothing is awaited: hello and watch wait on the tracker, the rest could be answered at once.
+      const requests = [
+        { type: 'hello' },
+        { type: 'announce', hash: H1, complete: false },
+        { type: 'lookup', hash: H1 },
+        { type: 'watch', hash: H1 },
+        { type: 'ping' },
+        { type: 'withdraw', hash: H1 },
+        { type: 'announce', hash: H2 },
+        { type: 'unwatch', hash: H1 },
+        { type: 'lookup', hash: H2 },
+      ];
+      requests.forEach((message, i) => client.send({ ...message, rid: i }));
+      const replies = [];
+      for (let i = 0; i < requests.length; i++) replies.push(await client.next((m) => m.rid !== undefined));
+      assert.deepEqual(
+        replies.map((m) => m.rid),
+        requests.map((_, i) => i),
+      );
+      assert.deepEqual(
+        replies.map((m) => m.type),
+        ['welcome', 'ok', 'peers', 'swarm', 'pong', 'ok', 'ok', 'ok', 'peers'],
+      );
+      assert.deepEqual([replies[1]!.seeders, replies[1]!.leechers], [1, 1]);
+      assert.deepEqual(replies[2]!.peers, [otherId]);
+      assert.deepEqual([replies[3]!.seeders, replies[3]!.leechers], [1, 1]);
+      assert.deepEqual([replies[5]!.seeders, replies[5]!.leechers], [1, 0]);
+      assert.deepEqual(replies[8]!.peers, []);
+      assert.deepEqual(warningCodes(t), []);
+    });
+  }
+});
+
 describe('fileStatus, stats and close', () => {
   it('fileStatus reports counts and rejects bad hashes with INVALID_HASH', async () => {
     const t = await start();
@@ -556,6 +642,20 @@ describe('fileStatus, stats and close', () => {
     await t.tracker.close(); // twice is harmless
   });
 
+  it('terminateSockets cuts every socket at once, and its peer is evicted', async () => {
+    const t = await start();
+    const evictions: string[] = [];
+    t.tracker.on('evict', (e) => evictions.push(e.reason));
+    const client = await t.connect();
+    await client.hello();
+    await client.request({ type: 'announce', hash: H1 });
+    t.tracker.terminateSockets();
+    assert.equal((await client.closed).code, 1006);
+    await waitFor(() => evictions.length === 1);
+    assert.deepEqual(evictions, ['close']);
+    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
+  });
+
   it('rejects invalid options', () => {
     assert.throws(() => createTracker({ heartbeatTimeoutMs: 0 }), RangeError);
     assert.throws(() => createTracker({ maxPeersReturned: -1 }), RangeError);
@@ -583,9 +683,9 @@ class SlowStore extends MemoryStore implements SwarmStore {
     await delay(this.addMs);
     return super.add(...args);
   }
-  override async removePeer(peerId: string) {
+  override async removePeer(...args: Parameters<MemoryStore['removePeer']>) {
     await delay(this.removeMs);
-    return super.removePeer(peerId);
+    return super.removePeer(...args);
   }
 }
 

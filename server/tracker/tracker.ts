@@ -46,13 +46,14 @@ import {
   type ReportReason,
   type Rid,
   type ServerMessage,
+  type SwarmCounts,
   type SwarmStatus,
   type TrackerLimits,
   type UnwatchMessage,
   type WatchMessage,
   type WithdrawMessage,
 } from './protocol.js';
-import type { StoreStats, SwarmStore } from './store.js';
+import type { PeerInfo, PeerRecord, StoreStats, SwarmStore, SyncSwarmStore } from './store.js';
 
 const debug = createDebug('ecdn:tracker');
 
@@ -181,22 +182,45 @@ interface Connection {
   peerId: string | undefined;
   /** Hashes this connection announced and has not withdrawn. */
   readonly hashes: Set<string>;
-  readonly watches: Set<string>;
+  /** Hashes this connection watches. Created by its first `watch`, since most peers never watch. */
+  watches: Set<string> | undefined;
   lastSeen: number;
-  /** Messages are handled one at a time, in order, so replies come in request order. */
-  queue: Promise<void>;
+  /**
+   * Messages are handled one at a time, in order, so replies come in request order.
+   * This settles once the messages received so far are handled; undefined when none is pending.
+   */
+  queue: Promise<void> | undefined;
+  /** Messages received and not yet handled, the one being handled included. */
   pending: number;
   closed: boolean;
   /** Message rate limit. */
   readonly bucket: TokenBucket;
-  /** Refusals for rate, counted to close connections that keep going. */
-  readonly strikes: StrikeWindow;
-  /** `report` rate limit. */
-  readonly reportBucket: TokenBucket;
-  /** `hash peerId` pairs already reported on this connection, oldest first. */
-  readonly reported: Set<string>;
+  /** Refusals for rate, counted to close connections that keep going. Created at the first refusal. */
+  strikes: StrikeWindow | undefined;
+  /** Created by the first `report`, since most peers never report. */
+  reports: Reports | undefined;
   /** Settles once the connection's swarm entries are removed. */
   evicted: Promise<void> | undefined;
+}
+
+/** What one connection's `report`s are checked against. */
+interface Reports {
+  /** `report` rate limit. */
+  readonly bucket: TokenBucket;
+  /** `hash peerId` pairs already reported on this connection, oldest first. */
+  readonly seen: Set<string>;
+}
+
+/** A hash announced through this tracker's connections. */
+interface LocalSwarm {
+  /**
+   * The hash, as one string shared by every connection holding it (and by the store's
+   * key, for the default store): each announce parses a string of its own, and keeping
+   * one copy per holder would cost 80 bytes per (peer, hash).
+   */
+  readonly hash: string;
+  /** How many connections here announced it. */
+  count: number;
 }
 
 /** A hash somebody watches. Count reads and pushes for it run one at a time, so pushes never go back in time. */
@@ -234,14 +258,25 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   private readonly trustProxy: number;
   private readonly secret: Buffer;
   private readonly store: SwarmStore;
+  /** The store again when it can answer at once (see the constructor), else undefined. */
+  private readonly syncStore: SyncSwarmStore | undefined;
   private readonly lookupCountry: CountryLookup;
   private readonly random: () => number;
 
   private readonly connections = new Set<Connection>();
+  /**
+   * Socket -> its connection, for the socket listeners, which are shared by all
+   * sockets instead of three closures per socket. An entry stays until the socket's
+   * 'close', after the connection is dropped, so that a late 'error' still names its peer.
+   */
+  private readonly bySocket = new Map<WebSocket, Connection>();
+  private readonly onSocketMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly onSocketClose: (this: WebSocket) => void;
+  private readonly onSocketError: (this: WebSocket, err: Error) => void;
   /** Peer ID -> the one connection it is bound to. */
   private readonly peers = new Map<string, Connection>();
   /** Hash -> how many connections here announced it. */
-  private readonly localSwarms = new Map<string, number>();
+  private readonly localSwarms = new Map<string, LocalSwarm>();
   private readonly watched = new Map<string, WatchedSwarm>();
   private readonly sweepTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
@@ -265,11 +300,32 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     if (options.secret !== undefined && options.secret.length === 0) throw new RangeError('secret must not be empty');
     this.secret = options.secret ?? randomBytes(32);
     this.store = options.store ?? new MemoryStore();
+    // Only a plain MemoryStore is called synchronously: a subclass may override the
+    // async methods (to add latency, or to count), and must then be called through them.
+    this.syncStore = Object.getPrototypeOf(this.store) === MemoryStore.prototype ? (this.store as MemoryStore) : undefined;
     this.lookupCountry = options.lookupCountry ?? geoLookupCountry;
     this.random = options.random ?? Math.random;
 
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.round(this.heartbeatTimeoutMs / 4)));
     this.sweepTimer.unref();
+
+    // `ws` calls its listeners with the socket as `this`.
+    const { bySocket } = this;
+    const tracker = this;
+    this.onSocketMessage = function (data, isBinary) {
+      const conn = bySocket.get(this);
+      if (conn) tracker.onMessage(conn, data, isBinary);
+    };
+    this.onSocketClose = function () {
+      const conn = bySocket.get(this);
+      if (!conn) return;
+      bySocket.delete(this);
+      tracker.drop(conn, 'close');
+    };
+    this.onSocketError = function (err) {
+      const conn = bySocket.get(this);
+      tracker.warn('SOCKET_ERROR', `socket error: ${err.message}`, { peerId: conn?.peerId, ip: conn?.ip, cause: err });
+    };
   }
 
   /**
@@ -303,24 +359,28 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       country,
       peerId: undefined,
       hashes: new Set(),
-      watches: new Set(),
+      watches: undefined,
       lastSeen: performance.now(),
-      queue: Promise.resolve(),
+      queue: undefined,
       pending: 0,
       closed: false,
       evicted: undefined,
       bucket: new TokenBucket(this.limits.maxMessagesPerSecond, this.limits.messageBurst, performance.now()),
-      strikes: new StrikeWindow(this.rateLimitStrikes, RATE_LIMIT_WINDOW_MS),
-      reportBucket: new TokenBucket(this.maxReportsPerMinute / 60, Math.max(1, Math.min(this.maxReportsPerMinute, 1e9)), performance.now()),
-      reported: new Set(),
+      strikes: undefined,
+      reports: undefined,
     };
     this.connections.add(conn);
+    this.bySocket.set(socket, conn);
     debug('connection from %s (%s)', ip || 'unknown address', country ?? 'no country');
 
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
-    socket.on('close', () => this.drop(conn, 'close'));
-    socket.on('error', (err: Error) => this.warn('SOCKET_ERROR', `socket error: ${err.message}`, { peerId: conn.peerId, ip, cause: err }));
-    if (socket.readyState !== socket.OPEN) this.drop(conn, 'close');
+    socket.on('message', this.onSocketMessage);
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onSocketError);
+    if (socket.readyState !== socket.OPEN) {
+      this.drop(conn, 'close');
+      // A socket already closed will not emit 'close'.
+      if (socket.readyState === socket.CLOSED) this.bySocket.delete(socket);
+    }
   }
 
   /**
@@ -385,6 +445,16 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     return this.closing;
   }
 
+  /**
+   * Cuts every socket the tracker was handed and that is not closed yet, without
+   * waiting for the close handshake: for a server shutting down after {@link Tracker.close}.
+   * The server need not track the tracker's sockets itself (ws's `clientTracking`
+   * costs a closure and a listener per socket).
+   */
+  terminateSockets(): void {
+    for (const socket of [...this.bySocket.keys()]) socket.terminate();
+  }
+
   // -------------------------------------------------------------------------
   // Receiving
 
@@ -400,7 +470,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const now = performance.now();
     const limited = !conn.bucket.take(now);
-    if (limited && conn.strikes.strike(now)) {
+    if (limited && (conn.strikes ??= new StrikeWindow(this.rateLimitStrikes, RATE_LIMIT_WINDOW_MS)).strike(now)) {
       // Replies still queued are dropped with the connection; this error is the last word.
       const err = new ProtocolError(
         'RATE_LIMITED',
@@ -414,16 +484,40 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     conn.pending++;
     // Backpressure: a client sending faster than the store answers stops being read.
     if (conn.pending >= PAUSE_AT_PENDING && !conn.socket.isPaused) conn.socket.pause();
-    conn.queue = conn.queue
-      .then(() => this.handleFrame(conn, data, isBinary, limited))
-      .catch((err: unknown) => this.warn('INTERNAL_ERROR', `handling a message failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err }))
-      .finally(() => {
-        conn.pending--;
-        if (conn.pending <= RESUME_AT_PENDING && conn.socket.isPaused && !conn.closed) conn.socket.resume();
-      });
+    if (conn.queue !== undefined) {
+      conn.queue = conn.queue
+        .then(() => this.handleFrame(conn, data, isBinary, limited))
+        .catch((err: unknown) => this.frameFailed(conn, err))
+        .finally(() => this.frameDone(conn));
+      return;
+    }
+    // Nothing is pending, so this message may be handled now, in order. With a store
+    // that answers at once, most messages are done within this call and allocate no
+    // promise; one that has to wait becomes the queue the next messages wait on.
+    let handling: Promise<void> | void = undefined;
+    try {
+      handling = this.handleFrame(conn, data, isBinary, limited);
+    } catch (err) {
+      this.frameFailed(conn, err);
+    }
+    if (handling === undefined) return this.frameDone(conn);
+    conn.queue = handling.catch((err: unknown) => this.frameFailed(conn, err)).finally(() => this.frameDone(conn));
   }
 
-  private async handleFrame(conn: Connection, data: RawData, isBinary: boolean, limited: boolean): Promise<void> {
+  private frameFailed(conn: Connection, err: unknown): void {
+    this.warn('INTERNAL_ERROR', `handling a message failed: ${String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err });
+  }
+
+  /** Called once per message handled, in order. */
+  private frameDone(conn: Connection): void {
+    conn.pending--;
+    // The last message is handled: the next is handled at once, and the settled queue is not kept.
+    if (conn.pending === 0) conn.queue = undefined;
+    if (conn.pending <= RESUME_AT_PENDING && conn.socket.isPaused && !conn.closed) conn.socket.resume();
+  }
+
+  /** Handles one frame; returns a promise only when it has to wait (see onMessage). */
+  private handleFrame(conn: Connection, data: RawData, isBinary: boolean, limited: boolean): Promise<void> | void {
     if (conn.closed) return;
     const parsed = parseClientMessage(data, isBinary, this.limits.maxMessageBytes);
     if (limited) {
@@ -441,13 +535,19 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       // A heartbeat. Failed hellos are not, so a connection that never gets an identity times out.
       conn.lastSeen = performance.now();
     }
+    let handling: Promise<void> | void;
     try {
-      await this.dispatch(conn, message);
+      handling = this.dispatch(conn, message);
     } catch (err) {
-      if (err instanceof ProtocolError) return this.reject(conn, err);
-      this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err });
-      this.send(conn, { type: 'error', ...ridOf(message.rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to handle this request; retry later.' });
+      return this.dispatchFailed(conn, message, err);
     }
+    if (handling !== undefined) return handling.catch((err: unknown) => this.dispatchFailed(conn, message, err));
+  }
+
+  private dispatchFailed(conn: Connection, message: ClientMessage, err: unknown): void {
+    if (err instanceof ProtocolError) return this.reject(conn, err);
+    this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err });
+    this.send(conn, { type: 'error', ...ridOf(message.rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to handle this request; retry later.' });
   }
 
   private dispatch(conn: Connection, message: ClientMessage): Promise<void> | void {
@@ -509,9 +609,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     this.emit('hello', { peerId, resumed, ip: conn.ip, country: conn.country });
   }
 
-  private async onAnnounce(conn: Connection, message: AnnounceMessage): Promise<void> {
+  private onAnnounce(conn: Connection, message: AnnounceMessage): Promise<void> | void {
     const { hash, complete, rid } = message;
-    const peerId = conn.peerId!;
     const isNew = !conn.hashes.has(hash);
     if (isNew && conn.hashes.size >= this.limits.maxHashesPerConnection) {
       throw new ProtocolError(
@@ -520,31 +619,70 @@ export class Tracker extends EventEmitter<TrackerEvents> {
         rid,
       );
     }
-    const changed = await this.store.add(hash, { peerId, ip: conn.ip, country: conn.country }, complete);
-    if (isNew) {
-      conn.hashes.add(hash);
-      this.localSwarms.set(hash, (this.localSwarms.get(hash) ?? 0) + 1);
+    const peer: PeerInfo = { peerId: conn.peerId!, ip: conn.ip, country: conn.country };
+    const shared = this.localSwarms.get(hash)?.hash ?? hash;
+    const now = this.syncStore;
+    if (now === undefined) return this.announceAsync(conn, message, peer, isNew, shared);
+    const changed = now.addNow(shared, peer, complete);
+    if (isNew) this.holds(conn, shared);
+    this.announced(conn, message, changed, now.countsNow(hash));
+  }
+
+  private async announceAsync(conn: Connection, message: AnnounceMessage, peer: PeerInfo, isNew: boolean, shared: string): Promise<void> {
+    const changed = await this.store.add(shared, peer, message.complete);
+    if (isNew) this.holds(conn, shared);
+    this.announced(conn, message, changed, await this.store.counts(shared));
+  }
+
+  /** Records that the connection holds one more hash, once the store does. */
+  private holds(conn: Connection, hash: string): void {
+    let local = this.localSwarms.get(hash);
+    if (local === undefined) {
+      local = { hash, count: 0 };
+      this.localSwarms.set(hash, local);
     }
-    const counts = await this.store.counts(hash);
+    local.count++;
+    conn.hashes.add(local.hash);
+  }
+
+  private announced(conn: Connection, message: AnnounceMessage, changed: boolean, counts: SwarmCounts): void {
+    const { hash, complete, rid } = message;
     this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
-    this.emit('announce', { hash, peerId, complete, changed });
+    this.emit('announce', { hash, peerId: conn.peerId!, complete, changed });
     if (changed) this.swarmChanged(hash);
   }
 
-  private async onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> {
-    const { hash, rid } = message;
-    const peerId = conn.peerId!;
-    const changed = await this.store.remove(hash, peerId);
+  private onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> | void {
+    const now = this.syncStore;
+    if (now === undefined) return this.withdrawAsync(conn, message);
+    const { hash } = message;
+    const changed = now.removeNow(hash, conn.peerId!);
     if (conn.hashes.delete(hash)) this.forgetLocal(hash);
-    const counts = await this.store.counts(hash);
+    this.withdrawn(conn, message, changed, now.countsNow(hash));
+  }
+
+  private async withdrawAsync(conn: Connection, message: WithdrawMessage): Promise<void> {
+    const { hash } = message;
+    const changed = await this.store.remove(hash, conn.peerId!);
+    if (conn.hashes.delete(hash)) this.forgetLocal(hash);
+    this.withdrawn(conn, message, changed, await this.store.counts(hash));
+  }
+
+  private withdrawn(conn: Connection, message: WithdrawMessage, changed: boolean, counts: SwarmCounts): void {
+    const { hash, rid } = message;
     this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
-    this.emit('withdraw', { hash, peerId, changed });
+    this.emit('withdraw', { hash, peerId: conn.peerId!, changed });
     if (changed) this.swarmChanged(hash);
   }
 
-  private async onLookup(conn: Connection, message: LookupMessage): Promise<void> {
+  private onLookup(conn: Connection, message: LookupMessage): Promise<void> | void {
+    const now = this.syncStore;
+    if (now === undefined) return this.store.list(message.hash).then((records) => this.lookedUp(conn, message, records));
+    this.lookedUp(conn, message, now.listNow(message.hash));
+  }
+
+  private lookedUp(conn: Connection, message: LookupMessage, records: PeerRecord[]): void {
     const { hash, rid } = message;
-    const records = await this.store.list(hash);
     let seeders = 0;
     for (const record of records) if (record.complete) seeders++;
     const leechers = records.length - seeders;
@@ -557,15 +695,15 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private async onWatch(conn: Connection, message: WatchMessage): Promise<void> {
     const { hash, rid } = message;
-    if (!conn.watches.has(hash)) {
-      if (conn.watches.size >= this.limits.maxWatchesPerConnection) {
+    if (!conn.watches?.has(hash)) {
+      if ((conn.watches?.size ?? 0) >= this.limits.maxWatchesPerConnection) {
         throw new ProtocolError(
           'TOO_MANY_WATCHES',
           `A connection may watch at most ${this.limits.maxWatchesPerConnection} hashes; unwatch one first.`,
           rid,
         );
       }
-      conn.watches.add(hash);
+      (conn.watches ??= new Set()).add(hash);
     }
     let swarm = this.watched.get(hash);
     if (!swarm) {
@@ -583,21 +721,25 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private onUnwatch(conn: Connection, message: UnwatchMessage): void {
     const { hash, rid } = message;
-    conn.watches.delete(hash);
+    if (conn.watches?.delete(hash) && conn.watches.size === 0) conn.watches = undefined;
     this.removeWatcher(conn, hash);
     this.send(conn, { type: 'ok', ...ridOf(rid), hash });
   }
 
   private onReport(conn: Connection, message: ReportMessage): void {
     const { hash, peerId, rid } = message;
-    if (!conn.reportBucket.take(performance.now())) {
+    const reports = (conn.reports ??= {
+      bucket: new TokenBucket(this.maxReportsPerMinute / 60, Math.max(1, Math.min(this.maxReportsPerMinute, 1e9)), performance.now()),
+      seen: new Set(),
+    });
+    if (!reports.bucket.take(performance.now())) {
       throw new ProtocolError('RATE_LIMITED', `A connection may send at most ${this.maxReportsPerMinute} reports per minute; this one was dropped.`, rid);
     }
     const key = `${hash} ${peerId}`;
-    const duplicate = conn.reported.has(key);
+    const duplicate = reports.seen.has(key);
     if (!duplicate) {
-      conn.reported.add(key);
-      if (conn.reported.size > MAX_REPORTS_REMEMBERED) conn.reported.delete(conn.reported.values().next().value!);
+      reports.seen.add(key);
+      if (reports.seen.size > MAX_REPORTS_REMEMBERED) reports.seen.delete(reports.seen.values().next().value!);
     }
     this.send(conn, { type: 'ok', ...ridOf(rid), hash });
     this.emit('report', { hash, reporter: conn.peerId!, peerId, reason: reportReason(message.reason), duplicate });
@@ -681,15 +823,18 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     conn.closed = true;
     this.connections.delete(conn);
     this.perIp.release(conn.ip);
-    for (const hash of conn.watches) this.removeWatcher(conn, hash);
-    conn.watches.clear();
-    conn.evicted = conn.queue
+    if (conn.watches) for (const hash of conn.watches) this.removeWatcher(conn, hash);
+    conn.watches = undefined;
+    // The queue is read a tick later: a message being handled right now, in onMessage's
+    // call, only becomes the queue when that call returns, and must finish first.
+    conn.evicted = Promise.resolve()
+      .then(() => conn.queue)
       .then(async () => {
         const { peerId } = conn;
         let hashes: string[] = [];
         if (peerId !== undefined) {
           try {
-            hashes = await this.store.removePeer(peerId);
+            hashes = this.syncStore ? this.syncStore.removePeerNow(peerId, conn.hashes) : await this.store.removePeer(peerId, conn.hashes);
           } catch (err) {
             this.warn('INTERNAL_ERROR', `removing peer ${peerId} failed`, { peerId, ip: conn.ip, cause: err });
           }
@@ -705,9 +850,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   }
 
   private forgetLocal(hash: string): void {
-    const count = (this.localSwarms.get(hash) ?? 0) - 1;
-    if (count > 0) this.localSwarms.set(hash, count);
-    else this.localSwarms.delete(hash);
+    const local = this.localSwarms.get(hash);
+    if (local !== undefined && --local.count <= 0) this.localSwarms.delete(hash);
   }
 
   // -------------------------------------------------------------------------
