@@ -144,9 +144,12 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats): Serv
     for (const reason of ['too_many_per_ip', 'invalid_token']) refusals.inc({ endpoint, reason }, 0);
   }
 
+  // Every announce counts: its two series are looked up once, not by label per call.
+  const announcedComplete = announces.labels({ complete: 'true' });
+  const announcedPartial = announces.labels({ complete: 'false' });
   const listeners = {
     hello: ({ resumed }: { resumed: boolean }) => hellos.inc({ resumed: String(resumed) }),
-    announce: ({ complete }: { complete: boolean }) => announces.inc({ complete: String(complete) }),
+    announce: ({ complete }: { complete: boolean }) => (complete ? announcedComplete : announcedPartial).inc(),
     withdraw: () => withdraws.inc(),
     lookup: () => lookups.inc(),
     evict: ({ reason }: { reason: string }) => evictions.inc({ reason }),

@@ -566,6 +566,23 @@ describe('per-connection state created on first use', () => {
     assert.equal((await client.closed).code, 1008);
   });
 
+  it('writes the announce and withdraw replies byte for byte as documented', async () => {
+    const t = await start();
+    const client = await t.connect();
+    await client.hello();
+    const frames: string[] = [];
+    client.socket.on('message', (data) => frames.push(String(data)));
+    await client.request({ type: 'announce', hash: H1 });
+    client.send({ type: 'announce', hash: H1, complete: false });
+    await client.next((m) => m.type === 'ok' && m.rid === undefined);
+    await client.request({ type: 'withdraw', hash: H1 });
+    assert.deepEqual(frames, [
+      `{"type":"ok","rid":"r2","hash":"${H1}","alive":true,"seeders":1,"leechers":0}`,
+      `{"type":"ok","hash":"${H1}","alive":false,"seeders":0,"leechers":1}`,
+      `{"type":"ok","rid":"r3","hash":"${H1}","alive":false,"seeders":0,"leechers":0}`,
+    ]);
+  });
+
   for (const [name, store] of [
     ['a store that answers at once', () => new MemoryStore()],
     ['a store that answers later', () => new SlowStore(2)],

@@ -41,6 +41,7 @@ import {
   type ErrorCode,
   type HelloMessage,
   type LookupMessage,
+  type OkMessage,
   type RawData,
   type ReportMessage,
   type ReportReason,
@@ -647,7 +648,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private announced(conn: Connection, message: AnnounceMessage, changed: boolean, counts: SwarmCounts): void {
     const { hash, complete, rid } = message;
-    this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
+    this.send(conn, okWithStatus(rid, hash, counts));
     this.emit('announce', { hash, peerId: conn.peerId!, complete, changed });
     if (changed) this.swarmChanged(hash);
   }
@@ -670,7 +671,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private withdrawn(conn: Connection, message: WithdrawMessage, changed: boolean, counts: SwarmCounts): void {
     const { hash, rid } = message;
-    this.send(conn, { type: 'ok', ...ridOf(rid), ...swarmStatus(hash, counts) });
+    this.send(conn, okWithStatus(rid, hash, counts));
     this.emit('withdraw', { hash, peerId: conn.peerId!, changed });
     if (changed) this.swarmChanged(hash);
   }
@@ -914,6 +915,17 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => {
     if (socket.readyState !== socket.CLOSED) socket.terminate();
   }, SHUTDOWN_GRACE_MS).unref();
+}
+
+/**
+ * The `ok` reply to `announce` and `withdraw`, built directly rather than by spreading
+ * `ridOf` and `swarmStatus` into it, since one goes out per announce. Keys are in the
+ * same order either way: type, rid, hash, alive, seeders, leechers.
+ */
+function okWithStatus(rid: Rid | undefined, hash: string, counts: SwarmCounts): OkMessage {
+  const { seeders, leechers } = counts;
+  const alive = seeders > 0;
+  return rid === undefined ? { type: 'ok', hash, alive, seeders, leechers } : { type: 'ok', rid, hash, alive, seeders, leechers };
 }
 
 function ridOf(rid: Rid | undefined): { rid?: Rid } {
