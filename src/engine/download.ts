@@ -5,6 +5,7 @@ import { Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
 import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
 import { pipelineCapacity, RateMeter } from './rate.js';
+import { equalBytes } from './sha256-chain.js';
 import { Swarm } from './swarm.js';
 import type { TrackerClient } from './tracker-client.js';
 import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
@@ -544,7 +545,5 @@ export class Download extends Emitter<DownloadEvents> {
 }
 
 function sameManifest(a: Manifest, b: Manifest): boolean {
-  if (a.size !== b.size || a.pieceSize !== b.pieceSize || a.chain.length !== b.chain.length) return false;
-  for (let i = 0; i < a.chain.length; i++) if (a.chain[i] !== b.chain[i]) return false;
-  return true;
+  return a.size === b.size && a.pieceSize === b.pieceSize && equalBytes(a.chain, b.chain);
 }

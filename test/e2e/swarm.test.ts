@@ -102,18 +102,27 @@ test('a corrupting seeder among honest ones is banned and the fetch completes', 
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
-test('a peer with a self-consistent but false manifest is banned and the fetch completes', { timeout: 120_000 }, async () => {
+/**
+ * An honest seeder of 8 MiB from `seed`, stepped away for now so that a consumer
+ * meets the liar first, and a liar that serves other bytes of the same size under
+ * the real hash, slowly. Call `honestBack()` to have the honest seeder return.
+ */
+async function honestAndLiar(seed: number) {
   const honest = await openEcdnPage(session.browser, session.server.url);
   const liar = await openEcdnPage(session.browser, session.server.url);
-  const hash = await seedRandom(honest, 8 * MiB, 1003);
-  // The honest seeder steps away for a moment, so that the consumer meets the liar first.
+  const hash = await seedRandom(honest, 8 * MiB, seed);
   await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
-  // The liar holds other bytes of the same size and serves them under the real hash, slowly.
   const other = await seedRandom(liar, 8 * MiB);
   await liar.evaluate(({ hash, other }) => {
     window.EphemeralCDN.configure({ uploadLimit: 4_000_000 });
     window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
   }, { hash, other });
+  const honestBack = async () => assert.equal(await seedRandom(honest, 8 * MiB, seed), hash);
+  return { honest, liar, hash, honestBack };
+}
+
+test('a peer with a self-consistent but false manifest is banned and the fetch completes', { timeout: 120_000 }, async () => {
+  const { honest, liar, hash, honestBack } = await honestAndLiar(1003);
 
   const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.evaluate(() => {
@@ -123,7 +132,7 @@ test('a peer with a self-consistent but false manifest is banned and the fetch c
   });
   const digest = fetchDigest(consumer, hash, { maxPeers: 5 });
   await consumer.waitForFunction(() => (window.EphemeralCDN.stats().downloading[0]?.received ?? 0) > 0);
-  assert.equal(await seedRandom(honest, 8 * MiB, 1003), hash);
+  await honestBack();
 
   assert.equal(await digest, hash);
   const bans = await consumer.evaluate(() => (window as unknown as { bans: Array<{ peerId: string; reason: string }> }).bans);
@@ -183,15 +192,7 @@ test('stream() yields verified bytes in order', { timeout: 60_000 }, async () =>
 });
 
 test('stream() errors with HASH_MISMATCH, not a close, when the manifest it streamed turns out false', { timeout: 120_000 }, async () => {
-  const honest = await openEcdnPage(session.browser, session.server.url);
-  const liar = await openEcdnPage(session.browser, session.server.url);
-  const hash = await seedRandom(honest, 8 * MiB, 1004);
-  await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
-  const other = await seedRandom(liar, 8 * MiB);
-  await liar.evaluate(({ hash, other }) => {
-    window.EphemeralCDN.configure({ uploadLimit: 4_000_000 });
-    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
-  }, { hash, other });
+  const { honest, liar, hash, honestBack } = await honestAndLiar(1004);
   const consumer = await openEcdnPage(session.browser, session.server.url);
   const outcome = consumer.evaluate(async (hash) => {
     const w = window as unknown as { streamed: number };
@@ -205,7 +206,7 @@ test('stream() errors with HASH_MISMATCH, not a close, when the manifest it stre
   }, hash);
   // Streams go in file order, so the liar's last piece, the one that gives it away, comes last.
   await consumer.waitForFunction(() => (window as unknown as { streamed?: number }).streamed! > 0);
-  assert.equal(await seedRandom(honest, 8 * MiB, 1004), hash);
+  await honestBack();
   const { code, streamed } = await outcome;
   assert.equal(code, 'HASH_MISMATCH');
   assert.ok(streamed > 0 && streamed < 8 * MiB, `streamed ${streamed} B first`);
