@@ -119,6 +119,8 @@ export class Download extends Emitter<DownloadEvents> {
   #reject!: (err: Error) => void;
   #tick: ReturnType<typeof setInterval> | undefined;
   #lookups = 0;
+  /** Lookups in a row after which no peer was left to download from. */
+  #emptyLookups = 0;
   #lookingUp = false;
   #lastLookup = 0;
   #lastProgress = 0;
@@ -247,20 +249,22 @@ export class Download extends Emitter<DownloadEvents> {
       const room = this.#options.maxPeers - this.#peers.size;
       await Promise.all(fresh.slice(0, Math.max(0, room)).map((id) => this.#addPeer(id)));
       if (this.destroyed) return;
-      if (this.#peers.size === 0) {
-        if (fresh.length === 0 && this.banned.size > 0 && result.peers.every((id) => id === self || this.banned.has(id))) {
+      if (this.#peers.size > 0) {
+        this.#emptyLookups = 0;
+        return;
+      }
+      // Nobody to download from. Ask again a couple of times before giving up: the
+      // swarm may be changing (a seeder coming back, or one that just joined).
+      this.#emptyLookups++;
+      if (fresh.length === 0 && this.#emptyLookups >= 3) {
+        if (this.banned.size > 0 && result.peers.every((id) => id === self || this.banned.has(id))) {
           return this.fail(
             new EcdnError('HASH_MISMATCH', `Every peer offering ${this.hash} sent bytes that do not match it.`, { hash: this.hash }),
           );
         }
-        if (fresh.length === 0 && this.#lookups >= 3) {
-          return this.fail(
-            new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }),
-          );
-        }
-        // Everyone we tried failed; ask again shortly, the swarm may have moved on.
-        setTimeout(() => void this.#findPeers(), 500 * this.#lookups);
+        return this.fail(new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }));
       }
+      setTimeout(() => void this.#findPeers(), 500 * this.#emptyLookups);
     } catch (err) {
       if (!this.destroyed) this.fail(err instanceof EcdnError ? err : new EcdnError('TRACKER_UNREACHABLE', String(err)));
     } finally {
