@@ -24,6 +24,11 @@ export const MAX_STRIKES = 1;
 export const SILENT_AFTER_MS = 4_000;
 /** Connection attempts to one peer before a download gives up on it. */
 export const MAX_DIAL_ATTEMPTS = 3;
+/**
+ * Lookups in a row that leave a download with nobody to download from before it gives
+ * up; they are 0.5 s, 1 s and 1.5 s apart, so the swarm has about 3 s to change.
+ */
+export const EMPTY_LOOKUPS_BEFORE_GIVING_UP = 4;
 /** Fewest blocks kept in flight per peer, before its rate is known; then about one second of its rate. */
 export const MIN_PIPELINE = 4;
 
@@ -256,7 +261,7 @@ export class Download extends Emitter<DownloadEvents> {
       // Nobody to download from. Ask again a couple of times before giving up: the
       // swarm may be changing (a seeder coming back, or one that just joined).
       this.#emptyLookups++;
-      if (fresh.length === 0 && this.#emptyLookups >= 3) {
+      if (fresh.length === 0 && this.#emptyLookups >= EMPTY_LOOKUPS_BEFORE_GIVING_UP) {
         if (this.banned.size > 0 && result.peers.every((id) => id === self || this.banned.has(id))) {
           return this.fail(
             new EcdnError('HASH_MISMATCH', `Every peer offering ${this.hash} sent bytes that do not match it.`, { hash: this.hash }),

@@ -132,7 +132,8 @@ export async function manifestLiar(browser: Browser, opts: { runs: number; size:
     const liarId = await peerId(liar);
     const consumer = await openConsumer(browser, server.url);
     const digest = fetchDigest(consumer, hash, { maxPeers: 4, reseed: false });
-    await consumer.waitForFunction(() => (window.EphemeralCDN.stats().downloading[0]?.received ?? 0) > 0);
+    // The consumer has the liar's manifest (it met the liar first); now the honest seeder comes back.
+    await consumer.waitForFunction(() => (window.EphemeralCDN.stats().downloading[0]?.total ?? 0) > 0);
     await seedRandom(honest, opts.size, 8000 + run);
     if ((await digest.catch(() => '')) === hash) completed++;
     const { bans } = await consumerResult(consumer);
