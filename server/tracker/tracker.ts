@@ -622,11 +622,11 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const peer: PeerInfo = { peerId: conn.peerId!, ip: conn.ip, country: conn.country };
     const shared = this.localSwarms.get(hash)?.hash ?? hash;
-    const now = this.syncStore;
-    if (now === undefined) return this.announceAsync(conn, message, peer, isNew, shared);
-    const changed = now.addNow(shared, peer, complete);
+    const sync = this.syncStore;
+    if (sync === undefined) return this.announceAsync(conn, message, peer, isNew, shared);
+    const changed = sync.addNow(shared, peer, complete);
     if (isNew) this.holds(conn, shared);
-    this.announced(conn, message, changed, now.countsNow(hash));
+    this.announced(conn, message, changed, sync.countsNow(hash));
   }
 
   private async announceAsync(conn: Connection, message: AnnounceMessage, peer: PeerInfo, isNew: boolean, shared: string): Promise<void> {
@@ -654,12 +654,12 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   }
 
   private onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> | void {
-    const now = this.syncStore;
-    if (now === undefined) return this.withdrawAsync(conn, message);
+    const sync = this.syncStore;
+    if (sync === undefined) return this.withdrawAsync(conn, message);
     const { hash } = message;
-    const changed = now.removeNow(hash, conn.peerId!);
+    const changed = sync.removeNow(hash, conn.peerId!);
     if (conn.hashes.delete(hash)) this.forgetLocal(hash);
-    this.withdrawn(conn, message, changed, now.countsNow(hash));
+    this.withdrawn(conn, message, changed, sync.countsNow(hash));
   }
 
   private async withdrawAsync(conn: Connection, message: WithdrawMessage): Promise<void> {
@@ -677,9 +677,9 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   }
 
   private onLookup(conn: Connection, message: LookupMessage): Promise<void> | void {
-    const now = this.syncStore;
-    if (now === undefined) return this.store.list(message.hash).then((records) => this.lookedUp(conn, message, records));
-    this.lookedUp(conn, message, now.listNow(message.hash));
+    const sync = this.syncStore;
+    if (sync === undefined) return this.store.list(message.hash).then((records) => this.lookedUp(conn, message, records));
+    this.lookedUp(conn, message, sync.listNow(message.hash));
   }
 
   private lookedUp(conn: Connection, message: LookupMessage, records: PeerRecord[]): void {

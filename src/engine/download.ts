@@ -1,11 +1,11 @@
 import { createLog } from './log.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
+import { equalBytes } from './hash.js';
 import { Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
 import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
 import { pipelineCapacity, RateMeter } from './rate.js';
-import { equalBytes } from './sha256-chain.js';
 import { Swarm } from './swarm.js';
 import type { TrackerClient } from './tracker-client.js';
 import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
@@ -436,14 +436,7 @@ export class Download extends Emitter<DownloadEvents> {
     for (const { offset, length } of this.#manifest!.blocks(piece)) {
       const peerId = suspect.blocks.get(offset);
       if (peerId === undefined || guilty.has(peerId)) continue;
-      const bad = suspect.bytes.subarray(offset, offset + length);
-      const ok = good.subarray(offset, offset + length);
-      for (let i = 0; i < length; i++) {
-        if (bad[i] !== ok[i]) {
-          guilty.add(peerId);
-          break;
-        }
-      }
+      if (!equalBytes(suspect.bytes.subarray(offset, offset + length), good.subarray(offset, offset + length))) guilty.add(peerId);
     }
     for (const peerId of guilty) this.#strike(peerId, piece);
   }

@@ -11,8 +11,8 @@
  * and a publisher computes the address and the manifest in one pass.
  */
 import { EcdnError, parseHash } from './errors.js';
-import { HASH_SLICE_SIZE, type HashInput, bytesToHex, inputSize, readRange, throwIfAborted } from './hash.js';
-import { SHA256_BLOCK, Sha256Chain, equalBytes } from './sha256-chain.js';
+import { HASH_SLICE_SIZE, type HashInput, bytesToHex, equalBytes, inputSize, readRange, throwIfAborted } from './hash.js';
+import { SHA256_BLOCK, Sha256Chain } from './sha256-chain.js';
 import { BLOCK_SIZE, MAX_MANIFEST_PIECES, PIECE_HASH_SIZE, type ManifestFrame, pieceCountFor } from './wire.js';
 
 /** Piece count {@link choosePieceSize} stays under, so a MANIFEST frame fits in one message with room to spare. */

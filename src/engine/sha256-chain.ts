@@ -14,6 +14,7 @@
  * hash-wasm is pinned to an exact version in package.json.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { equalBytes } from './hash.js';
 
 /** Size of a chaining value (and of a SHA-256 digest), in bytes. */
 export const CHAINING_VALUE_SIZE = 32;
@@ -119,11 +120,4 @@ async function checkLayout(chain: Sha256Chain): Promise<void> {
   const resumed = chain.resume(cv128, 128).update(bytes.subarray(128)).digest();
   if (!equalBytes(straight, resumed)) throw new Error('hash-wasm changed its SHA-256 state layout; update src/engine/sha256-chain.ts.');
   layoutChecked = true;
-}
-
-/** True when `a` and `b` hold the same bytes. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

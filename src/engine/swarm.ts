@@ -105,8 +105,8 @@ export class Swarm {
     if (blob) {
       const layout = this.#pieceLayout;
       const piece = layout && start < layout.size ? layout.pieceAt(start) : -1;
-      if (piece < 0 || end > layout!.pieceRange(piece)[1]) return new Uint8Array(await blob.slice(start, end).arrayBuffer());
-      const pieceStart = layout!.pieceRange(piece)[0];
+      const [pieceStart, pieceEnd] = piece < 0 ? [0, 0] : layout!.pieceRange(piece);
+      if (piece < 0 || end > pieceEnd) return new Uint8Array(await blob.slice(start, end).arrayBuffer());
       const bytes = await this.#readPiece(blob, layout!, piece);
       return bytes.subarray(start - pieceStart, end - pieceStart);
     }
