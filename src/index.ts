@@ -14,12 +14,12 @@
  */
 import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type SeedOptions } from './engine/engine.js';
 import type { HashInput } from './engine/hash.js';
-import type { SwarmStatus } from './engine/tracker-client.js';
+import type { FileStatus } from './engine/tracker-client.js';
 
 export { SwarmEngine } from './engine/engine.js';
 export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, SeedOptions } from './engine/engine.js';
 export type { FetchProgress } from './engine/download.js';
-export type { SwarmStatus } from './engine/tracker-client.js';
+export type { FileStatus } from './engine/tracker-client.js';
 export { EcdnError, isEcdnError, type EcdnErrorCode } from './engine/errors.js';
 
 let engine: SwarmEngine | undefined;
@@ -73,7 +73,7 @@ export function stream(hash: string, options?: FetchOptions): ReadableStream<Uin
 }
 
 /** Watches a file's live seeder count; returns a function that stops watching. */
-export function watch(hash: string, callback: (status: SwarmStatus) => void): () => void {
+export function watch(hash: string, callback: (status: FileStatus) => void): () => void {
   return getEngine().watch(hash, callback);
 }
 

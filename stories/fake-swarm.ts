@@ -7,8 +7,8 @@ import type { FetchOptions, SeedOptions, EngineStats } from '../src/engine/engin
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
-import type { SwarmStatus } from '../src/engine/tracker-client.js';
-import type { EcdnSwarm } from '../src/internal/context.js';
+import type { FileStatus } from '../src/engine/tracker-client.js';
+import type { EcdnEngine } from '../src/internal/context.js';
 
 export interface FakeSwarmOptions {
   /**
@@ -36,13 +36,13 @@ export interface FakeSwarmOptions {
   uploads?: number[];
 }
 
-export class FakeSwarm implements EcdnSwarm {
+export class FakeSwarm implements EcdnEngine {
   options: FakeSwarmOptions;
   /** Every call, for tests to assert on. */
   readonly calls: Array<{ method: string; hash?: string }> = [];
   readonly seeded = new Set<string>();
-  readonly #watchers = new Map<string, Set<(status: SwarmStatus) => void>>();
-  #statuses = new Map<string, SwarmStatus>();
+  readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
+  #statuses = new Map<string, FileStatus>();
   #uploadTick = 0;
 
   constructor(options: FakeSwarmOptions = {}) {
@@ -50,7 +50,7 @@ export class FakeSwarm implements EcdnSwarm {
   }
 
   /** Reports a new status for `hash` to its watchers, as the tracker would. */
-  setStatus(hash: string, status: Partial<Omit<SwarmStatus, 'hash'>>): void {
+  setStatus(hash: string, status: Partial<Omit<FileStatus, 'hash'>>): void {
     const next = { ...this.#status(hash), ...status, hash };
     this.#statuses.set(hash, next);
     for (const callback of this.#watchers.get(hash) ?? []) callback(next);
@@ -107,7 +107,7 @@ export class FakeSwarm implements EcdnSwarm {
     this.seeded.delete(hash);
   }
 
-  watch(hash: string, callback: (status: SwarmStatus) => void): () => void {
+  watch(hash: string, callback: (status: FileStatus) => void): () => void {
     this.calls.push({ method: 'watch', hash });
     let set = this.#watchers.get(hash);
     if (!set) this.#watchers.set(hash, (set = new Set()));
@@ -140,7 +140,7 @@ export class FakeSwarm implements EcdnSwarm {
     };
   }
 
-  #status(hash: string): SwarmStatus {
+  #status(hash: string): FileStatus {
     const known = this.#statuses.get(hash);
     if (known) return known;
     const seeders = this.options.seeders ?? (this.seeded.has(hash) ? 1 : 0);

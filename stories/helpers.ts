@@ -1,13 +1,13 @@
 import { render, type TemplateResult } from 'lit';
-import { provideSwarm, type EcdnSwarm } from '../src/components/index.js';
+import { provideEngine, type EcdnEngine } from '../src/components/index.js';
 
 /**
  * Renders `template` inside a `<div>` that provides `swarm` to the elements
  * through context, the way a page gives them an engine of its own.
  */
-export function withSwarm(swarm: EcdnSwarm, template: TemplateResult): HTMLElement {
+export function withSwarm(swarm: EcdnEngine, template: TemplateResult): HTMLElement {
   const host = document.createElement('div');
-  provideSwarm(host, swarm);
+  provideEngine(host, swarm);
   // Saving a file from a story would download it for real: swallow the
   // temporary <a download> clicks of <ecdn-download>.
   host.addEventListener(

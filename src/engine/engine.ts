@@ -7,7 +7,7 @@ import { hexToBytes, toBlob, type HashInput } from './hash.js';
 import { buildManifest, type Manifest } from './manifest.js';
 import { PeerLink } from './peer-link.js';
 import { Swarm } from './swarm.js';
-import { TrackerClient, type Identity, type SwarmStatus, type WebSocketConstructor } from './tracker-client.js';
+import { TrackerClient, type Identity, type FileStatus, type WebSocketConstructor } from './tracker-client.js';
 import { Uploader, type UploadFaults } from './uploader.js';
 import { MANIFEST_PIECE, type Frame } from './wire.js';
 
@@ -92,6 +92,12 @@ export interface EngineEvents extends Record<string, unknown> {
   ban: { hash: string; peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST'; strikes: number };
   /** A download completed and verified. */
   fetched: FetchReport;
+  /**
+   * A file this page holds changed its serving figures: payload bytes served, or
+   * the number of peers downloading it from this page now. At most about four a
+   * second per file, and once more when its last downloader goes quiet.
+   */
+  seeding: { hash: string; bytesUp: number; downloaders: number };
 }
 
 /** Ways a test can make a page misbehave as a peer. */
@@ -142,7 +148,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #links = new Map<string, PeerLink>();
   readonly #allLinks = new Set<PeerLink>();
   readonly #dialing = new Map<string, Promise<PeerLink>>();
-  readonly #watchers = new Map<string, Set<(status: SwarmStatus) => void>>();
+  readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   readonly #uploader = new Uploader((hash) => this.#served(hash));
   #faults: EngineFaults = {};
   #bytesDownClosed = 0;
@@ -310,7 +316,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * that stops watching. While the tracker is unreachable nothing is reported,
    * so a short outage never looks like a death.
    */
-  watch(hash: string, callback: (status: SwarmStatus) => void): () => void {
+  watch(hash: string, callback: (status: FileStatus) => void): () => void {
     hash = parseHash(hash);
     this.#assertAlive();
     let set = this.#watchers.get(hash);

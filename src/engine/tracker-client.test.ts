@@ -1,5 +1,5 @@
 import { expect } from '@open-wc/testing';
-import { TrackerClient, type SwarmStatus } from './tracker-client.js';
+import { TrackerClient, type FileStatus } from './tracker-client.js';
 
 // The tracker client in real Chromium against the real server that
 // web-test-runner.config.mjs starts.
@@ -8,7 +8,7 @@ const server = (window as unknown as { ECDN_SERVER: string }).ECDN_SERVER;
 const trackerUrl = `${server.replace(/^http/, 'ws')}/tracker`;
 const randomHash = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
 
-function nextStatus(client: TrackerClient, predicate: (s: SwarmStatus) => boolean): Promise<SwarmStatus> {
+function nextStatus(client: TrackerClient, predicate: (s: FileStatus) => boolean): Promise<FileStatus> {
   return new Promise((resolve) => {
     const off = client.on('swarm', (status) => {
       if (predicate(status)) {

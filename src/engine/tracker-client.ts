@@ -12,7 +12,7 @@ export interface Identity {
 }
 
 /** What the tracker knows of one file. */
-export interface SwarmStatus {
+export interface FileStatus {
   hash: string;
   /** True while at least one peer holds the whole file. */
   alive: boolean;
@@ -23,7 +23,7 @@ export interface SwarmStatus {
 }
 
 /** A lookup's answer: the status plus peer IDs, nearest first. */
-export interface LookupResult extends SwarmStatus {
+export interface LookupResult extends FileStatus {
   peers: string[];
 }
 
@@ -46,7 +46,7 @@ interface TrackerClientEvents extends Record<string, unknown> {
   /** A new identity: on first connection, and again if the tracker could not resume the old one. */
   identity: Identity;
   /** A watched file's counts changed. */
-  swarm: SwarmStatus;
+  swarm: FileStatus;
   /** Connected and welcomed (again). */
   connect: undefined;
   /** The connection dropped; a reconnection is scheduled. */

@@ -5,14 +5,14 @@ import type { SwarmEngine } from '../engine/engine.js';
  * The part of {@link SwarmEngine} the elements use. A page's real engine is
  * one; a story or a test can provide a small fake with the same methods.
  */
-export type EcdnSwarm = Pick<SwarmEngine, 'fetch' | 'stream' | 'seed' | 'unseed' | 'watch' | 'stats'>;
+export type EcdnEngine = Pick<SwarmEngine, 'fetch' | 'stream' | 'seed' | 'unseed' | 'watch' | 'stats'>;
 
 /**
  * The context that carries the page's engine to every EphemeralCDN element
  * below its provider. The key is a string, not a symbol, so that two copies
  * of this module (the `<script>` bundle and an npm import) still match.
  */
-export const swarmContext = createContext<EcdnSwarm>('ecdn-swarm');
+export const engineContext = createContext<EcdnEngine>('ecdn-engine');
 
 /**
  * Gives `swarm` to the EphemeralCDN elements inside `element` (which may be
@@ -20,11 +20,11 @@ export const swarmContext = createContext<EcdnSwarm>('ecdn-swarm');
  * elements use the page's shared engine, `getEngine()`.
  *
  * ```js
- * provideSwarm(document.body, new SwarmEngine({ server: 'https://cdn.example.org' }));
+ * provideEngine(document.body, new SwarmEngine({ server: 'https://cdn.example.org' }));
  * ```
  */
-export function provideSwarm(element: HTMLElement, swarm: EcdnSwarm): ContextProvider<typeof swarmContext> {
-  const provider = new ContextProvider(element, { context: swarmContext, initialValue: swarm });
+export function provideEngine(element: HTMLElement, swarm: EcdnEngine): ContextProvider<typeof engineContext> {
+  const provider = new ContextProvider(element, { context: engineContext, initialValue: swarm });
   // A plain element has no controller lifecycle: start listening now. Elements
   // already connected below it asked before it existed; announce it to them.
   provider.hostConnected();

@@ -4,9 +4,9 @@ import { state } from 'lit/decorators.js';
 import { isEcdnError, parseHash } from '../engine/errors.js';
 import { EcdnDeadEvent } from '../events/ecdn-dead.js';
 import { EcdnErrorEvent, type EcdnErrorDetail } from '../events/ecdn-error.js';
-import type { SwarmStatus } from '../engine/tracker-client.js';
+import type { FileStatus } from '../engine/tracker-client.js';
 import { getEngine } from '../index.js';
-import { swarmContext, type EcdnSwarm } from './context.js';
+import { engineContext, type EcdnEngine } from './context.js';
 import { emit } from './emit.js';
 import { errorDetail } from './errors.js';
 import { SwarmWatchController } from './swarm-controller.js';
@@ -20,10 +20,10 @@ export type EcdnState = 'idle' | 'loading' | 'ready' | 'dead' | 'error';
  * count of the file they show.
  */
 export class EcdnElement extends LitElement {
-  /** The engine given by an ancestor through `swarmContext`, if any. */
-  @consume({ context: swarmContext, subscribe: true })
+  /** The engine given by an ancestor through `engineContext`, if any. */
+  @consume({ context: engineContext, subscribe: true })
   @state()
-  protected providedSwarm?: EcdnSwarm;
+  protected providedSwarm?: EcdnEngine;
 
   @state() private _state: EcdnState = 'idle';
 
@@ -34,7 +34,7 @@ export class EcdnElement extends LitElement {
   protected readonly swarmWatch = new SwarmWatchController(this, {
     hash: () => this.watchedHash(),
     swarm: () => this.swarm,
-    onStatus: (status) => this.onSwarmStatus(status),
+    onStatus: (status) => this.onFileStatus(status),
   });
 
   /** Where the file stands: `idle`, `loading`, `ready`, `dead` or `error`. Reflected as the `state` attribute. */
@@ -48,7 +48,7 @@ export class EcdnElement extends LitElement {
   }
 
   /** The engine in use: the one provided through context, else the page's shared one. */
-  protected get swarm(): EcdnSwarm {
+  protected get swarm(): EcdnEngine {
     return this.providedSwarm ?? getEngine();
   }
 
@@ -70,7 +70,7 @@ export class EcdnElement extends LitElement {
   }
 
   /** Called on every swarm status of {@link watchedHash}; subclasses override. */
-  protected onSwarmStatus(_status: SwarmStatus): void {}
+  protected onFileStatus(_status: FileStatus): void {}
 
   /** Shows the error state and fires `ecdn-error`. */
   protected fail(detail: EcdnErrorDetail): void {

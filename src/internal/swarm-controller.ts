@@ -1,15 +1,15 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { SwarmStatus } from '../engine/tracker-client.js';
-import type { EcdnSwarm } from './context.js';
+import type { FileStatus } from '../engine/tracker-client.js';
+import type { EcdnEngine } from './context.js';
 
 /** What {@link SwarmWatchController} asks its host. */
 export interface SwarmWatchOptions {
   /** The file to watch now, or undefined for none. Read before every update. */
   hash: () => string | undefined;
   /** The engine to watch it with. */
-  swarm: () => EcdnSwarm;
+  swarm: () => EcdnEngine;
   /** Called on every status the tracker reports, before the host re-renders. */
-  onStatus?: (status: SwarmStatus) => void;
+  onStatus?: (status: FileStatus) => void;
 }
 
 /**
@@ -19,12 +19,12 @@ export interface SwarmWatchOptions {
  */
 export class SwarmWatchController implements ReactiveController {
   /** The tracker's latest word on the watched file; undefined until it answers. */
-  status: SwarmStatus | undefined;
+  status: FileStatus | undefined;
 
   readonly #host: ReactiveControllerHost;
   readonly #options: SwarmWatchOptions;
   #hash: string | undefined;
-  #swarm: EcdnSwarm | undefined;
+  #swarm: EcdnEngine | undefined;
   #stop: (() => void) | undefined;
 
   constructor(host: ReactiveControllerHost, options: SwarmWatchOptions) {

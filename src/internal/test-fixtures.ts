@@ -2,7 +2,7 @@
 // Shared by the elements' browser tests; never imported by shipped code.
 import { fixture } from '@open-wc/testing';
 import type { TemplateResult } from 'lit';
-import { provideSwarm, type EcdnSwarm } from './context.js';
+import { provideEngine, type EcdnEngine } from './context.js';
 
 declare global {
   interface Window {
@@ -15,11 +15,11 @@ const parents: HTMLElement[] = [];
 afterEach(() => parents.splice(0).forEach((p) => p.remove()));
 
 /** Renders `template` inside an element that provides `swarm` through context. */
-export async function mount<T extends Element>(swarm: EcdnSwarm, template: TemplateResult): Promise<T> {
+export async function mount<T extends Element>(swarm: EcdnEngine, template: TemplateResult): Promise<T> {
   const parent = document.createElement('div');
   document.body.append(parent);
   parents.push(parent);
-  provideSwarm(parent, swarm);
+  provideEngine(parent, swarm);
   return fixture<T>(template, { parentNode: parent });
 }
 

@@ -4,7 +4,7 @@ import { classMap } from 'lit/directives/class-map.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
 import { parseHash } from '../../engine/errors.js';
-import type { SwarmStatus } from '../../engine/tracker-client.js';
+import type { FileStatus } from '../../engine/tracker-client.js';
 import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
@@ -96,7 +96,7 @@ export class EcdnDownload extends EcdnElement {
     return validHash(this.hash);
   }
 
-  protected override onSwarmStatus(status: SwarmStatus): void {
+  protected override onFileStatus(status: FileStatus): void {
     if (status.hash !== validHash(this.hash)) return;
     if (!status.alive && this.state === 'idle') {
       this.setState('dead');

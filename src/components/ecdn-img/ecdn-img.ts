@@ -3,11 +3,11 @@ import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
-import type { SwarmStatus } from '../../engine/tracker-client.js';
+import type { FileStatus } from '../../engine/tracker-client.js';
 import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
-import type { EcdnSwarm } from '../../internal/context.js';
+import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
 import { errorText } from '../../internal/errors.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
@@ -76,7 +76,7 @@ export class EcdnImg extends EcdnElement {
   #abort: AbortController | undefined;
   /** What the current run is for; a new hash or engine starts another. */
   #runHash: string | undefined;
-  #runSwarm: EcdnSwarm | undefined;
+  #runSwarm: EcdnEngine | undefined;
   #size = 0;
   #mime = '';
 
@@ -97,7 +97,7 @@ export class EcdnImg extends EcdnElement {
     return validHash(this.hash);
   }
 
-  protected override onSwarmStatus(status: SwarmStatus): void {
+  protected override onFileStatus(status: FileStatus): void {
     if (status.hash !== validHash(this.hash)) return;
     if (!status.alive && this.state === 'ready') {
       this.setState('dead');
@@ -135,7 +135,7 @@ export class EcdnImg extends EcdnElement {
     void this.#fetch(hash, swarm, abort.signal);
   }
 
-  async #fetch(hash: string, swarm: EcdnSwarm, signal: AbortSignal): Promise<void> {
+  async #fetch(hash: string, swarm: EcdnEngine, signal: AbortSignal): Promise<void> {
     const stale = () => hash !== this.hash || signal.aborted;
     try {
       const bytes = await swarm.fetch(hash, {

@@ -5,7 +5,7 @@ import { styleMap } from 'lit/directives/style-map.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
-import type { EcdnSwarm } from '../../internal/context.js';
+import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement } from '../../internal/ecdn-element.js';
 import { errorDetail, errorText, isAbort } from '../../internal/errors.js';
 import { formatBytes, percent, plural } from '../../internal/format.js';
@@ -78,7 +78,7 @@ export class EcdnSeedDrop extends EcdnElement {
   @query('input[type=file]') private _input!: HTMLInputElement;
 
   #abort: AbortController | undefined;
-  #swarm: EcdnSwarm | undefined;
+  #swarm: EcdnEngine | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
