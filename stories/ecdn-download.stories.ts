@@ -2,8 +2,8 @@ import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
 import '../src/components/index.js';
 import type { EcdnDownload } from '../src/components/index.js';
-import { FakeSwarm, SAMPLE_HASH } from './fake-swarm.js';
-import { after, withSwarm } from './helpers.js';
+import { FakeEngine, SAMPLE_HASH } from './fake-engine.js';
+import { after, withEngine } from './helpers.js';
 
 interface Args {
   hash: string;
@@ -32,15 +32,15 @@ const click = (host: HTMLElement) => after<EcdnDownload>(host, 'ecdn-download', 
 
 /** Waiting for a click, with the size and the live seeder count. */
 export const Idle: Story = {
-  render: (args) => withSwarm(new FakeSwarm({ seeders: 3 }), download(args)),
+  render: (args) => withEngine(new FakeEngine({ seeders: 3 }), download(args)),
 };
 
 /** Downloading: progress, speed and peers, and a cancel button. */
 export const Loading: Story = {
   render: (args) =>
     click(
-      withSwarm(
-        new FakeSwarm({ fetch: 'loading', seeders: 4, progress: { received: 2_650_000, total: 4_200_000, peers: 4, bytesPerSecond: 3_100_000 } }),
+      withEngine(
+        new FakeEngine({ fetch: 'loading', seeders: 4, progress: { received: 2_650_000, total: 4_200_000, peers: 4, bytesPerSecond: 3_100_000 } }),
         download(args),
       ),
     ),
@@ -48,22 +48,22 @@ export const Loading: Story = {
 
 /** Downloaded, verified and saved. */
 export const Ready: Story = {
-  render: (args) => click(withSwarm(new FakeSwarm({ bytes: new Uint8Array(4_200_000), seeders: 6 }), download(args))),
+  render: (args) => click(withEngine(new FakeEngine({ bytes: new Uint8Array(4_200_000), seeders: 6 }), download(args))),
 };
 
 /** Nobody holds the file any more: known before any click. */
 export const Dead: Story = {
-  render: (args) => withSwarm(new FakeSwarm({ seeders: 0 }), download(args)),
+  render: (args) => withEngine(new FakeEngine({ seeders: 0 }), download(args)),
 };
 
 /** Any other failure (here `TIMEOUT`): the button tries again. */
 export const ErrorState: Story = {
   name: 'Error',
-  render: (args) => click(withSwarm(new FakeSwarm({ fetch: 'error', errorCode: 'TIMEOUT', seeders: 1 }), download(args))),
+  render: (args) => click(withEngine(new FakeEngine({ fetch: 'error', errorCode: 'TIMEOUT', seeders: 1 }), download(args))),
 };
 
 /** A hash that is not 64 hex characters is an error at once. */
 export const InvalidHash: Story = {
   args: { hash: 'not-a-hash' },
-  render: (args) => withSwarm(new FakeSwarm(), download(args)),
+  render: (args) => withEngine(new FakeEngine(), download(args)),
 };

@@ -1,8 +1,8 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
 import '../src/components/index.js';
-import { FakeSwarm, makePng, SAMPLE_HASH } from './fake-swarm.js';
-import { withSwarm } from './helpers.js';
+import { FakeEngine, makePng, SAMPLE_HASH } from './fake-engine.js';
+import { withEngine } from './helpers.js';
 
 interface Args {
   hash: string;
@@ -32,34 +32,34 @@ const img = (args: Args) => html`<ecdn-img hash=${args.hash} alt=${args.alt} typ
 /** No hash yet: nothing to show and nothing fetched. */
 export const Idle: Story = {
   args: { hash: '' },
-  render: (args) => withSwarm(new FakeSwarm(), img(args)),
+  render: (args) => withEngine(new FakeEngine(), img(args)),
 };
 
 /** Fetching from peers: progress, speed, and the live seeder count. */
 export const Loading: Story = {
   render: (args) =>
-    withSwarm(
-      new FakeSwarm({ fetch: 'loading', seeders: 3, progress: { received: 1_480_000, total: 3_600_000, peers: 3, bytesPerSecond: 2_400_000 } }),
+    withEngine(
+      new FakeEngine({ fetch: 'loading', seeders: 3, progress: { received: 1_480_000, total: 3_600_000, peers: 3, bytesPerSecond: 2_400_000 } }),
       img(args),
     ),
 };
 
 /** Verified and shown, with the live seeder count as a badge. */
 export const Ready: Story = {
-  render: (args) => withSwarm(new FakeSwarm({ bytes: () => makePng(480, 300), seeders: 5 }), img(args)),
+  render: (args) => withEngine(new FakeEngine({ bytes: () => makePng(480, 300), seeders: 5 }), img(args)),
 };
 
 /** Nobody holds the file any more. */
 export const Dead: Story = {
-  render: (args) => withSwarm(new FakeSwarm({ fetch: 'dead', seeders: 0 }), img(args)),
+  render: (args) => withEngine(new FakeEngine({ fetch: 'dead', seeders: 0 }), img(args)),
 };
 
 /** The file was shown, then its last seeder left: the image stays, greyed, under the verdict. */
 export const DeadAfterShown: Story = {
   render: (args) => {
-    const swarm = new FakeSwarm({ bytes: () => makePng(480, 300), seeders: 1 });
-    const host = withSwarm(swarm, img(args));
-    host.addEventListener('ecdn-load', () => setTimeout(() => swarm.setStatus(args.hash, { alive: false, seeders: 0 }), 50), { once: true });
+    const engine = new FakeEngine({ bytes: () => makePng(480, 300), seeders: 1 });
+    const host = withEngine(engine, img(args));
+    host.addEventListener('ecdn-load', () => setTimeout(() => engine.setStatus(args.hash, { alive: false, seeders: 0 }), 50), { once: true });
     return host;
   },
 };
@@ -67,14 +67,14 @@ export const DeadAfterShown: Story = {
 /** Any other failure, here `NO_PEER_REACHABLE`. */
 export const ErrorState: Story = {
   name: 'Error',
-  render: (args) => withSwarm(new FakeSwarm({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 }), img(args)),
+  render: (args) => withEngine(new FakeEngine({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 }), img(args)),
 };
 
 /** Slots replace the built-in loading, dead and error panels. */
 export const CustomDeadSlot: Story = {
   render: (args) =>
-    withSwarm(
-      new FakeSwarm({ fetch: 'dead' }),
+    withEngine(
+      new FakeEngine({ fetch: 'dead' }),
       html`<ecdn-img hash=${args.hash} alt=${args.alt}>
         <div slot="dead" style="padding:1rem;border:1px solid;border-radius:8px">🪦 This screenshot was shared for a moment and is gone.</div>
       </ecdn-img>`,
@@ -84,8 +84,8 @@ export const CustomDeadSlot: Story = {
 /** Restyled through CSS custom properties and parts. */
 export const Themed: Story = {
   render: (args) =>
-    withSwarm(
-      new FakeSwarm({ fetch: 'loading', seeders: 2, progress: { received: 700_000, total: 1_000_000, peers: 2, bytesPerSecond: 900_000 } }),
+    withEngine(
+      new FakeEngine({ fetch: 'loading', seeders: 2, progress: { received: 700_000, total: 1_000_000, peers: 2, bytesPerSecond: 900_000 } }),
       html`<style>
           .themed {
             --ecdn-color-accent: #bf3989;

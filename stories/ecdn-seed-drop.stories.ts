@@ -2,8 +2,8 @@ import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import { html } from 'lit';
 import '../src/components/index.js';
 import type { EcdnSeedDrop } from '../src/components/index.js';
-import { FakeSwarm, makePng } from './fake-swarm.js';
-import { after, withSwarm } from './helpers.js';
+import { FakeEngine, makePng } from './fake-engine.js';
+import { after, withEngine } from './helpers.js';
 
 interface Args {
   accept: string;
@@ -33,28 +33,28 @@ const png = async () => new File([(await makePng(640, 400)) as BlobPart], 'scree
 
 /** Waiting for a file: nothing leaves the page before one is dropped or picked. */
 export const Idle: Story = {
-  render: (args) => withSwarm(new FakeSwarm(), drop(args)),
+  render: (args) => withEngine(new FakeEngine(), drop(args)),
 };
 
 /** Hashing a dropped file. */
 export const Loading: Story = {
   render: (args) =>
-    pick(withSwarm(new FakeSwarm({ seed: 'loading', hashFraction: 0.62 }), drop(args)), async () => new File([new Uint8Array(48_000_000)], 'dataset.parquet')),
+    pick(withEngine(new FakeEngine({ seed: 'loading', hashFraction: 0.62 }), drop(args)), async () => new File([new Uint8Array(48_000_000)], 'dataset.parquet')),
 };
 
 /** Seeding: hash, snippets, live counts, stop button. Three seeders, two peers downloading from this page. */
 export const Ready: Story = {
-  render: (args) => pick(withSwarm(new FakeSwarm({ seeders: 3, uploads: [180_000, 95_000, 0] }), drop(args)), png),
+  render: (args) => pick(withEngine(new FakeEngine({ seeders: 3, uploads: [180_000, 95_000, 0] }), drop(args)), png),
 };
 
 /** Seeding as the only seeder: leaving the page would kill the file, and the page warns before unload. */
 export const ReadyLastSeeder: Story = {
-  render: (args) => pick(withSwarm(new FakeSwarm({ seeders: 1 }), drop(args)), png),
+  render: (args) => pick(withEngine(new FakeEngine({ seeders: 1 }), drop(args)), png),
 };
 
 /** The tracker could not be reached. */
 export const ErrorState: Story = {
   name: 'Error',
   render: (args) =>
-    pick(withSwarm(new FakeSwarm({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' }), drop(args)), async () => new File(['a,b\n1,2\n'], 'table.csv')),
+    pick(withEngine(new FakeEngine({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' }), drop(args)), async () => new File(['a,b\n1,2\n'], 'table.csv')),
 };

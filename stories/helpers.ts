@@ -2,12 +2,12 @@ import { render, type TemplateResult } from 'lit';
 import { provideEngine, type EcdnEngine } from '../src/components/index.js';
 
 /**
- * Renders `template` inside a `<div>` that provides `swarm` to the elements
+ * Renders `template` inside a `<div>` that provides `engine` to the elements
  * through context, the way a page gives them an engine of its own.
  */
-export function withSwarm(swarm: EcdnEngine, template: TemplateResult): HTMLElement {
+export function withEngine(engine: EcdnEngine, template: TemplateResult): HTMLElement {
   const host = document.createElement('div');
-  provideEngine(host, swarm);
+  provideEngine(host, engine);
   // Saving a file from a story would download it for real: swallow the
   // temporary <a download> clicks of <ecdn-download>.
   host.addEventListener(

@@ -3,7 +3,7 @@ import { html } from 'lit';
 import { SwarmEngine } from '../src/index.js';
 import '../src/components/index.js';
 import type { EcdnDownload, EcdnImg } from '../src/components/index.js';
-import { withSwarm } from './helpers.js';
+import { withEngine } from './helpers.js';
 
 const SERVER = 'http://127.0.0.1:8787';
 
@@ -39,7 +39,7 @@ export const LocalServer: StoryObj<Args> = {
       host.querySelector<EcdnDownload>('ecdn-download')!.hash = hash;
       host.querySelector<HTMLInputElement>('input')!.value = hash;
     };
-    const host = withSwarm(
+    const host = withEngine(
       engineFor(server),
       html`<div style="display:grid;gap:1rem;max-width:40rem">
         <ecdn-seed-drop @ecdn-load=${(e: CustomEvent<{ hash: string }>) => show(e.detail.hash)}></ecdn-seed-drop>

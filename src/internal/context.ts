@@ -15,7 +15,7 @@ export type EcdnEngine = Pick<SwarmEngine, 'fetch' | 'stream' | 'seed' | 'unseed
 export const engineContext = createContext<EcdnEngine>('ecdn-engine');
 
 /**
- * Gives `swarm` to the EphemeralCDN elements inside `element` (which may be
+ * Gives `engine` to the EphemeralCDN elements inside `element` (which may be
  * any element, a plain `<div>` or `document.body`). Without a provider the
  * elements use the page's shared engine, `getEngine()`.
  *
@@ -23,8 +23,8 @@ export const engineContext = createContext<EcdnEngine>('ecdn-engine');
  * provideEngine(document.body, new SwarmEngine({ server: 'https://cdn.example.org' }));
  * ```
  */
-export function provideEngine(element: HTMLElement, swarm: EcdnEngine): ContextProvider<typeof engineContext> {
-  const provider = new ContextProvider(element, { context: engineContext, initialValue: swarm });
+export function provideEngine(element: HTMLElement, engine: EcdnEngine): ContextProvider<typeof engineContext> {
+  const provider = new ContextProvider(element, { context: engineContext, initialValue: engine });
   // A plain element has no controller lifecycle: start listening now. Elements
   // already connected below it asked before it existed; announce it to them.
   provider.hostConnected();

@@ -9,7 +9,7 @@ import { getEngine } from '../index.js';
 import { engineContext, type EcdnEngine } from './context.js';
 import { emit } from './emit.js';
 import { errorDetail } from './errors.js';
-import { SwarmWatchController } from './swarm-controller.js';
+import { WatchController } from './watch-controller.js';
 
 /** Where an element's file stands. */
 export type EcdnState = 'idle' | 'loading' | 'ready' | 'dead' | 'error';
@@ -23,17 +23,17 @@ export class EcdnElement extends LitElement {
   /** The engine given by an ancestor through `engineContext`, if any. */
   @consume({ context: engineContext, subscribe: true })
   @state()
-  protected providedSwarm?: EcdnEngine;
+  protected providedEngine?: EcdnEngine;
 
   @state() private _state: EcdnState = 'idle';
 
   /** The failure the error state shows. */
   @state() protected _error: EcdnErrorDetail | undefined;
 
-  /** Live swarm status of {@link watchedHash}, from the tracker. */
-  protected readonly swarmWatch = new SwarmWatchController(this, {
+  /** Live status of {@link watchedHash}, from the tracker. */
+  protected readonly fileWatch = new WatchController(this, {
     hash: () => this.watchedHash(),
-    swarm: () => this.swarm,
+    engine: () => this.engine,
     onStatus: (status) => this.onFileStatus(status),
   });
 
@@ -44,12 +44,12 @@ export class EcdnElement extends LitElement {
 
   /** How many peers hold the whole file right now, live from the tracker; undefined until it answers. */
   get seeders(): number | undefined {
-    return this.swarmWatch.status?.seeders;
+    return this.fileWatch.status?.seeders;
   }
 
   /** The engine in use: the one provided through context, else the page's shared one. */
-  protected get swarm(): EcdnEngine {
-    return this.providedSwarm ?? getEngine();
+  protected get engine(): EcdnEngine {
+    return this.providedEngine ?? getEngine();
   }
 
   override connectedCallback(): void {
@@ -64,12 +64,12 @@ export class EcdnElement extends LitElement {
     this.setAttribute('state', next);
   }
 
-  /** The file whose swarm to watch; subclasses override. */
+  /** The file whose live status to watch; subclasses override. */
   protected watchedHash(): string | undefined {
     return undefined;
   }
 
-  /** Called on every swarm status of {@link watchedHash}; subclasses override. */
+  /** Called on every live status of {@link watchedHash}; subclasses override. */
   protected onFileStatus(_status: FileStatus): void {}
 
   /** Shows the error state and fires `ecdn-error`. */

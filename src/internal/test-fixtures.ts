@@ -14,12 +14,12 @@ declare global {
 const parents: HTMLElement[] = [];
 afterEach(() => parents.splice(0).forEach((p) => p.remove()));
 
-/** Renders `template` inside an element that provides `swarm` through context. */
-export async function mount<T extends Element>(swarm: EcdnEngine, template: TemplateResult): Promise<T> {
+/** Renders `template` inside an element that provides `engine` through context. */
+export async function mount<T extends Element>(engine: EcdnEngine, template: TemplateResult): Promise<T> {
   const parent = document.createElement('div');
   document.body.append(parent);
   parents.push(parent);
-  provideEngine(parent, swarm);
+  provideEngine(parent, engine);
   return fixture<T>(template, { parentNode: parent });
 }
 

@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 import { expect, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { FakeSwarm, SAMPLE_HASH } from '../../../stories/fake-swarm.js';
+import { FakeEngine, SAMPLE_HASH } from '../../../stories/fake-engine.js';
 import { SwarmEngine } from '../../engine/engine.js';
 import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnDownload } from './ecdn-download.js';
@@ -25,12 +25,12 @@ describe('<ecdn-download>', () => {
   afterEach(() => capture.restore());
 
   it('is idle with the size and live seeder count, waiting for a click', async () => {
-    const swarm = new FakeSwarm({ bytes, seeders: 3 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="report.csv" size="1234567"></ecdn-download>`);
+    const fake = new FakeEngine({ bytes, seeders: 3 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="report.csv" size="1234567"></ecdn-download>`);
     await waitUntil(() => el.seeders === 3);
     await el.updateComplete;
     expect(el.state).to.equal('idle');
-    expect(swarm.calls.map((c) => c.method)).to.deep.equal(['watch']);
+    expect(fake.calls.map((c) => c.method)).to.deep.equal(['watch']);
     const button = part(el, 'button') as HTMLButtonElement;
     expect(button.disabled).to.equal(false);
     expect(button.textContent!.replace(/\s+/g, ' ').trim()).to.match(/^Download report\.csv/);
@@ -39,8 +39,8 @@ describe('<ecdn-download>', () => {
   });
 
   it('shows progress, speed and peers while downloading, and cancels', async () => {
-    const swarm = new FakeSwarm({ fetch: 'loading', progress: { received: 500_000, total: 2_000_000, peers: 4, bytesPerSecond: 1_250_000 }, seeders: 5 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="big.bin"></ecdn-download>`);
+    const fake = new FakeEngine({ fetch: 'loading', progress: { received: 500_000, total: 2_000_000, peers: 4, bytesPerSecond: 1_250_000 }, seeders: 5 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="big.bin"></ecdn-download>`);
     part(el, 'button').click();
     await oneEvent(el, 'ecdn-progress');
     await el.updateComplete;
@@ -56,8 +56,8 @@ describe('<ecdn-download>', () => {
   });
 
   it('saves the verified file through <a download> when done', async () => {
-    const swarm = new FakeSwarm({ bytes, seeders: 1 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`);
+    const fake = new FakeEngine({ bytes, seeders: 1 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`);
     part(el, 'button').click();
     const load = await oneEvent(el, 'ecdn-load');
     expect(load.detail).to.deep.equal({ hash: SAMPLE_HASH, size: bytes.byteLength, name: 'data.csv', type: 'text/csv' });
@@ -70,7 +70,7 @@ describe('<ecdn-download>', () => {
     // Save again does not download again.
     part(el, 'button').click();
     expect(capture.saves.length).to.equal(2);
-    expect(swarm.calls.filter((c) => c.method === 'fetch').length).to.equal(1);
+    expect(fake.calls.filter((c) => c.method === 'fetch').length).to.equal(1);
   });
 
   it('streams large files to disk through the save picker where the browser has one', async () => {
@@ -86,13 +86,13 @@ describe('<ecdn-download>', () => {
       return handle;
     };
     try {
-      const swarm = new FakeSwarm({ bytes });
-      const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="huge.iso" size="100" stream-threshold="50"></ecdn-download>`);
+      const fake = new FakeEngine({ bytes });
+      const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="huge.iso" size="100" stream-threshold="50"></ecdn-download>`);
       part(el, 'button').click();
       const load = await oneEvent(el, 'ecdn-load');
       expect(load.detail.size).to.equal(bytes.byteLength);
       expect(picked).to.deep.equal(['huge.iso']);
-      expect(swarm.calls.map((c) => c.method)).to.include('stream');
+      expect(fake.calls.map((c) => c.method)).to.include('stream');
       expect(new TextDecoder().decode(chunks[0])).to.equal('id,value\n1,2\n');
       expect(capture.saves).to.deep.equal([]);
     } finally {
@@ -101,28 +101,28 @@ describe('<ecdn-download>', () => {
   });
 
   it('turns dead before any click when the tracker says nobody holds the file', async () => {
-    const swarm = new FakeSwarm({ seeders: 0 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="gone.zip"></ecdn-download>`);
+    const fake = new FakeEngine({ seeders: 0 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="gone.zip"></ecdn-download>`);
     await oneEvent(el, 'ecdn-dead');
     await el.updateComplete;
     expect(el.state).to.equal('dead');
     expect((part(el, 'button') as HTMLButtonElement).disabled).to.equal(true);
     expect(part(el, 'meta').textContent).to.include('File is dead');
-    swarm.setStatus(SAMPLE_HASH, { alive: true, seeders: 1 });
+    fake.setStatus(SAMPLE_HASH, { alive: true, seeders: 1 });
     expect(el.state, 'back when someone seeds it again').to.equal('idle');
   });
 
   it('turns dead when the fetch finds the file dead', async () => {
-    const swarm = new FakeSwarm({ fetch: 'dead', seeders: 1 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH}></ecdn-download>`);
+    const fake = new FakeEngine({ fetch: 'dead', seeders: 1 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH}></ecdn-download>`);
     part(el, 'button').click();
     await oneEvent(el, 'ecdn-dead');
     expect(el.state).to.equal('dead');
   });
 
   it('shows errors with a retry, and an invalid hash at once', async () => {
-    const swarm = new FakeSwarm({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 });
-    const el = await mount<EcdnDownload>(swarm, html`<ecdn-download hash=${SAMPLE_HASH} filename="x.bin"></ecdn-download>`);
+    const fake = new FakeEngine({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="x.bin"></ecdn-download>`);
     part(el, 'button').click();
     const error = await oneEvent(el, 'ecdn-error');
     expect(error.detail.code).to.equal('NO_PEER_REACHABLE');
@@ -131,7 +131,7 @@ describe('<ecdn-download>', () => {
     const button = part(el, 'button') as HTMLButtonElement;
     expect(button.disabled).to.equal(false);
     expect(part(el, 'label').textContent).to.equal('Try again to download x.bin');
-    swarm.options = { bytes };
+    fake.options = { bytes };
     button.click();
     await oneEvent(el, 'ecdn-load');
     expect(el.state).to.equal('ready');

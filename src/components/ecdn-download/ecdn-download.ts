@@ -145,7 +145,7 @@ export class EcdnDownload extends EcdnElement {
       return;
     }
     const hash = this.hash;
-    const swarm = this.swarm;
+    const engine = this.engine;
     const abort = new AbortController();
     this.#abort?.abort();
     this.#abort = abort;
@@ -190,13 +190,13 @@ export class EcdnDownload extends EcdnElement {
             controller.enqueue(chunk);
           },
         });
-        await swarm
+        await engine
           .stream(hash, { signal, onProgress })
           .pipeThrough(counter)
           .pipeTo(writable as unknown as WritableStream<Uint8Array>, { signal });
         size = written;
       } else {
-        const bytes = await swarm.fetch(hash, { signal, onProgress });
+        const bytes = await engine.fetch(hash, { signal, onProgress });
         if (stale()) return;
         this.#blob = new Blob([bytes], { type: this.type });
         size = bytes.byteLength;

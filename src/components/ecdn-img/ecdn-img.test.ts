@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { FakeSwarm, makePng, SAMPLE_HASH } from '../../../stories/fake-swarm.js';
+import { FakeEngine, makePng, SAMPLE_HASH } from '../../../stories/fake-engine.js';
 import { SwarmEngine } from '../../engine/engine.js';
 import { configure } from '../../index.js';
 import { mount, part } from '../../internal/test-fixtures.js';
@@ -12,16 +12,16 @@ const OTHER_HASH = 'b'.repeat(64);
 
 describe('<ecdn-img>', () => {
   it('is idle without a hash and touches no engine', async () => {
-    const swarm = new FakeSwarm();
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img alt="nothing"></ecdn-img>`);
+    const fake = new FakeEngine();
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img alt="nothing"></ecdn-img>`);
     expect(el.state).to.equal('idle');
     expect(el.getAttribute('state')).to.equal('idle');
-    expect(swarm.calls).to.deep.equal([]);
+    expect(fake.calls).to.deep.equal([]);
   });
 
   it('shows progress and the live seeder count while loading', async () => {
-    const swarm = new FakeSwarm({ fetch: 'loading', progress: { received: 40_000, total: 100_000, peers: 2, bytesPerSecond: 1_500_000 }, seeders: 3 });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH} alt="cat"></ecdn-img>`);
+    const fake = new FakeEngine({ fetch: 'loading', progress: { received: 40_000, total: 100_000, peers: 2, bytesPerSecond: 1_500_000 }, seeders: 3 });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH} alt="cat"></ecdn-img>`);
     const progress = await oneEvent(el, 'ecdn-progress');
     expect(progress.detail).to.include({ hash: SAMPLE_HASH, received: 40_000, total: 100_000, phase: 'download' });
     await waitUntil(() => el.seeders === 3);
@@ -36,8 +36,8 @@ describe('<ecdn-img>', () => {
 
   it('renders the verified image once loaded, with its sniffed type and seeders', async () => {
     const png = await makePng(64, 48);
-    const swarm = new FakeSwarm({ bytes: png, seeders: 2 });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH} alt="a gradient"></ecdn-img>`);
+    const fake = new FakeEngine({ bytes: png, seeders: 2 });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH} alt="a gradient"></ecdn-img>`);
     const load = await oneEvent(el, 'ecdn-load');
     expect(load.detail).to.deep.equal({ hash: SAMPLE_HASH, size: png.byteLength, type: 'image/png' });
     expect(el.state).to.equal('ready');
@@ -50,15 +50,15 @@ describe('<ecdn-img>', () => {
   });
 
   it('uses the type attribute over sniffing', async () => {
-    const swarm = new FakeSwarm({ bytes: await makePng(8, 8) });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH} type="image/png"></ecdn-img>`);
+    const fake = new FakeEngine({ bytes: await makePng(8, 8) });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH} type="image/png"></ecdn-img>`);
     const load = await oneEvent(el, 'ecdn-load');
     expect(load.detail.type).to.equal('image/png');
   });
 
   it('shows a dead file as dead, and fires ecdn-dead', async () => {
-    const swarm = new FakeSwarm({ fetch: 'dead', seeders: 0 });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fake = new FakeEngine({ fetch: 'dead', seeders: 0 });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
     const dead = await oneEvent(el, 'ecdn-dead');
     expect(dead.detail.hash).to.equal(SAMPLE_HASH);
     await el.updateComplete;
@@ -69,9 +69,9 @@ describe('<ecdn-img>', () => {
   });
 
   it('lets slots replace the dead and loading states', async () => {
-    const swarm = new FakeSwarm({ fetch: 'dead' });
+    const fake = new FakeEngine({ fetch: 'dead' });
     const el = await mount<EcdnImg>(
-      swarm,
+      fake,
       html`<ecdn-img hash=${SAMPLE_HASH}><span slot="dead">Gone, sorry</span><span slot="loading">Wait…</span></ecdn-img>`,
     );
     await oneEvent(el, 'ecdn-dead');
@@ -82,8 +82,8 @@ describe('<ecdn-img>', () => {
   });
 
   it('shows other failures as errors, with the code in ecdn-error', async () => {
-    const swarm = new FakeSwarm({ fetch: 'error', errorCode: 'TIMEOUT' });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fake = new FakeEngine({ fetch: 'error', errorCode: 'TIMEOUT' });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
     const error = await oneEvent(el, 'ecdn-error');
     expect(error.detail.code).to.equal('TIMEOUT');
     await el.updateComplete;
@@ -92,25 +92,25 @@ describe('<ecdn-img>', () => {
   });
 
   it('reports bytes that are not an image as an error', async () => {
-    const swarm = new FakeSwarm({ bytes: new TextEncoder().encode('just some text') });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fake = new FakeEngine({ bytes: new TextEncoder().encode('just some text') });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
     const error = await oneEvent(el, 'ecdn-error');
     expect(error.detail.code).to.equal('UNKNOWN');
     expect(el.state).to.equal('error');
   });
 
   it('turns dead when the last seeder leaves after it was shown, and back when the file returns', async () => {
-    const swarm = new FakeSwarm({ bytes: await makePng(16, 16), seeders: 1 });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fake = new FakeEngine({ bytes: await makePng(16, 16), seeders: 1 });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
     await oneEvent(el, 'ecdn-load');
     await waitUntil(() => el.seeders === 1);
     const dead = oneEvent(el, 'ecdn-dead');
-    swarm.setStatus(SAMPLE_HASH, { alive: false, seeders: 0 });
+    fake.setStatus(SAMPLE_HASH, { alive: false, seeders: 0 });
     await dead;
     await el.updateComplete;
     expect(el.state).to.equal('dead');
     expect(part(el, 'image')!.hidden, 'the image stays, greyed, under the verdict').to.equal(false);
-    swarm.setStatus(SAMPLE_HASH, { alive: true, seeders: 1 });
+    fake.setStatus(SAMPLE_HASH, { alive: true, seeders: 1 });
     expect(el.state).to.equal('ready');
   });
 
@@ -124,7 +124,7 @@ describe('<ecdn-img>', () => {
     };
     try {
       // The first hash answers slowly, the second at once.
-      const slow = new FakeSwarm({ bytes: png, delay: 300 });
+      const slow = new FakeEngine({ bytes: png, delay: 300 });
       const el = await mount<EcdnImg>(slow, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
       slow.options = { bytes: await makePng(20, 20) };
       el.hash = OTHER_HASH;
@@ -148,12 +148,12 @@ describe('<ecdn-img>', () => {
   });
 
   it('unwatches when it leaves the page', async () => {
-    const swarm = new FakeSwarm({ fetch: 'loading', seeders: 2 });
-    const el = await mount<EcdnImg>(swarm, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fake = new FakeEngine({ fetch: 'loading', seeders: 2 });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
     await waitUntil(() => el.seeders === 2);
-    expect(swarm.watchers(SAMPLE_HASH)).to.equal(1);
+    expect(fake.watchers(SAMPLE_HASH)).to.equal(1);
     el.remove();
-    expect(swarm.watchers(SAMPLE_HASH)).to.equal(0);
+    expect(fake.watchers(SAMPLE_HASH)).to.equal(0);
   });
 
   describe('against the real server', () => {

@@ -76,7 +76,7 @@ export class EcdnImg extends EcdnElement {
   #abort: AbortController | undefined;
   /** What the current run is for; a new hash or engine starts another. */
   #runHash: string | undefined;
-  #runSwarm: EcdnEngine | undefined;
+  #runEngine: EcdnEngine | undefined;
   #size = 0;
   #mime = '';
 
@@ -84,13 +84,13 @@ export class EcdnImg extends EcdnElement {
     super.disconnectedCallback();
     this.#cancel();
     this.#runHash = undefined;
-    this.#runSwarm = undefined;
+    this.#runEngine = undefined;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
     if (!this.isConnected) return;
-    if (this.hash !== this.#runHash || this.swarm !== this.#runSwarm) this.#start();
+    if (this.hash !== this.#runHash || this.engine !== this.#runEngine) this.#start();
   }
 
   protected override watchedHash(): string | undefined {
@@ -122,9 +122,9 @@ export class EcdnImg extends EcdnElement {
   #start(): void {
     this.#cancel();
     const hash = this.hash;
-    const swarm = this.swarm;
+    const engine = this.engine;
     this.#runHash = hash;
-    this.#runSwarm = swarm;
+    this.#runEngine = engine;
     if (!hash) {
       this.setState('idle');
       return;
@@ -132,13 +132,13 @@ export class EcdnImg extends EcdnElement {
     const abort = new AbortController();
     this.#abort = abort;
     this.setState('loading');
-    void this.#fetch(hash, swarm, abort.signal);
+    void this.#fetch(hash, engine, abort.signal);
   }
 
-  async #fetch(hash: string, swarm: EcdnEngine, signal: AbortSignal): Promise<void> {
+  async #fetch(hash: string, engine: EcdnEngine, signal: AbortSignal): Promise<void> {
     const stale = () => hash !== this.hash || signal.aborted;
     try {
-      const bytes = await swarm.fetch(hash, {
+      const bytes = await engine.fetch(hash, {
         signal,
         onProgress: (progress) => {
           if (stale()) return;

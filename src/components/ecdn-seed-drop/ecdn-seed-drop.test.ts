@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 import { expect, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { FakeSwarm, makePng } from '../../../stories/fake-swarm.js';
+import { FakeEngine, makePng } from '../../../stories/fake-engine.js';
 import { SwarmEngine } from '../../engine/engine.js';
 import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnSeedDrop } from './ecdn-seed-drop.js';
@@ -22,8 +22,8 @@ function pickFile(el: EcdnSeedDrop, file: File): void {
 
 describe('<ecdn-seed-drop>', () => {
   it('is an idle, keyboard-operable drop zone that uploads nothing', async () => {
-    const swarm = new FakeSwarm();
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop accept="image/*"></ecdn-seed-drop>`);
+    const fake = new FakeEngine();
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop accept="image/*"></ecdn-seed-drop>`);
     expect(el.state).to.equal('idle');
     const zone = part(el, 'dropzone');
     expect(zone.getAttribute('role')).to.equal('button');
@@ -36,13 +36,13 @@ describe('<ecdn-seed-drop>', () => {
     zone.click();
     expect(opened).to.equal(3);
     await new Promise((r) => setTimeout(r, 50));
-    expect(swarm.calls, 'no engine call before a file is chosen').to.deep.equal([]);
+    expect(fake.calls, 'no engine call before a file is chosen').to.deep.equal([]);
     await expect(el).shadowDom.to.be.accessible();
   });
 
   it('shows hashing progress', async () => {
-    const swarm = new FakeSwarm({ seed: 'loading', hashFraction: 0.4 });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seed: 'loading', hashFraction: 0.4 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const progress = oneEvent(el, 'ecdn-progress');
     pickFile(el, new File([new Uint8Array(1000)], 'zeros.bin'));
     expect((await progress).detail).to.include({ phase: 'hash', received: 400, total: 1000 });
@@ -57,8 +57,8 @@ describe('<ecdn-seed-drop>', () => {
 
   it('seeds a picked file and shows its hash, snippets and live counts', async () => {
     const png = await makePng(20, 20);
-    const swarm = new FakeSwarm({ seeders: 3, uploads: [1000, 0, 500] });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seeders: 3, uploads: [1000, 0, 500] });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const loaded = oneEvent(el, 'ecdn-load');
     pickFile(el, new File([png as BlobPart], 'pic.png', { type: 'image/png' }));
     const hash = await sha256(png);
@@ -85,8 +85,8 @@ describe('<ecdn-seed-drop>', () => {
     const writeText = navigator.clipboard.writeText;
     navigator.clipboard.writeText = async (text: string) => void copied.push(text);
     try {
-      const swarm = new FakeSwarm({ seeders: 1 });
-      const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+      const fake = new FakeEngine({ seeders: 1 });
+      const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
       const loaded = oneEvent(el, 'ecdn-load');
       pickFile(el, new File(['hello'], 'hello.txt', { type: 'text/plain' }));
       const { hash } = (await loaded).detail;
@@ -102,8 +102,8 @@ describe('<ecdn-seed-drop>', () => {
   });
 
   it('seeds a dropped file', async () => {
-    const swarm = new FakeSwarm({ seeders: 1 });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const transfer = new DataTransfer();
     transfer.items.add(new File(['dropped'], 'drop.txt'));
     const loaded = oneEvent(el, 'ecdn-load');
@@ -115,8 +115,8 @@ describe('<ecdn-seed-drop>', () => {
   });
 
   it('stops seeding with the stop button', async () => {
-    const swarm = new FakeSwarm({ seeders: 1 });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const loaded = oneEvent(el, 'ecdn-load');
     pickFile(el, new File(['bye'], 'bye.txt'));
     const { hash } = (await loaded).detail;
@@ -124,14 +124,14 @@ describe('<ecdn-seed-drop>', () => {
     const unseeded = oneEvent(el, 'ecdn-unseed');
     part(el, 'stop-button').click();
     expect((await unseeded).detail.hash).to.equal(hash);
-    expect(swarm.calls.at(-1)).to.deep.equal({ method: 'unseed', hash });
+    expect(fake.calls.at(-1)).to.deep.equal({ method: 'unseed', hash });
     expect(el.state).to.equal('idle');
-    expect(swarm.watchers(hash)).to.equal(0);
+    expect(fake.watchers(hash)).to.equal(0);
   });
 
   it('warns before unload only while this page is the last seeder', async () => {
-    const swarm = new FakeSwarm({ seeders: 1 });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const unload = () => {
       const event = new Event('beforeunload', { cancelable: true });
       window.dispatchEvent(event);
@@ -143,16 +143,16 @@ describe('<ecdn-seed-drop>', () => {
     const { hash } = (await loaded).detail;
     await waitUntil(() => el.seeders === 1);
     expect(unload(), 'the last seeder').to.equal(true);
-    swarm.setStatus(hash, { seeders: 2 });
+    fake.setStatus(hash, { seeders: 2 });
     expect(unload(), 'another seeder holds it').to.equal(false);
-    swarm.setStatus(hash, { seeders: 1 });
+    fake.setStatus(hash, { seeders: 1 });
     el.stop();
     expect(unload(), 'stopped').to.equal(false);
   });
 
   it('shows a failure as an error and lets the user try again', async () => {
-    const swarm = new FakeSwarm({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' });
-    const el = await mount<EcdnSeedDrop>(swarm, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const fake = new FakeEngine({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
     const failed = oneEvent(el, 'ecdn-error');
     pickFile(el, new File(['x'], 'x.txt'));
     expect((await failed).detail.code).to.equal('TRACKER_UNREACHABLE');

@@ -78,7 +78,7 @@ export class EcdnSeedDrop extends EcdnElement {
   @query('input[type=file]') private _input!: HTMLInputElement;
 
   #abort: AbortController | undefined;
-  #swarm: EcdnEngine | undefined;
+  #engine: EcdnEngine | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -129,7 +129,7 @@ export class EcdnSeedDrop extends EcdnElement {
     const abort = new AbortController();
     this.#abort = abort;
     const signal = abort.signal;
-    const swarm = this.swarm;
+    const engine = this.engine;
     const stale = () => signal.aborted;
     this._file = { name: file.name, size: file.size, type: file.type };
     this._hash = undefined;
@@ -138,7 +138,7 @@ export class EcdnSeedDrop extends EcdnElement {
     this._error = undefined;
     this.setState('loading');
     try {
-      const hash = await swarm.seed(file, {
+      const hash = await engine.seed(file, {
         signal,
         onProgress: (hashed, total) => {
           if (stale()) return;
@@ -149,11 +149,11 @@ export class EcdnSeedDrop extends EcdnElement {
       });
       if (stale()) {
         // Cancelled while announcing: the engine already serves it; withdraw it.
-        swarm.unseed(hash);
+        engine.unseed(hash);
         return;
       }
       this.#abort = undefined;
-      this.#swarm = swarm;
+      this.#engine = engine;
       this._hash = hash;
       this.setState('ready');
       this.#startSeedingWatch();
@@ -180,7 +180,7 @@ export class EcdnSeedDrop extends EcdnElement {
     const hash = this._hash;
     if (!hash) return;
     this.#stopSeedingWatch();
-    (this.#swarm ?? this.swarm).unseed(hash);
+    (this.#engine ?? this.engine).unseed(hash);
     this._hash = undefined;
     this._file = undefined;
     this.setState('idle');
@@ -201,10 +201,10 @@ export class EcdnSeedDrop extends EcdnElement {
   }
 
   #pollStats(): void {
-    const swarm = this.#swarm ?? this.swarm;
+    const engine = this.#engine ?? this.engine;
     let stats;
     try {
-      stats = swarm.stats();
+      stats = engine.stats();
     } catch {
       return;
     }

@@ -10,7 +10,7 @@ import type { HashInput } from '../src/engine/hash.js';
 import type { FileStatus } from '../src/engine/tracker-client.js';
 import type { EcdnEngine } from '../src/internal/context.js';
 
-export interface FakeSwarmOptions {
+export interface FakeEngineOptions {
   /**
    * What `fetch`/`stream` do: `ready` resolves with `bytes` (after `delay` ms),
    * `loading` reports `progress` and never resolves, `dead` and `error` reject.
@@ -36,8 +36,8 @@ export interface FakeSwarmOptions {
   uploads?: number[];
 }
 
-export class FakeSwarm implements EcdnEngine {
-  options: FakeSwarmOptions;
+export class FakeEngine implements EcdnEngine {
+  options: FakeEngineOptions;
   /** Every call, for tests to assert on. */
   readonly calls: Array<{ method: string; hash?: string }> = [];
   readonly seeded = new Set<string>();
@@ -45,7 +45,7 @@ export class FakeSwarm implements EcdnEngine {
   #statuses = new Map<string, FileStatus>();
   #uploadTick = 0;
 
-  constructor(options: FakeSwarmOptions = {}) {
+  constructor(options: FakeEngineOptions = {}) {
     this.options = options;
   }
 

@@ -2,12 +2,12 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { FileStatus } from '../engine/tracker-client.js';
 import type { EcdnEngine } from './context.js';
 
-/** What {@link SwarmWatchController} asks its host. */
-export interface SwarmWatchOptions {
+/** What {@link WatchController} asks its host. */
+export interface WatchOptions {
   /** The file to watch now, or undefined for none. Read before every update. */
   hash: () => string | undefined;
   /** The engine to watch it with. */
-  swarm: () => EcdnEngine;
+  engine: () => EcdnEngine;
   /** Called on every status the tracker reports, before the host re-renders. */
   onStatus?: (status: FileStatus) => void;
 }
@@ -17,17 +17,17 @@ export interface SwarmWatchOptions {
  * for the host's current file and engine, drops it when the host leaves the
  * page, and re-renders the host on every report.
  */
-export class SwarmWatchController implements ReactiveController {
+export class WatchController implements ReactiveController {
   /** The tracker's latest word on the watched file; undefined until it answers. */
   status: FileStatus | undefined;
 
   readonly #host: ReactiveControllerHost;
-  readonly #options: SwarmWatchOptions;
+  readonly #options: WatchOptions;
   #hash: string | undefined;
-  #swarm: EcdnEngine | undefined;
+  #engine: EcdnEngine | undefined;
   #stop: (() => void) | undefined;
 
-  constructor(host: ReactiveControllerHost, options: SwarmWatchOptions) {
+  constructor(host: ReactiveControllerHost, options: WatchOptions) {
     this.#host = host;
     this.#options = options;
     host.addController(this);
@@ -50,15 +50,15 @@ export class SwarmWatchController implements ReactiveController {
 
   #sync(): void {
     const hash = this.#options.hash();
-    const swarm = hash ? this.#options.swarm() : undefined;
-    if (hash === this.#hash && swarm === this.#swarm) return;
+    const engine = hash ? this.#options.engine() : undefined;
+    if (hash === this.#hash && engine === this.#engine) return;
     this.#unwatch();
-    if (!hash || !swarm) return;
+    if (!hash || !engine) return;
     this.#hash = hash;
-    this.#swarm = swarm;
+    this.#engine = engine;
     try {
-      this.#stop = swarm.watch(hash, (status) => {
-        if (this.#hash !== hash || this.#swarm !== swarm) return;
+      this.#stop = engine.watch(hash, (status) => {
+        if (this.#hash !== hash || this.#engine !== engine) return;
         this.status = status;
         this.#options.onStatus?.(status);
         this.#host.requestUpdate();
@@ -74,7 +74,7 @@ export class SwarmWatchController implements ReactiveController {
     this.#stop?.();
     this.#stop = undefined;
     this.#hash = undefined;
-    this.#swarm = undefined;
+    this.#engine = undefined;
     this.status = undefined;
   }
 }
