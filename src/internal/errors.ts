@@ -16,6 +16,16 @@ export function isAbort(error: unknown): boolean {
   return isEcdnError(error, 'ABORTED') || (error instanceof DOMException && error.name === 'AbortError');
 }
 
+/**
+ * Words for users about a failure: the text for its code, or the error's own
+ * message when the code is `UNKNOWN` (a failed save, an image the browser
+ * cannot show), since only that message says what happened.
+ */
+export function errorMessage(detail: EcdnErrorDetail | undefined): string {
+  const code = detail?.code ?? 'UNKNOWN';
+  return code === 'UNKNOWN' ? (detail?.message ?? errorText(code)) : errorText(code);
+}
+
 /** Words for users, by error code. */
 export function errorText(code: EcdnErrorDetail['code']): string {
   switch (code) {

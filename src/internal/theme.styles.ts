@@ -62,49 +62,6 @@ export const themeStyles = css`
     border: 0;
   }
 
-  .progress {
-    display: block;
-    width: 100%;
-    height: 0.375rem;
-    border-radius: 999px;
-    background: var(--_track);
-    overflow: hidden;
-  }
-
-  .progress__bar {
-    display: block;
-    height: 100%;
-    border-radius: inherit;
-    background: var(--_accent);
-    transition: width 150ms ease-out;
-  }
-
-  /* Size still unknown: a sliding bar instead of a width. */
-  .progress--indeterminate .progress__bar {
-    width: 35% !important;
-    animation: ecdn-slide 1.2s ease-in-out infinite;
-  }
-
-  @keyframes ecdn-slide {
-    from {
-      transform: translateX(-100%);
-    }
-    to {
-      transform: translateX(290%);
-    }
-  }
-
-  @media (prefers-reduced-motion: reduce) {
-    .progress__bar {
-      transition: none;
-    }
-    .progress--indeterminate .progress__bar {
-      animation: none;
-      width: 100% !important;
-      opacity: 0.5;
-    }
-  }
-
   .dot {
     display: inline-block;
     width: 0.5em;

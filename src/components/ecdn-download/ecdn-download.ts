@@ -1,7 +1,6 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
 import { parseHash } from '../../engine/errors.js';
 import type { FileStatus } from '../../engine/tracker-client.js';
@@ -9,9 +8,10 @@ import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
-import { errorDetail, errorText, isAbort } from '../../internal/errors.js';
+import { errorDetail, errorMessage, errorText, isAbort } from '../../internal/errors.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
+import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { downloadStyles } from './ecdn-download.styles.js';
 import { saveBlob, savePicker } from './save.js';
@@ -54,7 +54,7 @@ import { saveBlob, savePicker } from './save.js';
  * @cssprop --ecdn-focus-ring - Box shadow of the focused button.
  */
 export class EcdnDownload extends EcdnElement {
-  static override styles = [themeStyles, downloadStyles];
+  static override styles = [themeStyles, progressStyles, downloadStyles];
 
   /** SHA-256 of the file, as 64 hexadecimal characters. */
   @property({ reflect: true }) hash = '';
@@ -287,9 +287,8 @@ export class EcdnDownload extends EcdnElement {
       case 'dead':
         return 'File is dead: nobody is sharing it any more';
       case 'error': {
-        const code = this._error?.code ?? 'UNKNOWN';
-        const text = code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code);
-        return code === 'INVALID_HASH' ? text : `${text} Click to try again.`;
+        const text = errorMessage(this._error);
+        return this._error?.code === 'INVALID_HASH' ? text : `${text} Click to try again.`;
       }
       default: {
         const size = this.size !== undefined ? formatBytes(this.size) : '';
@@ -302,17 +301,7 @@ export class EcdnDownload extends EcdnElement {
   #renderProgress() {
     const p = this._progress;
     const known = p !== undefined && p.total > 0;
-    const pct = known ? percent(p.received, p.total) : 0;
-    return html`<span
-      part="progress"
-      class=${classMap({ progress: true, 'progress--indeterminate': !known })}
-      role="progressbar"
-      aria-label=${`Downloading ${this.downloadName}`}
-      aria-valuemin="0"
-      aria-valuemax="100"
-      aria-valuenow=${known ? pct : nothing}
-      ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
-    ></span>`;
+    return progressBar(`Downloading ${this.downloadName}`, known ? percent(p.received, p.total) : undefined);
   }
 
   #announcement(): string {

@@ -1,7 +1,6 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import { styleMap } from 'lit/directives/style-map.js';
 import type { FetchProgress } from '../../engine/download.js';
 import type { FileStatus } from '../../engine/tracker-client.js';
 import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
@@ -9,9 +8,10 @@ import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
-import { errorText } from '../../internal/errors.js';
+import { errorMessage, errorText } from '../../internal/errors.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
+import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { imgStyles } from './ecdn-img.styles.js';
 import { sniffImageType } from './sniff.js';
@@ -59,7 +59,7 @@ import { sniffImageType } from './sniff.js';
  * @cssprop --ecdn-color-track - Empty progress track.
  */
 export class EcdnImg extends EcdnElement {
-  static override styles = [themeStyles, imgStyles];
+  static override styles = [themeStyles, progressStyles, imgStyles];
 
   /** SHA-256 of the image, as 64 hexadecimal characters. */
   @property({ reflect: true }) hash = '';
@@ -230,16 +230,7 @@ export class EcdnImg extends EcdnElement {
     return html`<slot name="loading">
       <div part="loading" class="panel">
         <p class="panel__title">${known ? `Loading image… ${pct}%` : 'Loading image…'}</p>
-        <span
-          part="progress"
-          class=${classMap({ progress: true, 'progress--indeterminate': !known })}
-          role="progressbar"
-          aria-label=${this.alt ? `Loading ${this.alt}` : 'Loading image'}
-          aria-valuemin="0"
-          aria-valuemax="100"
-          aria-valuenow=${known ? pct : nothing}
-          ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
-        ></span>
+        ${progressBar(this.alt ? `Loading ${this.alt}` : 'Loading image', known ? pct : undefined)}
         <p class="panel__meta">${meta.map((item, i) => html`${i ? ' · ' : ''}<span class="nowrap">${item}</span>`)}</p>
       </div>
     </slot>`;
@@ -255,11 +246,10 @@ export class EcdnImg extends EcdnElement {
   }
 
   #renderError() {
-    const code = this._error?.code ?? 'UNKNOWN';
     return html`<slot name="error">
       <div part="error" class="panel">
         <p class="panel__title">${icons.error} Image failed to load</p>
-        <p class="panel__meta">${code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code)}</p>
+        <p class="panel__meta">${errorMessage(this._error)}</p>
       </div>
     </slot>`;
   }

@@ -1,15 +1,15 @@
 import { html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import { styleMap } from 'lit/directives/style-map.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
 import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement } from '../../internal/ecdn-element.js';
-import { errorDetail, errorText, isAbort } from '../../internal/errors.js';
+import { errorDetail, errorMessage, isAbort } from '../../internal/errors.js';
 import { formatBytes, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
+import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { seedDropStyles } from './ecdn-seed-drop.styles.js';
 import { copyText, snippets } from './snippets.js';
@@ -61,7 +61,7 @@ import { copyText, snippets } from './snippets.js';
  * @cssprop --ecdn-focus-ring - Box shadow of focused controls.
  */
 export class EcdnSeedDrop extends EcdnElement {
-  static override styles = [themeStyles, seedDropStyles];
+  static override styles = [themeStyles, progressStyles, seedDropStyles];
 
   /** File types the picker offers, as on `<input type="file" accept>`. */
   @property() accept = '';
@@ -304,10 +304,9 @@ export class EcdnSeedDrop extends EcdnElement {
   }
 
   #renderError() {
-    const code = this._error?.code ?? 'UNKNOWN';
     return html`<p part="error" role="alert">
       ${icons.error} Could not share ${this._file?.name ?? 'the file'}:
-      ${code === 'UNKNOWN' ? (this._error?.message ?? errorText(code)) : errorText(code)}
+      ${errorMessage(this._error)}
     </p>`;
   }
 
@@ -319,16 +318,7 @@ export class EcdnSeedDrop extends EcdnElement {
         <span class="file-name">${file.name}</span>
         <span class="muted">${formatBytes(file.size)}</span>
       </div>
-      <span
-        part="progress"
-        class="progress"
-        role="progressbar"
-        aria-label=${`Hashing ${file.name}`}
-        aria-valuemin="0"
-        aria-valuemax="100"
-        aria-valuenow=${pct}
-        ><span part="progress-bar" class="progress__bar" style=${styleMap({ width: `${pct}%` })}></span
-      ></span>
+      ${progressBar(`Hashing ${file.name}`, pct)}
       <div class="row spread">
         <span class="muted">${this._announcing ? 'Announcing to the tracker…' : `Hashing… ${pct}%`}</span>
         <button class="button" type="button" @click=${() => this.stop()}>Cancel</button>
