@@ -1,25 +1,18 @@
 import { createLog } from './log.js';
+import { Blame, type Verdict } from './blame.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import { equalBytes } from './hash.js';
+import { HeldFile } from './held-file.js';
 import { Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
 import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
 import { pipelineCapacity, RateMeter } from './rate.js';
-import { Swarm } from './swarm.js';
-import type { TrackerClient } from './tracker-client.js';
+import type { LookupResult } from './tracker-client.js';
 import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
 
 const debug = createLog('ecdn:download');
 
-/**
- * Bad pieces that get a peer banned from the download. One is enough: a piece counts
- * against a peer only when that peer provably sent wrong bytes (it sent the whole piece,
- * or its blocks differ from the verified copy), and data channels run over DTLS, so
- * bytes cannot change on the way. Tolerating a few, as BitTorrent clients do, only makes
- * sense when blame is a guess.
- */
-export const MAX_STRIKES = 1;
 /** A peer with requests outstanding that sends nothing for this long is dropped as silent. */
 export const SILENT_AFTER_MS = 4_000;
 /** Connection attempts to one peer before a download gives up on it. */
@@ -44,18 +37,17 @@ export interface FetchProgress {
   bytesPerSecond: number;
 }
 
-/** What a download needs from its engine. */
+/**
+ * What a download needs from its engine. The engine owns the tracker connection
+ * and the peer links; a download only asks through these.
+ */
 export interface DownloadHost {
-  /** The engine's tracker connection (the current one, should it have been replaced). */
-  tracker(): TrackerClient;
+  /** Asks the tracker who holds `hash`, at most `max` peers, nearest first. */
+  lookup(hash: string, max: number, signal: AbortSignal): Promise<LookupResult>;
   /** This page's PeerJS ID, to leave itself out of lookups. */
   localId(): string | undefined;
   /** Opens (or reuses) a link to a peer; rejects when it cannot be reached. */
   connect(peerId: string, signal: AbortSignal): Promise<PeerLink>;
-  /** Starts serving a partial copy (only when re-seeding is allowed). */
-  addSwarm(swarm: Swarm): void;
-  /** Stops serving a copy this download registered. */
-  removeSwarm(swarm: Swarm): void;
 }
 
 export interface DownloadOptions {
@@ -74,12 +66,24 @@ interface PeerState {
   bits: Uint8Array | undefined;
 }
 
-interface DownloadEvents extends Record<string, unknown> {
+/** Events of a {@link Download}. */
+export interface DownloadEvents extends Record<string, unknown> {
   /** A piece was verified; `contiguous` is how many leading pieces are now complete. */
   piece: { index: number; contiguous: number };
+  /**
+   * The manifest in use was dropped for another one (its holders lied or left):
+   * pieces verified so far are gone, and counting starts again from zero.
+   */
+  restart: undefined;
   progress: FetchProgress;
   /** A peer was banned from this download, with the reason and the bad pieces it had sent. */
   ban: { peerId: string; reason: 'BAD_PIECES' | 'BAD_MANIFEST'; strikes: number };
+  /** The partial copy that other peers may download from this page (re-seeding only). */
+  hold: HeldFile;
+  /** A piece of the held copy was verified and can be served. */
+  have: { file: HeldFile; piece: number };
+  /** The held copy is no longer valid (the download failed or restarted): stop serving it. */
+  release: HeldFile;
   warning: Error;
 }
 
@@ -106,17 +110,15 @@ export class Download extends Emitter<DownloadEvents> {
   readonly #peers = new Map<string, PeerState>();
   /** Failed connections and drops per peer; a peer is tried again until {@link MAX_DIAL_ATTEMPTS}. */
   readonly #dialFailures = new Map<string, number>();
-  /** Proven bad pieces per peer. Kept by ID, not on the peer's state, so that dropping a peer does not clear them. */
-  readonly #strikes = new Map<string, number>();
+  readonly #blame = new Blame();
   readonly #rate = new RateMeter();
   #manifest: Manifest | undefined;
-  /** Who sent each accepted block of the pieces not yet verified: piece → offset → peer. */
-  readonly #blockSuppliers = new Map<number, Map<number, string>>();
-  /** Failed pieces mixed from several peers, kept to find the bad blocks once a good copy arrives. */
-  readonly #suspects = new Map<number, { bytes: Uint8Array; blocks: Map<number, string> }>();
   #buffer: Uint8Array | undefined;
   #picker: PiecePicker | undefined;
-  #swarm: Swarm | undefined;
+  /** The partial copy served to others while re-seeding. */
+  #held: HeldFile | undefined;
+  /** Callers waiting for this download; the last one to leave stops it. */
+  #callers = 0;
   #received = 0;
   #contiguous = 0;
   #finishing = false;
@@ -150,14 +152,34 @@ export class Download extends Emitter<DownloadEvents> {
     return this.#manifest;
   }
 
-  /** The bytes being filled in; pieces before `contiguous` are verified. */
-  get buffer(): Uint8Array | undefined {
-    return this.#buffer;
+  /**
+   * A copy of verified piece `index` of the manifest in use. Throws when that
+   * piece is not verified yet (see the `piece` event).
+   */
+  readPiece(index: number): Uint8Array {
+    const manifest = this.#manifest;
+    if (!manifest || !this.#buffer || !this.#picker?.has(index)) {
+      throw new EcdnError('PROTOCOL', `Piece ${index} of ${this.hash} is not verified yet.`, { hash: this.hash });
+    }
+    const [start, end] = manifest.pieceRange(index);
+    return this.#buffer.slice(start, end);
   }
 
-  /** Number of leading pieces verified. */
-  get contiguous(): number {
-    return this.#contiguous;
+  /**
+   * Counts one more caller waiting for this download. A download shared by
+   * several callers ends early only when the last of them {@link leave}s.
+   */
+  join(): void {
+    this.#callers++;
+  }
+
+  /**
+   * One caller stops waiting, for `reason` (its abort, timeout or cancel). When
+   * it was the last, the download stops and `done` fails with `reason`.
+   */
+  leave(reason: EcdnError): void {
+    this.#callers = Math.max(0, this.#callers - 1);
+    if (this.#callers === 0) this.fail(reason);
   }
 
   /** Current progress figures. */
@@ -221,17 +243,20 @@ export class Download extends Emitter<DownloadEvents> {
     this.#reject(err);
   }
 
-  #cleanup(keepSwarm: boolean): void {
+  #cleanup(keepHeld: boolean): void {
     this.destroyed = true;
     clearInterval(this.#tick);
     this.#abort.abort();
     for (const peer of this.#peers.values()) this.#cancelAll(peer);
     this.#peers.clear();
-    if (this.#swarm && !keepSwarm) {
-      this.#host.removeSwarm(this.#swarm);
-      this.#swarm = undefined;
-    }
+    if (!keepHeld) this.#release();
     this.removeAllListeners();
+  }
+
+  #release(): void {
+    if (!this.#held) return;
+    this.emit('release', this.#held);
+    this.#held = undefined;
   }
 
   async #findPeers(): Promise<void> {
@@ -240,7 +265,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.#lookups++;
     this.#lastLookup = Date.now();
     try {
-      const result = await this.#host.tracker().lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
+      const result = await this.#host.lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
       if (this.destroyed) return;
       const self = this.#host.localId();
       const fresh = result.peers.filter(
@@ -325,11 +350,10 @@ export class Download extends Emitter<DownloadEvents> {
     this.#picker = new PiecePicker(manifest, { sequential: this.#options.sequential });
     this.#received = 0;
     this.#contiguous = 0;
-    this.#blockSuppliers.clear();
-    this.#suspects.clear();
+    this.#blame.restart();
     if (this.#options.reseed) {
-      this.#swarm = Swarm.partial(manifest, this.#buffer);
-      this.#host.addSwarm(this.#swarm);
+      this.#held = HeldFile.partial(manifest, this.#buffer);
+      this.emit('hold', this.#held);
     }
     for (const peer of this.#peers.values()) {
       if (peer.manifest && sameManifest(peer.manifest, manifest)) {
@@ -372,9 +396,7 @@ export class Download extends Emitter<DownloadEvents> {
       return;
     }
     this.#buffer!.set(data, piece * manifest.pieceSize + offset);
-    let blocks = this.#blockSuppliers.get(piece);
-    if (!blocks) this.#blockSuppliers.set(piece, (blocks = new Map()));
-    blocks.set(offset, id);
+    this.#blame.sent(piece, offset, id);
     this.#sendCancels(result.cancels);
     if (result.pieceComplete) void this.#verify(piece);
     this.#pump(peer);
@@ -388,26 +410,19 @@ export class Download extends Emitter<DownloadEvents> {
     const picker = this.#picker!;
     if (!ok) {
       this.wastedBytes += end - start;
-      const suppliers = picker.onPieceFailed(piece);
-      const blocks = this.#blockSuppliers.get(piece);
-      this.#blockSuppliers.delete(piece);
-      // Blame only what is certain. A piece mixed from several peers (after an
-      // endgame or a dropped peer) is kept aside; the picker fetches it again
-      // from others, and the blocks that differ from the good copy name the liar.
-      if (suppliers.length === 1) this.#strike(suppliers[0]!, piece);
-      else if (blocks) this.#suspects.set(piece, { bytes: this.#buffer!.slice(start, end), blocks });
+      picker.onPieceFailed(piece);
+      debug('%s: piece %d failed its hash', this.hash.slice(0, 8), piece);
+      this.#convict(this.#blame.failed(piece, this.#buffer!.subarray(start, end)));
       this.#pumpAll();
       return;
     }
     for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
-    this.#blockSuppliers.delete(piece);
-    this.#blameSuspect(piece, this.#buffer!.subarray(start, end));
+    this.#convict(this.#blame.verified(piece, this.#buffer!.subarray(start, end), manifest.blocks(piece)));
     this.#sendCancels(picker.onPieceVerified(piece));
     this.#received += end - start;
-    if (this.#swarm) {
-      this.#swarm.markHave(piece);
-      for (const link of this.#swarm.interested) link.send({ type: 'HAVE', hash: this.hash, piece });
-      if (this.#received === end - start) this.#host.tracker().announce(this.hash, false);
+    if (this.#held) {
+      this.#held.markHave(piece);
+      this.emit('have', { file: this.#held, piece });
     }
     while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
     this.emit('piece', { index: piece, contiguous: this.#contiguous });
@@ -416,29 +431,11 @@ export class Download extends Emitter<DownloadEvents> {
     else this.#pumpAll();
   }
 
-  /**
-   * Counts a bad piece against a peer; at {@link MAX_STRIKES} it is banned, even if it
-   * was dropped meanwhile (a mixed piece is judged only once a good copy arrived).
-   */
-  #strike(peerId: string, piece: number): void {
-    const strikes = (this.#strikes.get(peerId) ?? 0) + 1;
-    this.#strikes.set(peerId, strikes);
-    debug('%s: piece %d from %s failed its hash (strike %d)', this.hash.slice(0, 8), piece, peerId, strikes);
-    if (strikes >= MAX_STRIKES) this.#ban(peerId, 'BAD_PIECES', `${strikes} ${strikes === 1 ? 'piece' : 'pieces'} failed their hash`);
-  }
-
-  /** Compares a failed mixed piece with its verified copy and strikes the senders of the blocks that differ. */
-  #blameSuspect(piece: number, good: Uint8Array): void {
-    const suspect = this.#suspects.get(piece);
-    if (!suspect) return;
-    this.#suspects.delete(piece);
-    const guilty = new Set<string>();
-    for (const { offset, length } of this.#manifest!.blocks(piece)) {
-      const peerId = suspect.blocks.get(offset);
-      if (peerId === undefined || guilty.has(peerId)) continue;
-      if (!equalBytes(suspect.bytes.subarray(offset, offset + length), good.subarray(offset, offset + length))) guilty.add(peerId);
+  /** Bans the peers blame convicted, even those dropped meanwhile. */
+  #convict(verdicts: Verdict[]): void {
+    for (const { peerId, strikes } of verdicts) {
+      this.#ban(peerId, 'BAD_PIECES', `${strikes} ${strikes === 1 ? 'piece' : 'pieces'} failed their hash`);
     }
-    for (const peerId of guilty) this.#strike(peerId, piece);
   }
 
   #finish(): void {
@@ -449,14 +446,10 @@ export class Download extends Emitter<DownloadEvents> {
     // bytes: they are the file, and no second pass is needed.
     const bytes = this.#buffer!;
     this.#reportProgress(true);
-    const swarm = this.#swarm;
+    // The caller owns the returned bytes and may change them, so the copy kept
+    // for serving is a Blob of its own.
+    this.#held?.completeWith(new Blob([bytes as Uint8Array<ArrayBuffer>]));
     this.#cleanup(true);
-    if (swarm) {
-      // The caller owns the returned bytes and may change them, so the copy we
-      // keep serving from is a Blob of its own.
-      swarm.completeWith(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-      this.#host.tracker().announce(this.hash, true);
-    }
     debug('%s complete: %d B from %d peers', this.hash.slice(0, 8), bytes.byteLength, this.suppliers.size);
     this.#resolve(bytes);
   }
@@ -469,13 +462,10 @@ export class Download extends Emitter<DownloadEvents> {
 
   #switchManifest(): void {
     debug('%s: no peer offers the manifest in use any more; switching', this.hash.slice(0, 8));
-    if (this.#swarm) {
-      this.#host.removeSwarm(this.#swarm);
-      this.#host.tracker().withdraw(this.hash);
-      this.#swarm = undefined;
-    }
+    this.#release();
     this.#manifest = undefined;
     this.#picker = undefined;
+    this.emit('restart', undefined);
     const next = [...this.#peers.values()].find((p) => p.manifest);
     if (next) this.#adopt(next.manifest!, next);
     else void this.#findPeers();
@@ -485,7 +475,7 @@ export class Download extends Emitter<DownloadEvents> {
   #ban(peerId: string, reason: 'BAD_PIECES' | 'BAD_MANIFEST', why: string): void {
     if (this.banned.has(peerId)) return;
     this.banned.add(peerId);
-    this.emit('ban', { peerId, reason, strikes: this.#strikes.get(peerId) ?? 0 });
+    this.emit('ban', { peerId, reason, strikes: this.#blame.strikes(peerId) });
     this.emit('warning', new EcdnError('PROTOCOL', `Banned ${peerId} from ${this.hash}: ${why}.`, { hash: this.hash }));
     const peer = this.#peers.get(peerId);
     if (peer) this.#dropPeer(peer, `banned: ${why}`);

@@ -1,15 +1,16 @@
 import { createLog } from './log.js';
-import { Peer, type DataConnection, type PeerError } from './peerjs.js';
 import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';
-import { hexToBytes, toBlob, type HashInput } from './hash.js';
-import { buildManifest, type Manifest } from './manifest.js';
-import { PeerLink } from './peer-link.js';
-import { Swarm } from './swarm.js';
+import { downloadStream, heldFileStream } from './file-stream.js';
+import { toBlob, type HashInput } from './hash.js';
+import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
+import { buildManifest } from './manifest.js';
+import type { PeerLink } from './peer-link.js';
+import { PeerNetwork } from './peer-network.js';
 import { TrackerClient, type Identity, type FileStatus, type WebSocketConstructor } from './tracker-client.js';
-import { Uploader, type UploadFaults } from './uploader.js';
-import { MANIFEST_PIECE, type Frame } from './wire.js';
+import { Uploader, type UploaderHost } from './uploader.js';
+import type { Frame } from './wire.js';
 
 const debug = createLog('ecdn:engine');
 
@@ -100,16 +101,6 @@ export interface EngineEvents extends Record<string, unknown> {
   seeding: { hash: string; bytesUp: number; downloaders: number };
 }
 
-/** Ways a test can make a page misbehave as a peer. */
-export interface EngineFaults extends UploadFaults {
-  /**
-   * Claim to hold `hash` and serve the file `with` under its name: a manifest
-   * that is self-consistent (every piece but the last matches it, and its chain
-   * ends at `hash`) but describes other bytes.
-   */
-  lie?: { hash: string; with: string };
-}
-
 /** What a completed download cost, for the curious and for the fault suite. */
 export interface FetchReport {
   hash: string;
@@ -125,7 +116,10 @@ export interface FetchReport {
 }
 
 const DEFAULT_MAX_PEERS = 5;
+const DEFAULT_MAX_CONNECTIONS = 40;
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
+/** Blocks served within this are reported in one `seeding` event. */
+const SEEDING_REPORT_MS = 250;
 
 /**
  * The swarm engine: one per page. It holds the files this page seeds, runs its
@@ -138,24 +132,28 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 
   #config: EngineConfig;
   #tracker: TrackerClient | undefined;
-  #peer: Peer | undefined;
-  #peerOpen: Promise<Peer> | undefined;
-  #resolvePeerOpen: ((peer: Peer) => void) | undefined;
-  /** Fails a dial under way, when PeerJS reports the peer unavailable. */
-  readonly #failDial = new Map<string, (err: Error) => void>();
-  readonly #swarms = new Map<string, Swarm>();
+  #network: PeerNetwork | undefined;
+  /** Settles when the current tracker connection has a peer network open; replaced on reconnects. */
+  #networkOpen: Promise<PeerNetwork> | undefined;
+  #resolveNetwork: ((network: PeerNetwork) => void) | undefined;
+  /** The files this page holds, whole or in part, and serves. */
+  readonly #held = new Map<string, HeldFile>();
   readonly #downloads = new Map<string, Download>();
-  readonly #links = new Map<string, PeerLink>();
-  readonly #allLinks = new Set<PeerLink>();
-  readonly #dialing = new Map<string, Promise<PeerLink>>();
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
-  readonly #uploader = new Uploader((hash) => this.#served(hash));
-  #faults: EngineFaults = {};
-  #bytesDownClosed = 0;
+  readonly #uploader: Uploader;
+  /** Pending `seeding` reports, per file. */
+  readonly #seedingReports = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Payload bytes received over peer networks that were replaced. */
+  #bytesDownBefore = 0;
 
   constructor(config: EngineConfig = {}) {
     super();
     this.#config = { ...config };
+    this.#uploader = this.createUploader({
+      file: (hash) => this.#held.get(hash),
+      served: (file) => this.#reportSeeding(file),
+      warning: (err) => this.emit('warning', err),
+    });
     this.#uploader.setLimit(config.uploadLimit);
   }
 
@@ -167,7 +165,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   /**
    * Changes settings. A new `server`, `iceServers` or `WebSocket` reconnects;
    * files being seeded are announced, and watched files watched, again on the
-   * new connection.
+   * new connection. Seeds and fetches under way carry on over it.
    */
   configure(changes: EngineConfig): void {
     const reconnect = ['server', 'iceServers', 'iceTransportPolicy', 'WebSocket'].some(
@@ -177,21 +175,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     if ('uploadLimit' in changes) this.#uploader.setLimit(changes.uploadLimit);
     if (reconnect && this.#tracker) {
       this.#stopNetwork();
-      if (this.#swarms.size > 0 || this.#watchers.size > 0) this.#startNetwork();
+      if (this.#held.size > 0 || this.#watchers.size > 0 || this.#downloads.size > 0) this.#startNetwork();
     }
-  }
-
-  /** Test-only: make this page misbehave as a peer. Never set it in production. */
-  set faults(faults: EngineFaults) {
-    this.#faults = faults;
-    this.#uploader.faults = faults;
-    if (faults.lie) this.#startNetwork().announce(faults.lie.hash, true);
-  }
-
-  /** The copy this page serves under `hash`: its own, or under a test fault, another file's. */
-  #served(hash: string): Swarm | undefined {
-    const lie = this.#faults.lie;
-    return this.#swarms.get(lie?.hash === hash ? lie.with : hash);
   }
 
   /**
@@ -206,13 +191,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     const manifest = await buildManifest(blob, options);
     const hash = manifest.hash;
     this.#assertAlive();
-    if (!this.#swarms.get(hash)?.complete) {
-      this.#swarms.get(hash)?.destroy();
-      this.#addSwarm(Swarm.fromBlob(hash, blob, Promise.resolve(manifest)));
-    }
-    const tracker = this.#startNetwork();
-    tracker.announce(hash, true);
-    await Promise.all([tracker.ready(options.signal), this.#peerOpen]);
+    if (!this.#held.get(hash)?.complete) this.hold(HeldFile.fromBlob(hash, blob, Promise.resolve(manifest)));
+    await this.#connected(options.signal);
     debug('seeding %s (%d B)', hash, blob.size);
     return hash;
   }
@@ -220,25 +200,27 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   /** Stops serving a file and tells the tracker. Downloads from this page switch to other peers. */
   unseed(hash: string): void {
     hash = parseHash(hash);
-    const swarm = this.#swarms.get(hash);
-    if (swarm) this.#removeSwarm(swarm);
+    const file = this.#held.get(hash);
+    if (file) this.#release(file);
   }
 
   /**
    * Fetches a file by its SHA-256 from the peers holding it, verifies it, and
    * (unless `reseed` is false) keeps serving it. Throws {@link EcdnError}:
    * `INVALID_HASH` before any network access, `DEAD` when no seeder is left.
+   * Callers of the same hash share one download; one caller's abort or timeout
+   * only ends its own wait.
    */
   async fetch(hash: string, options: FetchOptions = {}): Promise<ArrayBuffer> {
     hash = parseHash(hash);
     this.#assertAlive();
-    const local = this.#swarms.get(hash);
+    const local = this.#held.get(hash);
     if (local?.complete) {
       const manifest = await local.manifest;
       return toArrayBuffer(await local.read(0, manifest.size));
     }
     const download = this.#download(hash, options, false);
-    return toArrayBuffer(await this.#await(download, options));
+    return toArrayBuffer(await this.#attend(download, options).done);
   }
 
   /** Fetches a file and decodes it as UTF-8. */
@@ -261,53 +243,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * checked against the manifest before it is enqueued. The manifest itself is
    * proven only when the last piece checks out, so if it turns out false the
    * stream errors with `HASH_MISMATCH` instead of closing: treat what it gave
-   * as provisional until it closes.
+   * as provisional until it closes. Cancelling the stream ends only this
+   * caller's share of the download.
    */
   stream(hash: string, options: FetchOptions = {}): ReadableStream<Uint8Array> {
     hash = parseHash(hash);
     this.#assertAlive();
-    const local = this.#swarms.get(hash);
-    let download: Download | undefined;
-    let sent = 0;
-    return new ReadableStream<Uint8Array>({
-      start: async (controller) => {
-        if (local?.complete) {
-          const manifest = await local.manifest;
-          controller.enqueue(await local.read(0, manifest.size));
-          controller.close();
-          return;
-        }
-        download = this.#download(hash, options, true);
-        let streamed: Manifest | undefined;
-        const flush = () => {
-          const manifest = download!.manifest;
-          const buffer = download!.buffer;
-          if (!manifest || !buffer) return;
-          if (sent > 0 && manifest !== streamed) {
-            // The download dropped a false manifest after some of its pieces were handed out.
-            controller.error(new EcdnError('HASH_MISMATCH', `A peer's manifest for ${hash} was false; the bytes streamed so far are not the file.`, { hash }));
-            download!.off('piece', flush);
-            return;
-          }
-          streamed = manifest;
-          for (; sent < download!.contiguous; sent++) {
-            const [start, end] = manifest.pieceRange(sent);
-            controller.enqueue(buffer.slice(start, end));
-          }
-        };
-        download.on('piece', flush);
-        try {
-          await this.#await(download, options);
-          flush();
-          controller.close();
-        } catch (err) {
-          controller.error(err);
-        }
-      },
-      cancel: () => {
-        download?.fail(new EcdnError('ABORTED', 'The stream was cancelled.', { hash }));
-      },
-    });
+    const local = this.#held.get(hash);
+    if (local?.complete) return heldFileStream(local);
+    const download = this.#download(hash, options, true);
+    const attendance = this.#attend(download, options);
+    return downloadStream(download, { done: attendance.done, cancel: (reason) => attendance.leave(reason) });
   }
 
   /**
@@ -322,8 +268,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     let set = this.#watchers.get(hash);
     if (!set) this.#watchers.set(hash, (set = new Set()));
     set.add(callback);
-    const tracker = this.#startNetwork();
-    tracker.watch(hash);
+    this.#startNetwork().watch(hash);
     return () => {
       const current = this.#watchers.get(hash);
       if (!current?.delete(callback) || current.size > 0) return;
@@ -334,22 +279,19 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 
   /** What this page seeds and downloads, bytes moved, and open peer connections. */
   stats(): EngineStats {
-    let bytesDown = this.#bytesDownClosed;
-    for (const link of this.#allLinks) bytesDown += link.bytesReceived;
+    const links = [...(this.#network?.links() ?? [])];
+    let bytesDown = this.#bytesDownBefore + (this.#network?.bytesDownClosed ?? 0);
+    for (const link of links) bytesDown += link.bytesReceived;
     return {
       peerId: this.#tracker?.identity?.peerId,
-      seeding: [...this.#swarms.values()]
-        .filter((s) => s.complete)
-        .map((s) => ({ hash: s.hash, size: s.size, bytesUp: s.bytesUp, downloaders: s.downloaders() })),
+      seeding: [...this.#held.values()]
+        .filter((file) => file.complete)
+        .map((file) => ({ hash: file.hash, size: file.size, bytesUp: file.bytesUp, downloaders: file.downloaders() })),
       downloading: [...this.#downloads.values()].map((d) => ({ hash: d.hash, ...d.progress() })),
       bytesUp: this.#uploader.bytesUp,
       bytesDown,
-      peers: this.#links.size,
-      connections: [...this.#allLinks].map((link) => ({
-        peerId: link.remoteId,
-        bytesUp: link.bytesSent,
-        bytesDown: link.bytesReceived,
-      })),
+      peers: this.#network?.size ?? 0,
+      connections: links.map((link) => ({ peerId: link.remoteId, bytesUp: link.bytesSent, bytesDown: link.bytesReceived })),
     };
   }
 
@@ -358,14 +300,79 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const download of this.#downloads.values()) download.fail(new EcdnError('DESTROYED', 'The engine was destroyed.'));
-    for (const swarm of this.#swarms.values()) swarm.destroy();
-    this.#swarms.clear();
+    for (const file of this.#held.values()) file.destroy();
+    this.#held.clear();
+    for (const timer of this.#seedingReports.values()) clearTimeout(timer);
+    this.#seedingReports.clear();
     this.#stopNetwork();
     this.removeAllListeners();
   }
 
+  /**
+   * Serves `file` from this page and tells the tracker, which then offers this
+   * page to others who look the file up. A seam for subclasses: the fault
+   * suite's lying peer holds a file under a name that is not its hash.
+   */
+  protected hold(file: HeldFile): void {
+    const previous = this.#held.get(file.hash);
+    if (previous && previous !== file) {
+      this.#uploader.forget(previous.hash);
+      previous.destroy();
+    }
+    this.#held.set(file.hash, file);
+    const tracker = this.#startNetwork();
+    // A partial copy is announced once it has a piece to give (see #onHave).
+    if (file.complete) tracker.announce(file.hash, true);
+  }
+
+  /**
+   * Makes the uploader that serves this page's files. A seam for subclasses:
+   * the fault suite's corrupting and silent peers serve through their own.
+   */
+  protected createUploader(host: UploaderHost): Uploader {
+    return new Uploader(host);
+  }
+
   #assertAlive(): void {
     if (this.destroyed) throw new EcdnError('DESTROYED', 'The engine was destroyed.');
+  }
+
+  /** Stops serving `file` (if it is still the one held under its hash) and withdraws it. */
+  #release(file: HeldFile): void {
+    if (this.#held.get(file.hash) === file) {
+      this.#held.delete(file.hash);
+      this.#uploader.forget(file.hash);
+      this.#tracker?.withdraw(file.hash);
+    }
+    file.destroy();
+  }
+
+  /** A piece of a partial copy verified: tell the peers that follow it, and the tracker at the first. */
+  #onHave(file: HeldFile, piece: number): void {
+    if (this.#held.get(file.hash) !== file) return;
+    for (const link of file.interested) link.send({ type: 'HAVE', hash: file.hash, piece });
+    this.#tracker?.announce(file.hash, false);
+  }
+
+  /** Emits `seeding` for `file` soon, coalescing the blocks served meanwhile. */
+  #reportSeeding(file: HeldFile): void {
+    if (this.#seedingReports.has(file.hash)) return;
+    this.#seedingReports.set(
+      file.hash,
+      setTimeout(() => {
+        this.#seedingReports.delete(file.hash);
+        if (file.destroyed || this.destroyed) return;
+        const downloaders = file.downloaders();
+        this.emit('seeding', { hash: file.hash, bytesUp: file.bytesUp, downloaders });
+        // A downloader counts as one for a while after its last block: look again
+        // once it may have gone quiet, so that the count falls back to zero.
+        if (downloaders > 0) {
+          setTimeout(() => {
+            if (!this.#seedingReports.has(file.hash)) this.#reportSeeding(file);
+          }, DOWNLOADER_WINDOW_MS);
+        }
+      }, SEEDING_REPORT_MS),
+    );
   }
 
   /** Starts a download, or joins the one already under way for this file. */
@@ -373,7 +380,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     const existing = this.#downloads.get(hash);
     if (existing && !existing.destroyed) return existing;
     this.#startNetwork();
-    const download = new Download(hash, this.#host, {
+    const download = new Download(hash, this.#downloadHost, {
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       reseed: options.reseed ?? this.#reseedDefault(),
       sequential,
@@ -384,12 +391,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       this.#tracker?.report(hash, ban.peerId, ban.reason);
       this.emit('ban', { hash, ...ban });
     });
+    download.on('hold', (file) => this.hold(file));
+    download.on('have', ({ file, piece }) => this.#onHave(file, piece));
+    download.on('release', (file) => this.#release(file));
     const started = Date.now();
     const forget = () => {
       if (this.#downloads.get(hash) === download) this.#downloads.delete(hash);
     };
     download.done.then((bytes) => {
       forget();
+      const file = this.#held.get(hash);
+      if (file?.complete) this.#tracker?.announce(hash, true);
       this.emit('fetched', {
         hash,
         size: bytes.byteLength,
@@ -402,36 +414,52 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     return download;
   }
 
-  /** Waits for a download, honouring the caller's signal, timeout and progress callback. */
-  async #await(download: Download, options: FetchOptions): Promise<Uint8Array> {
+  /**
+   * One caller's wait for a shared download, honouring its signal, timeout and
+   * progress callback. The caller's own interruption fails only its own wait;
+   * the download stops when the last caller left.
+   */
+  #attend(download: Download, options: FetchOptions): { done: Promise<Uint8Array>; leave(reason: EcdnError): void } {
     const { signal, timeout, onProgress } = options;
-    if (signal?.aborted) throw new EcdnError('ABORTED', 'The fetch was aborted.', { hash: download.hash, cause: signal.reason });
-    const offProgress = onProgress ? download.on('progress', onProgress) : undefined;
+    const hash = download.hash;
+    download.join();
+    let left = false;
+    let offProgress: (() => void) | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
-    const interrupted = new Promise<never>((_, reject) => {
-      onAbort = () =>
-        reject(new EcdnError('ABORTED', 'The fetch was aborted.', { hash: download.hash, cause: signal?.reason }));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = setTimeout(
-          () => reject(new EcdnError('TIMEOUT', `The fetch did not complete within ${timeout} ms.`, { hash: download.hash })),
-          timeout,
-        );
-      }
-    });
-    try {
-      return await Promise.race([download.done, interrupted]);
-    } catch (err) {
-      // The download is shared with other callers of the same hash; only the
-      // caller's own interruption ends it when nobody else is waiting.
-      if (err instanceof EcdnError && (err.code === 'ABORTED' || err.code === 'TIMEOUT')) download.fail(err);
-      throw err;
-    } finally {
+    let interrupt!: (reason: EcdnError) => void;
+    const leave = (reason: EcdnError) => {
+      if (left) return;
+      left = true;
       offProgress?.();
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
+      interrupt(reason);
+      download.leave(reason);
+    };
+    const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
+    const done = Promise.race([download.done, interrupted]).finally(() => {
+      if (left) return;
+      left = true;
+      offProgress?.();
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    });
+    // A stream's caller reads errors from the stream, not from this promise.
+    done.catch(() => {});
+    if (signal?.aborted) {
+      leave(new EcdnError('ABORTED', 'The fetch was aborted.', { hash, cause: signal.reason }));
+      return { done, leave };
     }
+    if (onProgress) offProgress = download.on('progress', onProgress);
+    if (signal) {
+      onAbort = () => leave(new EcdnError('ABORTED', 'The fetch was aborted.', { hash, cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (timeout !== undefined) {
+      timer = setTimeout(() => leave(new EcdnError('TIMEOUT', `The fetch did not complete within ${timeout} ms.`, { hash })), timeout);
+    }
+    return { done, leave };
   }
 
   #reseedDefault(): boolean {
@@ -441,25 +469,31 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     return !(connection?.saveData || connection?.type === 'cellular');
   }
 
-  readonly #host: DownloadHost = {
-    tracker: () => this.#startNetwork(),
+  readonly #downloadHost: DownloadHost = {
+    lookup: (hash, max, signal) => this.#startNetwork().lookup(hash, max, signal),
     localId: () => this.#tracker?.identity?.peerId,
-    connect: (peerId, signal) => this.#connect(peerId, signal),
-    addSwarm: (swarm) => this.#addSwarm(swarm),
-    removeSwarm: (swarm) => {
-      if (this.#swarms.get(swarm.hash) === swarm) this.#removeSwarm(swarm);
-    },
+    connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
   };
 
-  #addSwarm(swarm: Swarm): void {
-    this.#swarms.set(swarm.hash, swarm);
-  }
-
-  #removeSwarm(swarm: Swarm): void {
-    this.#swarms.delete(swarm.hash);
-    this.#uploader.forget(swarm.hash);
-    this.#tracker?.withdraw(swarm.hash);
-    swarm.destroy();
+  /**
+   * Waits until this page is welcomed by the tracker and open on the signaling
+   * server. A reconnection meanwhile (see {@link configure}) is waited out.
+   */
+  async #connected(signal?: AbortSignal): Promise<PeerNetwork> {
+    for (;;) {
+      this.#assertAlive();
+      const tracker = this.#startNetwork();
+      const networkOpen = this.#networkOpen!;
+      try {
+        await tracker.ready(signal);
+        const network = await networkOpen;
+        await network.opened;
+        return network;
+      } catch (err) {
+        const replaced = this.#tracker !== tracker || tracker.destroyed;
+        if (!replaced || this.destroyed || signal?.aborted) throw err;
+      }
+    }
   }
 
   #serverUrl(): URL {
@@ -480,126 +514,55 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     wsUrl.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     const tracker = new TrackerClient({ url: wsUrl.href, WebSocket: this.#config.WebSocket });
     this.#tracker = tracker;
-    for (const swarm of this.#swarms.values()) tracker.announce(swarm.hash, swarm.complete);
+    for (const file of this.#held.values()) {
+      // A partial copy with no piece yet has nothing to offer.
+      if (file.hasPieces) tracker.announce(file.hash, file.complete);
+    }
     for (const hash of this.#watchers.keys()) tracker.watch(hash);
     tracker.on('warning', (err) => this.emit('warning', err));
     tracker.on('swarm', (status) => {
       for (const callback of this.#watchers.get(status.hash) ?? []) callback(status);
     });
-    tracker.on('identity', (identity) => this.#openPeer(identity, base));
-    this.#peerOpen = new Promise((resolve) => (this.#resolvePeerOpen = resolve));
+    tracker.on('identity', (identity) => this.#openNetwork(identity, base));
+    this.#networkOpen = new Promise((resolve) => (this.#resolveNetwork = resolve));
     return tracker;
   }
 
-  #openPeer(identity: Identity, base: URL): void {
-    if (this.#peer) {
+  #openNetwork(identity: Identity, server: URL): void {
+    if (this.#network) {
       // A new identity (the tracker could not resume ours): links made under the
-      // old ID die with its Peer, and downloads find their peers again.
-      this.#peer.destroy();
-      this.#peerOpen = new Promise((resolve) => (this.#resolvePeerOpen = resolve));
+      // old ID die with it, and downloads find their peers again.
+      this.#retireNetwork();
+      this.#networkOpen = new Promise((resolve) => (this.#resolveNetwork = resolve));
     }
-    const secure = base.protocol === 'https:';
-    const peer = new Peer(identity.peerId, {
-      host: base.hostname,
-      port: Number(base.port) || (secure ? 443 : 80),
-      path: `${base.pathname.replace(/\/$/, '')}/peerjs`,
-      key: 'peerjs',
-      token: identity.token,
-      secure,
-      debug: 0,
-      config: {
+    const network = new PeerNetwork({
+      identity,
+      server,
+      rtcConfig: {
         iceServers: this.#config.iceServers ?? [],
         ...(this.#config.iceTransportPolicy ? { iceTransportPolicy: this.#config.iceTransportPolicy } : {}),
       },
+      maxConnections: this.#config.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      connectTimeout: this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
     });
-    this.#peer = peer;
-    let retries = 0;
-    peer.on('open', () => {
-      retries = 0;
-      debug('signaling open as %s', identity.peerId);
-      this.#resolvePeerOpen?.(peer);
-    });
-    peer.on('connection', (conn) => this.#adopt(conn));
-    peer.on('disconnected', () => {
-      if (this.#peer !== peer || peer.destroyed) return;
-      // The PeerServer went away; come back with backoff and jitter.
-      const delay = Math.random() * Math.min(10_000, 250 * 2 ** retries++);
-      setTimeout(() => {
-        if (this.#peer === peer && !peer.destroyed && peer.disconnected) peer.reconnect();
-      }, delay);
-    });
-    peer.on('error', (err: PeerError<string>) => {
-      if (err.type === 'peer-unavailable') {
-        const id = /peer (\S+)/.exec(err.message)?.[1];
-        if (id) this.#failDial.get(id)?.(new EcdnError('NO_PEER_REACHABLE', `Peer ${id} is not connected.`));
-        return;
-      }
-      this.emit('warning', err);
-    });
+    this.#network = network;
+    network.on('warning', (err) => this.emit('warning', err));
+    network.on('link', (link) => this.#onLink(link));
+    this.#resolveNetwork?.(network);
   }
 
-  #connect(peerId: string, signal: AbortSignal): Promise<PeerLink> {
-    const existing = this.#links.get(peerId);
-    if (existing?.open) return Promise.resolve(existing);
-    let dialing = this.#dialing.get(peerId);
-    if (!dialing) {
-      dialing = this.#dial(peerId).finally(() => this.#dialing.delete(peerId));
-      this.#dialing.set(peerId, dialing);
-    }
-    return raceAbort(dialing, signal);
-  }
-
-  async #dial(peerId: string): Promise<PeerLink> {
-    const peer = await this.#peerOpen!;
-    if (this.#links.size >= (this.#config.maxConnections ?? 40)) {
-      throw new EcdnError('NO_PEER_REACHABLE', `Connection limit (${this.#config.maxConnections ?? 40}) reached.`);
-    }
-    const link = this.#adopt(peer.connect(peerId, { serialization: 'raw', reliable: true }));
-    const timeout = this.#config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new EcdnError('NO_PEER_REACHABLE', `No data channel to ${peerId} within ${timeout} ms.`)), timeout);
-      const offOpen = link.on('open', () => done(resolve));
-      const offClose = link.on('close', () => fail(new EcdnError('NO_PEER_REACHABLE', `The connection to ${peerId} closed.`)));
-      const fail = (err: Error) => {
-        done(() => reject(err));
-        link.destroy();
-      };
-      const done = (then: () => void) => {
-        clearTimeout(timer);
-        offOpen();
-        offClose();
-        this.#failDial.delete(peerId);
-        then();
-      };
-      this.#failDial.set(peerId, fail);
-    });
-    return link;
-  }
-
-  #adopt(conn: DataConnection): PeerLink {
-    const link = new PeerLink(conn);
-    const id = link.remoteId;
-    this.#allLinks.add(link);
-    // Two peers that dial each other at once end up with two links; both work,
-    // and the map keeps the first so that downloads do not switch midway.
-    if (!this.#links.get(id) || this.#links.get(id)!.destroyed) this.#links.set(id, link);
+  #onLink(link: PeerLink): void {
     link.on('frame', (frame) => this.#onFrame(link, frame));
-    link.on('warning', (err) => this.emit('warning', err));
     link.on('close', () => {
-      this.#allLinks.delete(link);
-      this.#bytesDownClosed += link.bytesReceived;
-      if (this.#links.get(id) === link) this.#links.delete(id);
-      for (const swarm of this.#swarms.values()) swarm.interested.delete(link);
+      for (const file of this.#held.values()) file.interested.delete(link);
       for (const download of this.#downloads.values()) download.onLinkClosed(link);
     });
-    if (this.#allLinks.size > (this.#config.maxConnections ?? 40) * 2) link.destroy();
-    return link;
   }
 
   #onFrame(link: PeerLink, frame: Frame): void {
     switch (frame.type) {
       case 'MANIFEST_REQUEST':
-        void this.#serveManifest(link, frame.hash);
+        void this.#uploader.manifest(link, frame.hash);
         return;
       case 'REQUEST':
         this.#uploader.request(link, frame);
@@ -614,33 +577,20 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     }
   }
 
-  async #serveManifest(link: PeerLink, hash: string): Promise<void> {
-    const swarm = this.#served(hash);
-    const reject = () => link.send({ type: 'REJECT', hash, piece: MANIFEST_PIECE, offset: 0, length: 0, reason: 'NOT_FOUND' });
-    if (!swarm) return reject();
-    let manifest;
-    try {
-      manifest = await swarm.manifest;
-    } catch (err) {
-      this.emit('warning', err as Error);
-      return reject();
-    }
-    if (swarm.destroyed) return reject();
-    if (this.#faults.lie?.hash === hash && manifest.pieceCount > 0) {
-      // The strongest liar: a chain that ends at the address asked for, so only its last piece can give it away.
-      const chain = manifest.chain.slice();
-      hexToBytes(hash, chain, chain.byteLength - 32);
-      link.send({ ...manifest.toFrame(), hash, chain });
-    } else link.send({ ...manifest.toFrame(), hash });
-    link.send({ type: 'BITFIELD', hash, pieceCount: manifest.pieceCount, bits: swarm.bitfield(manifest.pieceCount) });
-    swarm.interested.add(link);
+  #retireNetwork(): void {
+    const network = this.#network;
+    if (!network) return;
+    let bytesDown = network.bytesDownClosed;
+    for (const link of network.links()) bytesDown += link.bytesReceived;
+    this.#bytesDownBefore += bytesDown;
+    network.destroy();
+    this.#network = undefined;
   }
 
   #stopNetwork(): void {
-    for (const link of [...this.#allLinks]) link.destroy();
-    this.#peer?.destroy();
-    this.#peer = undefined;
-    this.#peerOpen = undefined;
+    this.#retireNetwork();
+    this.#networkOpen = undefined;
+    this.#resolveNetwork = undefined;
     this.#tracker?.destroy();
     this.#tracker = undefined;
   }
@@ -649,22 +599,4 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
   return bytes.slice().buffer as ArrayBuffer;
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new EcdnError('ABORTED', 'Aborted.'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new EcdnError('ABORTED', 'Aborted.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

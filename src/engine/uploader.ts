@@ -1,40 +1,40 @@
 import { createLog } from './log.js';
 import type { PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
-import type { Swarm } from './swarm.js';
-import { BLOCK_SIZE, type BlockRef, type RequestFrame } from './wire.js';
+import type { HeldFile } from './held-file.js';
+import { BLOCK_SIZE, MANIFEST_PIECE, type BlockRef, type PieceFrame, type RequestFrame } from './wire.js';
 
 const debug = createLog('ecdn:uploader');
 
 /** Requests queued per link beyond which new ones are rejected as BUSY. */
 export const MAX_QUEUED_REQUESTS = 256;
 
-/** Faults a test can inject into what this page serves. Never set them in production. */
-export interface UploadFaults {
-  /** Flip bytes in every block served. */
-  corrupt?: boolean;
-  /** Accept requests and never answer them. */
-  silent?: boolean;
+/** What an {@link Uploader} serves from, and whom it tells. */
+export interface UploaderHost {
+  /** The file this page holds under `hash`, whole or in part. */
+  file(hash: string): HeldFile | undefined;
+  /** A block of `file` was sent. */
+  served(file: HeldFile): void;
+  /** Recoverable trouble, such as a file whose manifest could not be computed. */
+  warning(err: Error): void;
 }
 
 /**
- * Serves the blocks other peers request from this page: one queue per link,
- * each drained in order, paced by the channel's backpressure and by the
- * page-wide upload limit.
+ * Serves what this page holds to the peers that ask: manifests on request, and
+ * requested blocks from one queue per link, each drained in order, paced by the
+ * channel's backpressure and by the page-wide upload limit.
  */
 export class Uploader {
   /** Payload bytes served since the engine started. */
   bytesUp = 0;
-  /** Test-only faults. */
-  faults: UploadFaults = {};
 
-  readonly #swarms: (hash: string) => Swarm | undefined;
+  readonly #host: UploaderHost;
   readonly #queues = new Map<PeerLink, RequestFrame[]>();
   readonly #draining = new WeakSet<PeerLink>();
   #bucket: TokenBucket | undefined;
 
-  constructor(swarms: (hash: string) => Swarm | undefined) {
-    this.#swarms = swarms;
+  constructor(host: UploaderHost) {
+    this.#host = host;
   }
 
   /** Caps what this page serves, in bytes per second, across all links. `undefined` lifts the cap. */
@@ -44,9 +44,29 @@ export class Uploader {
     else this.#bucket = new TokenBucket(bytesPerSecond, BLOCK_SIZE);
   }
 
+  /**
+   * Answers a MANIFEST_REQUEST: the manifest and a BITFIELD of the pieces here,
+   * or a REJECT. The link then gets HAVE and LOST news about the file.
+   */
+  async manifest(link: PeerLink, hash: string): Promise<void> {
+    const file = this.#host.file(hash);
+    const reject = () => link.send({ type: 'REJECT', hash, piece: MANIFEST_PIECE, offset: 0, length: 0, reason: 'NOT_FOUND' });
+    if (!file) return reject();
+    let manifest;
+    try {
+      manifest = await file.manifest;
+    } catch (err) {
+      this.#host.warning(err as Error);
+      return reject();
+    }
+    if (file.destroyed) return reject();
+    link.send({ ...manifest.toFrame(), hash });
+    link.send({ type: 'BITFIELD', hash, pieceCount: manifest.pieceCount, bits: file.bitfield(manifest.pieceCount) });
+    file.interested.add(link);
+  }
+
   /** Queues a request from `link`. */
   request(link: PeerLink, request: RequestFrame): void {
-    if (this.faults.silent) return;
     let queue = this.#queues.get(link);
     if (!queue) {
       queue = [];
@@ -92,14 +112,14 @@ export class Uploader {
   }
 
   async #serve(link: PeerLink, request: RequestFrame): Promise<void> {
-    const swarm = this.#swarms(request.hash);
-    if (!swarm || swarm.destroyed) {
+    const file = this.#host.file(request.hash);
+    if (!file || file.destroyed) {
       link.send({ ...request, type: 'REJECT', reason: 'NOT_FOUND' });
       return;
     }
-    const manifest = await swarm.manifest;
+    const manifest = await file.manifest;
     const { piece, offset, length } = request;
-    if (!swarm.has(piece) || piece >= manifest.pieceCount || length > BLOCK_SIZE || offset + length > manifest.pieceLength(piece)) {
+    if (!file.has(piece) || piece >= manifest.pieceCount || length > BLOCK_SIZE || offset + length > manifest.pieceLength(piece)) {
       link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
       return;
     }
@@ -108,16 +128,18 @@ export class Uploader {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     await link.drained();
-    if (link.destroyed || swarm.destroyed) return;
+    if (link.destroyed || file.destroyed) return;
     const start = piece * manifest.pieceSize + offset;
-    let data = await swarm.read(start, start + length);
-    if (this.faults.corrupt) {
-      data = data.slice();
-      for (let i = 0; i < data.length; i += 997) data[i] ^= 0xff;
-    }
-    link.send({ type: 'PIECE', hash: request.hash, piece, offset, data });
+    const data = await file.read(start, start + length);
+    this.sendPiece(link, { type: 'PIECE', hash: request.hash, piece, offset, data });
     this.bytesUp += length;
-    swarm.served(link, length);
+    file.served(link, length);
+    this.#host.served(file);
     debug('served %s #%d+%d (%d B) to %s', request.hash.slice(0, 8), piece, offset, length, link.remoteId);
+  }
+
+  /** Puts a block on the wire. A seam: the fault suite's corrupting peer overrides it. */
+  protected sendPiece(link: PeerLink, frame: PieceFrame): void {
+    link.send(frame);
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
 import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
 // Real Chromium pages, each its own browser context, against the real server.
@@ -84,11 +85,8 @@ test('a 4-page swarm: fetch, spread over peers, survive the seeder, then die', {
 
 test('a corrupting seeder among honest ones is banned and the fetch completes', { timeout: 120_000 }, async () => {
   const honest = await openEcdnPage(session.browser, session.server.url);
-  const liar = await openEcdnPage(session.browser, session.server.url);
+  const liar = await openFaultyPage(session.browser, session.server.url, { corrupt: true });
   const hash = await seedRandom(honest, 8 * MiB, 1001);
-  await liar.evaluate(() => {
-    window.EphemeralCDN.getEngine().faults = { corrupt: true };
-  });
   assert.equal(await seedRandom(liar, 8 * MiB, 1001), hash);
   const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.evaluate(() => {
@@ -115,14 +113,11 @@ test('a corrupting seeder among honest ones is banned and the fetch completes', 
  */
 async function honestAndLiar(seed: number) {
   const honest = await openEcdnPage(session.browser, session.server.url);
-  const liar = await openEcdnPage(session.browser, session.server.url);
+  const liar = await openFaultyPage(session.browser, session.server.url);
   const hash = await seedRandom(honest, 8 * MiB, seed);
   await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
-  const other = await seedRandom(liar, 8 * MiB);
-  await liar.evaluate(({ hash, other }) => {
-    window.EphemeralCDN.configure({ uploadLimit: 4_000_000 });
-    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
-  }, { hash, other });
+  await liar.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
+  await lieAbout(liar, hash, 8 * MiB);
   const honestBack = async () => assert.equal(await seedRandom(honest, 8 * MiB, seed), hash);
   return { honest, liar, hash, honestBack };
 }
@@ -149,12 +144,9 @@ test('a peer with a self-consistent but false manifest is banned and the fetch c
 });
 
 test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, async () => {
-  const liar = await openEcdnPage(session.browser, session.server.url);
-  const other = await seedRandom(liar, 2 * MiB);
+  const liar = await openFaultyPage(session.browser, session.server.url);
   const hash = 'fe'.repeat(32);
-  await liar.evaluate(({ hash, other }) => {
-    window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
-  }, { hash, other });
+  await lieAbout(liar, hash, 2 * MiB);
   const consumer = await openEcdnPage(session.browser, session.server.url);
   await consumer.waitForFunction(
     async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive,

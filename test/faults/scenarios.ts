@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createServer } from '../../server/create-server.js';
 import { closePage } from '../helpers/browser.js';
 import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { startServer } from '../helpers/server.js';
 import type { FetchReport } from '../../src/index.js';
 
@@ -47,11 +48,12 @@ async function consumerResult(page: Page): Promise<{ bans: Ban[]; report: FetchR
 
 const peerId = (page: Page) => page.evaluate(() => window.EphemeralCDN.stats().peerId!);
 
-async function seeders(browser: Browser, url: string, count: number, size: number, seed: number) {
+/** `count` pages seeding the same bytes; the first `corrupters` of them corrupt every block they serve. */
+async function seeders(browser: Browser, url: string, count: number, size: number, seed: number, corrupters = 0) {
   const pages: Page[] = [];
   let hash = '';
   for (let i = 0; i < count; i++) {
-    const page = await openEcdnPage(browser, url);
+    const page = i < corrupters ? await openFaultyPage(browser, url, { corrupt: true }) : await openEcdnPage(browser, url);
     hash = await seedRandom(page, size, seed);
     pages.push(page);
   }
@@ -75,9 +77,8 @@ export interface CorruptFigures {
 /** 1. Corrupting seeders among honest ones. */
 export async function corruptingSeeders(browser: Browser, opts: { corrupters: number; runs: number; size: number }): Promise<CorruptFigures> {
   const server = await startServer();
-  const { pages, hash } = await seeders(browser, server.url, 4, opts.size, 7000 + opts.corrupters);
+  const { pages, hash } = await seeders(browser, server.url, 4, opts.size, 7000 + opts.corrupters, opts.corrupters);
   const bad = pages.slice(0, opts.corrupters);
-  for (const page of bad) await page.evaluate(() => void (window.EphemeralCDN.getEngine().faults = { corrupt: true }));
   const badIds = new Set(await Promise.all(bad.map(peerId)));
   const figures: CorruptFigures = {
     corrupters: opts.corrupters,
@@ -121,14 +122,11 @@ export async function manifestLiar(browser: Browser, opts: { runs: number; size:
   let honestBanned = 0;
   for (let run = 0; run < opts.runs; run++) {
     const honest = await openEcdnPage(browser, server.url);
-    const liar = await openEcdnPage(browser, server.url);
+    const liar = await openFaultyPage(browser, server.url);
     const hash = await seedRandom(honest, opts.size, 8000 + run);
     await honest.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
-    const other = await seedRandom(liar, opts.size);
-    await liar.evaluate(({ hash, other }) => {
-      window.EphemeralCDN.configure({ uploadLimit: 8_000_000 });
-      window.EphemeralCDN.getEngine().faults = { lie: { hash, with: other } };
-    }, { hash, other });
+    await liar.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 8_000_000 }));
+    await lieAbout(liar, hash, opts.size);
     const liarId = await peerId(liar);
     const consumer = await openConsumer(browser, server.url);
     const digest = fetchDigest(consumer, hash, { maxPeers: 4, reseed: false });
@@ -165,11 +163,10 @@ export async function silentAndSlow(browser: Browser, opts: { runs: number; size
   // Alternate the two set-ups so that drift on this shared machine hits both alike.
   for (let run = 0; run < opts.runs; run++) {
     honestMs.push(await timeOne());
-    const silent = await openEcdnPage(browser, server.url);
+    const silent = await openFaultyPage(browser, server.url, { silent: true });
     const slow = await openEcdnPage(browser, server.url);
     await seedRandom(silent, opts.size, 9001);
     await seedRandom(slow, opts.size, 9001);
-    await silent.evaluate(() => void (window.EphemeralCDN.getEngine().faults = { silent: true }));
     await slow.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1000 }));
     faulty.push(silent, slow);
     faultyMs.push(await timeOne());

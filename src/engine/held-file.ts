@@ -9,12 +9,14 @@ import { encodeBitfield } from './wire.js';
  * is busy relaying the very traffic being served.
  */
 export const PIECE_CACHE_BYTES = 16 * 1024 * 1024;
+/** A peer served a block within this long counts as downloading from this page. */
+export const DOWNLOADER_WINDOW_MS = 3_000;
 
 /**
  * One file this page holds, whole (seeded, or fetched and kept) or in part (a
  * download under way): what it can serve and to whom it owes HAVE news.
  */
-export class Swarm {
+export class HeldFile {
   readonly hash: string;
   /** Resolves to the piece manifest. A seeded file computes it in the background. */
   readonly manifest: Promise<Manifest>;
@@ -36,6 +38,7 @@ export class Swarm {
   /** Partial bytes of a download, written in place as blocks arrive. */
   #partial: Uint8Array | undefined;
   #have: Uint8Array | undefined;
+  #haveCount = 0;
   /** The manifest, once resolved. */
   #pieceLayout: Manifest | undefined;
   /** Recently read pieces of the Blob, least recently used first. */
@@ -55,16 +58,16 @@ export class Swarm {
   }
 
   /** A file held whole from the start. */
-  static fromBlob(hash: string, blob: Blob, manifest: Promise<Manifest>): Swarm {
-    const swarm = new Swarm(hash, manifest, true);
+  static fromBlob(hash: string, blob: Blob, manifest: Promise<Manifest>): HeldFile {
+    const swarm = new HeldFile(hash, manifest, true);
     swarm.#blob = blob;
     swarm.size = blob.size;
     return swarm;
   }
 
   /** A download in progress, whose verified pieces can already be served. */
-  static partial(manifest: Manifest, buffer: Uint8Array): Swarm {
-    const swarm = new Swarm(manifest.hash, Promise.resolve(manifest), false);
+  static partial(manifest: Manifest, buffer: Uint8Array): HeldFile {
+    const swarm = new HeldFile(manifest.hash, Promise.resolve(manifest), false);
     swarm.#partial = buffer;
     swarm.#have = new Uint8Array(manifest.pieceCount);
     return swarm;
@@ -77,7 +80,14 @@ export class Swarm {
 
   /** Marks piece `i` verified; its bytes are already in the partial buffer. */
   markHave(i: number): void {
-    if (this.#have) this.#have[i] = 1;
+    if (!this.#have || this.#have[i] === 1) return;
+    this.#have[i] = 1;
+    this.#haveCount++;
+  }
+
+  /** True when at least one piece can be served. */
+  get hasPieces(): boolean {
+    return this.complete || this.#haveCount > 0;
   }
 
   /** Marks the whole file present, keeping the bytes as a Blob from now on. */
@@ -151,7 +161,7 @@ export class Swarm {
   }
 
   /** Peers served a block of this file within the last `windowMs`: the ones downloading it from this page now. */
-  downloaders(windowMs = 3_000): number {
+  downloaders(windowMs = DOWNLOADER_WINDOW_MS): number {
     const since = Date.now() - windowMs;
     let count = 0;
     for (const [link, at] of this.#lastServed) {

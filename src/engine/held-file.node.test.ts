@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildManifest } from './manifest.js';
-import { PIECE_CACHE_BYTES, Swarm } from './swarm.js';
+import { PIECE_CACHE_BYTES, HeldFile } from './held-file.js';
 import { BLOCK_SIZE } from './wire.js';
 import { randomBytes } from '../../test/helpers/random.js';
 
@@ -14,12 +14,12 @@ class CountingBlob extends Blob {
   }
 }
 
-describe('Swarm', () => {
+describe('HeldFile', () => {
   it('serves the blocks of a piece from one read of the whole piece', async () => {
     const data = randomBytes(6 * 4 * BLOCK_SIZE + 1234, 5);
     const blob = new CountingBlob([data]);
     const manifest = await buildManifest(data);
-    const swarm = Swarm.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
+    const swarm = HeldFile.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
     await swarm.manifest;
     for (let piece = 0; piece < manifest.pieceCount; piece++) {
       for (const { offset, length } of manifest.blocks(piece)) {
@@ -39,7 +39,7 @@ describe('Swarm', () => {
     const data = randomBytes(pieces * pieceSize, 6);
     const blob = new CountingBlob([data]);
     const manifest = await buildManifest(data, { pieceSize });
-    const swarm = Swarm.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
+    const swarm = HeldFile.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
     await swarm.manifest;
     for (let piece = 0; piece < pieces; piece++) await swarm.read(piece * pieceSize, piece * pieceSize + 100);
     const afterAll = blob.slices;

@@ -1,0 +1,213 @@
+// Download through its host interface, with fake peers: blame, manifest
+// switching and the give-up decision, in milliseconds instead of browser runs.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Download, type DownloadHost } from './download.js';
+import { EcdnError } from './errors.js';
+import { hexToBytes } from './hash.js';
+import { buildManifest, Manifest } from './manifest.js';
+import type { PeerLink } from './peer-link.js';
+import type { LookupResult } from './tracker-client.js';
+import { encodeBitfield, type Frame } from './wire.js';
+import { randomBytes } from '../../test/helpers/random.js';
+
+/** Big enough for pieces of three blocks each, so that a piece can be mixed from two peers. */
+const SIZE = 4 * 1024 * 1024;
+
+type Behaviour = 'honest' | 'corrupt' | 'silent';
+
+/**
+ * A remote peer as a download sees it: a link that answers MANIFEST_REQUEST and
+ * REQUEST frames from `bytes`, described by `manifest`, the way `behaviour` says.
+ */
+class FakePeer {
+  readonly link: PeerLink;
+  /** REQUESTs answered so far. */
+  served = 0;
+  /** Answers only the first this many REQUESTs, then stays silent. */
+  answerLimit = Infinity;
+  behaviour: Behaviour;
+  #download: Download | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly bytes: Uint8Array,
+    readonly manifest: Manifest,
+    behaviour: Behaviour = 'honest',
+  ) {
+    this.behaviour = behaviour;
+    const link = { remoteId: id, destroyed: false, send: (frame: Frame) => queueMicrotask(() => this.#receive(frame)) };
+    this.link = link as unknown as PeerLink;
+  }
+
+  attach(download: Download): void {
+    this.#download = download;
+  }
+
+  /** The link closes, as when the peer's tab goes away. */
+  close(): void {
+    (this.link as { destroyed: boolean }).destroyed = true;
+    this.#download?.onLinkClosed(this.link);
+  }
+
+  #receive(frame: Frame): void {
+    const download = this.#download;
+    if (!download || this.link.destroyed) return;
+    if (frame.type === 'MANIFEST_REQUEST') {
+      download.onFrame(this.link, { ...this.manifest.toFrame(), hash: frame.hash });
+      const bits = encodeBitfield(() => true, this.manifest.pieceCount);
+      download.onFrame(this.link, { type: 'BITFIELD', hash: frame.hash, pieceCount: this.manifest.pieceCount, bits });
+    } else if (frame.type === 'REQUEST') {
+      if (this.behaviour === 'silent' || this.served >= this.answerLimit) return;
+      this.served++;
+      const start = frame.piece * this.manifest.pieceSize + frame.offset;
+      let data = this.bytes.slice(start, start + frame.length);
+      if (this.behaviour === 'corrupt') data = data.map((b, i) => (i % 997 === 0 ? b ^ 0xff : b));
+      download.onFrame(this.link, { type: 'PIECE', hash: frame.hash, piece: frame.piece, offset: frame.offset, data });
+    }
+  }
+}
+
+/** A host whose tracker knows `peers` (and says `alive` while any is listed) and whose network reaches `reachable`. */
+function host(peers: FakePeer[], options: { alive?: () => boolean; reachable?: (id: string) => boolean } = {}): DownloadHost & { lookups: number } {
+  const h = {
+    lookups: 0,
+    async lookup(hash: string): Promise<LookupResult> {
+      h.lookups++;
+      const ids = peers.filter((p) => !p.link.destroyed).map((p) => p.id);
+      return { hash, alive: options.alive?.() ?? ids.length > 0, seeders: ids.length, leechers: 0, peers: ids };
+    },
+    localId: () => 'SELF',
+    async connect(peerId: string): Promise<PeerLink> {
+      const peer = peers.find((p) => p.id === peerId);
+      if (!peer || peer.link.destroyed || options.reachable?.(peerId) === false) {
+        throw new EcdnError('NO_PEER_REACHABLE', `${peerId} is out of reach.`);
+      }
+      return peer.link;
+    },
+  };
+  return h;
+}
+
+function start(hash: string, peers: FakePeer[], h: DownloadHost = host(peers)): { download: Download; bans: Array<{ peerId: string; reason: string }> } {
+  const download = new Download(hash, h, { maxPeers: 5, reseed: false, sequential: false });
+  for (const peer of peers) peer.attach(download);
+  const bans: Array<{ peerId: string; reason: string }> = [];
+  download.on('ban', (ban) => bans.push(ban));
+  download.join();
+  return { download, bans };
+}
+
+async function file(seed: number, size = SIZE): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+  const bytes = randomBytes(size, seed);
+  return { bytes, manifest: await buildManifest(bytes) };
+}
+
+/** A self-consistent manifest of `other` whose chain ends at `hash`: only its last piece gives it away. */
+function lyingManifest(hash: string, other: Manifest): Manifest {
+  const chain = other.chain.slice();
+  hexToBytes(hash, chain, chain.byteLength - 32);
+  return Manifest.fromFrame({ ...other.toFrame(), hash, chain });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+const failureCode = (download: Download) => download.done.then(
+  () => 'completed',
+  (err: EcdnError) => err.code,
+);
+
+describe('Download', () => {
+  it('fetches different pieces from several peers and verifies the whole file', async () => {
+    const { bytes, manifest } = await file(1);
+    const peers = ['A', 'B', 'C'].map((id) => new FakePeer(id, bytes, manifest));
+    const { download } = start(manifest.hash, peers);
+    assert.deepEqual(await download.done, bytes);
+    assert.ok(download.suppliers.size >= 2, `pieces came from ${[...download.suppliers]}`);
+  });
+
+  it('bans a peer whose piece fails its hash at once, and completes from the others', async () => {
+    const { bytes, manifest } = await file(2);
+    const liar = new FakePeer('LIAR', bytes, manifest, 'corrupt');
+    const { download, bans } = start(manifest.hash, [liar, new FakePeer('HONEST', bytes, manifest)]);
+    assert.deepEqual(await download.done, bytes);
+    assert.deepEqual(bans, [{ peerId: 'LIAR', reason: 'BAD_PIECES', strikes: 1 }]);
+    assert.ok(!download.suppliers.has('LIAR'));
+  });
+
+  it('convicts a peer dropped between its bad block and the verdict', async () => {
+    const { bytes, manifest } = await file(3);
+    assert.ok(manifest.blocks(0).length >= 2, 'pieces of several blocks');
+    // The liar sends one bad block and leaves; the honest peer finishes that piece,
+    // which fails as a mix of both, so blame waits for a good copy to compare.
+    const liar = new FakePeer('LIAR', bytes, manifest, 'corrupt');
+    liar.answerLimit = 1;
+    const honest = new FakePeer('HONEST', bytes, manifest);
+    const known = [liar];
+    const { download, bans } = start(manifest.hash, known, host(known));
+    await until(() => liar.served === 1);
+    known.push(honest);
+    honest.attach(download);
+    liar.close();
+    assert.deepEqual(await download.done, bytes);
+    assert.deepEqual(bans, [{ peerId: 'LIAR', reason: 'BAD_PIECES', strikes: 1 }], 'banned although it had left');
+  });
+
+  it('switches from a liar manifest to the honest one and says so', async () => {
+    const { bytes, manifest } = await file(4);
+    const other = await file(5);
+    const liar = new FakePeer('LIAR', other.bytes, lyingManifest(manifest.hash, other.manifest));
+    const honest = new FakePeer('HONEST', bytes, manifest);
+    const { download, bans } = start(manifest.hash, [liar, honest]);
+    let restarts = 0;
+    download.on('restart', () => restarts++);
+    assert.deepEqual(await download.done, bytes);
+    assert.deepEqual(bans, [{ peerId: 'LIAR', reason: 'BAD_PIECES', strikes: 1 }]);
+    assert.equal(restarts, 1);
+  });
+
+  it('gives up with DEAD when the tracker says nobody holds the file', async () => {
+    const { manifest } = await file(6, 1000);
+    const { download } = start(manifest.hash, []);
+    assert.equal(await failureCode(download), 'DEAD');
+  });
+
+  it('gives up with NO_PEER_REACHABLE when holders exist but none can be reached', async () => {
+    const { bytes, manifest } = await file(7, 1000);
+    const peers = [new FakePeer('A', bytes, manifest), new FakePeer('B', bytes, manifest)];
+    const h = host(peers, { reachable: () => false });
+    const { download } = start(manifest.hash, peers, h);
+    assert.equal(await failureCode(download), 'NO_PEER_REACHABLE');
+    assert.ok(h.lookups >= 4, `asked the tracker ${h.lookups} times before giving up`);
+  });
+
+  it('gives up with HASH_MISMATCH when every holder lies', async () => {
+    const { manifest } = await file(8);
+    const other = await file(9);
+    const liars = ['L1', 'L2'].map((id) => new FakePeer(id, other.bytes, lyingManifest(manifest.hash, other.manifest)));
+    const { download, bans } = start(manifest.hash, liars);
+    assert.equal(await failureCode(download), 'HASH_MISMATCH');
+    assert.deepEqual(bans.map((b) => b.peerId).sort(), ['L1', 'L2']);
+  });
+
+  it('drops a silent peer and completes from another', async () => {
+    const { bytes, manifest } = await file(10, 1024 * 1024);
+    const { download } = start(manifest.hash, [new FakePeer('SILENT', bytes, manifest, 'silent'), new FakePeer('B', bytes, manifest)]);
+    assert.deepEqual(await download.done, bytes);
+    assert.deepEqual([...download.suppliers], ['B']);
+  });
+
+  it('stops only when the last of its callers leaves', async () => {
+    const { bytes, manifest } = await file(11, 1000);
+    const seeder = new FakePeer('A', bytes, manifest, 'silent');
+    const { download } = start(manifest.hash, [seeder]);
+    download.join();
+    download.leave(new EcdnError('ABORTED', 'first caller left'));
+    assert.equal(download.destroyed, false, 'one caller left, one still waits');
+    seeder.behaviour = 'honest';
+    download.leave(new EcdnError('ABORTED', 'second caller left'));
+    assert.equal(await failureCode(download), 'ABORTED');
+  });
+});
