@@ -39,7 +39,7 @@ export interface FakeEngineOptions {
 export class FakeEngine implements EcdnEngine {
   options: FakeEngineOptions;
   /** Every call, for tests to assert on. */
-  readonly calls: Array<{ method: string; hash?: string }> = [];
+  readonly calls: Array<{ method: string; hash?: string; signal?: AbortSignal }> = [];
   readonly seeded = new Set<string>();
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   #statuses = new Map<string, FileStatus>();
@@ -62,13 +62,13 @@ export class FakeEngine implements EcdnEngine {
   }
 
   async fetch(hash: string, options: FetchOptions = {}): Promise<ArrayBuffer> {
-    this.calls.push({ method: 'fetch', hash });
+    this.calls.push({ method: 'fetch', hash, signal: options.signal });
     const bytes = await this.#play(hash, options);
     return bytes.slice().buffer as ArrayBuffer;
   }
 
   stream(hash: string, options: FetchOptions = {}): ReadableStream<Uint8Array> {
-    this.calls.push({ method: 'stream', hash });
+    this.calls.push({ method: 'stream', hash, signal: options.signal });
     return new ReadableStream({
       start: async (controller) => {
         try {

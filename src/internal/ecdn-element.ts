@@ -69,8 +69,25 @@ export class EcdnElement extends LitElement {
     return undefined;
   }
 
-  /** Called on every live status of {@link watchedHash}; subclasses override. */
-  protected onFileStatus(_status: FileStatus): void {}
+  /**
+   * Called on every live status of {@link watchedHash}. The file is gone when
+   * the tracker says nobody holds it: the element moves to `dead` and fires
+   * `ecdn-dead` if {@link canDie} says so now. A file back from the dead (the
+   * same bytes seeded again, so the same hash) calls {@link revive}.
+   */
+  protected onFileStatus(status: FileStatus): void {
+    if (status.hash !== this.watchedHash()) return;
+    if (!status.alive && this.canDie()) this.#die(status.hash);
+    else if (status.alive && status.seeders > 0 && this.state === 'dead') this.revive();
+  }
+
+  /** Whether a file nobody holds any more moves this element to `dead` in its current state; subclasses override. */
+  protected canDie(): boolean {
+    return false;
+  }
+
+  /** Leaves the `dead` state once the file has seeders again; subclasses override. */
+  protected revive(): void {}
 
   /** Shows the error state and fires `ecdn-error`. */
   protected fail(detail: EcdnErrorDetail): void {
@@ -82,11 +99,15 @@ export class EcdnElement extends LitElement {
   /** Turns a failed fetch of `hash` into the dead state and `ecdn-dead`, or else the error state. */
   protected failFetch(hash: string, err: unknown): void {
     if (isEcdnError(err, 'DEAD')) {
-      this.setState('dead');
-      this.emit(new EcdnDeadEvent({ hash }));
+      this.#die(hash);
     } else {
       this.fail(errorDetail(hash, err));
     }
+  }
+
+  #die(hash: string): void {
+    this.setState('dead');
+    this.emit(new EcdnDeadEvent({ hash }));
   }
 
   /** Dispatches one of the typed `ecdn-*` events from this element. */

@@ -55,6 +55,34 @@ describe('<ecdn-download>', () => {
     expect(capture.saves).to.deep.equal([]);
   });
 
+  it('aborts a download under way when its hash changes, and ignores its result', async () => {
+    const fake = new FakeEngine({ bytes: new Uint8Array(10), delay: 200, seeders: 1 });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="old.bin"></ecdn-download>`);
+    let loads = 0;
+    el.addEventListener('ecdn-load', () => loads++);
+    part(el, 'button').click();
+    await el.updateComplete;
+    expect(el.state).to.equal('loading');
+    el.hash = 'c'.repeat(64);
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(loads, 'no ecdn-load for the old hash').to.equal(0);
+    expect(el.state).to.equal('idle');
+    expect(capture.saves).to.deep.equal([]);
+  });
+
+  it('aborts a download under way when it leaves the page', async () => {
+    const fake = new FakeEngine({ fetch: 'loading' });
+    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH}></ecdn-download>`);
+    part(el, 'button').click();
+    await waitUntil(() => fake.calls.some((c) => c.method === 'fetch'));
+    el.remove();
+    expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+    expect(el.state).to.equal('idle');
+  });
+
   it('saves the verified file through <a download> when done', async () => {
     const fake = new FakeEngine({ bytes, seeders: 1 });
     const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`);

@@ -1,14 +1,11 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import type { FetchProgress } from '../../engine/download.js';
 import { parseHash } from '../../engine/errors.js';
-import type { FileStatus } from '../../engine/tracker-client.js';
-import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
-import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
 import { errorDetail, errorMessage, errorText, isAbort } from '../../internal/errors.js';
+import { FetchController, type FetchRun } from '../../internal/fetch-controller.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
@@ -71,10 +68,26 @@ export class EcdnDownload extends EcdnElement {
   /** Files of at least this many bytes (per `size`) stream to disk through the save picker where available. */
   @property({ type: Number, attribute: 'stream-threshold' }) streamThreshold = 32 * 1024 * 1024;
 
-  @state() private _progress: FetchProgress | undefined;
-  @state() private _saved: { size: number; streamed: boolean } | undefined;
+  @state() private _saved: Saved | undefined;
 
-  #abort: AbortController | undefined;
+  /** Downloads and saves the file when `download()` asks; a new hash or leaving the page aborts it. */
+  readonly #fetch = new FetchController<Saved | undefined>(this, {
+    hash: () => this.hash,
+    engine: () => this.engine,
+    task: (run) => this.#save(run),
+    onComplete: (saved, { hash }) => {
+      // Undefined: the user closed the save picker, so nothing happened.
+      if (!saved) return;
+      this._saved = saved;
+      this.setState('ready');
+      this.emit(new EcdnLoadEvent({ hash, size: saved.size, name: this.downloadName, ...(this.type ? { type: this.type } : {}) }));
+    },
+    onError: (err, { hash }) => {
+      // Aborted from elsewhere than this element (its own aborts are stale and never get here).
+      if (isAbort(err)) this.setState('idle');
+      else this.failFetch(hash, err);
+    },
+  });
   #blob: Blob | undefined;
 
   /** The name the file is saved under. */
@@ -83,8 +96,8 @@ export class EcdnDownload extends EcdnElement {
   }
 
   override disconnectedCallback(): void {
-    super.disconnectedCallback();
     this.cancel();
+    super.disconnectedCallback();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -96,22 +109,17 @@ export class EcdnDownload extends EcdnElement {
     return validHash(this.hash);
   }
 
-  protected override onFileStatus(status: FileStatus): void {
-    if (status.hash !== validHash(this.hash)) return;
-    if (!status.alive && this.state === 'idle') {
-      this.setState('dead');
-      this.emit(new EcdnDeadEvent({ hash: this.hash }));
-    } else if (status.alive && status.seeders > 0 && this.state === 'dead') {
-      this.setState('idle');
-    }
+  protected override canDie(): boolean {
+    return this.state === 'idle';
   }
 
-  /** A new hash: drop what belonged to the old one. */
+  protected override revive(): void {
+    this.setState('idle');
+  }
+
+  /** A new hash: drop what belonged to the old one (the controller aborts its download). */
   #reset(): void {
-    this.#abort?.abort();
-    this.#abort = undefined;
     this.#blob = undefined;
-    this._progress = undefined;
     this._saved = undefined;
     this._error = undefined;
     if (this.hash && !validHash(this.hash)) {
@@ -127,10 +135,7 @@ export class EcdnDownload extends EcdnElement {
 
   /** Stops a download under way; the element goes back to idle. */
   cancel(): void {
-    if (!this.#abort) return;
-    this.#abort.abort();
-    this.#abort = undefined;
-    this._progress = undefined;
+    this.#fetch.abort();
     if (this.state === 'loading') this.setState('idle');
   }
 
@@ -144,19 +149,12 @@ export class EcdnDownload extends EcdnElement {
       saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
       return;
     }
-    const hash = this.hash;
-    const engine = this.engine;
-    const abort = new AbortController();
-    this.#abort?.abort();
-    this.#abort = abort;
-    const signal = abort.signal;
-    const stale = () => hash !== this.hash || signal.aborted;
-    const onProgress = (progress: FetchProgress) => {
-      if (stale()) return;
-      this._progress = progress;
-      this.emit(new EcdnProgressEvent({ hash, phase: 'download', ...progress }));
-    };
+    return this.#fetch.run();
+  }
 
+  /** One download: to a file the save picker gives, else to a Blob saved through `<a download>`. */
+  async #save(run: FetchRun): Promise<Saved | undefined> {
+    const { hash, engine, signal, fetchOptions } = run;
     let handle: FileSystemFileHandle | undefined;
     const picker = this.size !== undefined && this.size >= this.streamThreshold ? savePicker() : undefined;
     if (picker) {
@@ -164,56 +162,40 @@ export class EcdnDownload extends EcdnElement {
         // First await of the click: the picker needs the user's gesture.
         handle = await picker({ suggestedName: this.downloadName });
       } catch (err) {
-        if (stale()) return;
         // The user closed the picker: nothing to do. Anything else (a sandboxed
         // frame): fall back to a Blob download.
-        if (err instanceof DOMException && err.name === 'AbortError') {
-          this.#abort = undefined;
-          return;
-        }
+        if (err instanceof DOMException && err.name === 'AbortError') return undefined;
       }
-      if (stale()) return;
+      if (run.stale) return undefined;
     }
 
     this._error = undefined;
-    this._progress = undefined;
     this.setState('loading');
-    try {
-      let size: number;
-      if (handle) {
-        const writable = await handle.createWritable();
-        if (stale()) return void writable.abort();
-        let written = 0;
-        const counter = new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            written += chunk.byteLength;
-            controller.enqueue(chunk);
-          },
-        });
-        await engine
-          .stream(hash, { signal, onProgress })
-          .pipeThrough(counter)
-          .pipeTo(writable as unknown as WritableStream<Uint8Array>, { signal });
-        size = written;
-      } else {
-        const bytes = await engine.fetch(hash, { signal, onProgress });
-        if (stale()) return;
-        this.#blob = new Blob([bytes], { type: this.type });
-        size = bytes.byteLength;
-        saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
+    if (handle) {
+      const writable = await handle.createWritable();
+      if (run.stale) {
+        void writable.abort();
+        return undefined;
       }
-      if (stale()) return;
-      this.#abort = undefined;
-      this._saved = { size, streamed: handle !== undefined };
-      this.setState('ready');
-      this.emit(new EcdnLoadEvent({ hash, size, name: this.downloadName, ...(this.type ? { type: this.type } : {}) }));
-    } catch (err) {
-      if (stale() || isAbort(err)) return;
-      this.#abort = undefined;
-      this.failFetch(hash, err);
+      let written = 0;
+      const counter = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          written += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      await engine
+        .stream(hash, fetchOptions)
+        .pipeThrough(counter)
+        .pipeTo(writable as unknown as WritableStream<Uint8Array>, { signal });
+      return { size: written, streamed: true };
     }
+    const bytes = await engine.fetch(hash, fetchOptions);
+    if (run.stale) return undefined;
+    this.#blob = new Blob([bytes], { type: this.type });
+    saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
+    return { size: bytes.byteLength, streamed: false };
   }
-
 
   #onClick(): void {
     void this.download();
@@ -274,7 +256,7 @@ export class EcdnDownload extends EcdnElement {
       seeders === undefined ? nothing : html`<span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>`;
     switch (this.state) {
       case 'loading': {
-        const p = this._progress;
+        const p = this.#fetch.progress;
         if (!p || !p.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
         return [`${percent(p.received, p.total)}% of ${formatBytes(p.total)}`, formatSpeed(p.bytesPerSecond), plural(p.peers, 'peer')].join(
           ' · ',
@@ -299,7 +281,7 @@ export class EcdnDownload extends EcdnElement {
   }
 
   #renderProgress() {
-    const p = this._progress;
+    const p = this.#fetch.progress;
     const known = p !== undefined && p.total > 0;
     return progressBar(`Downloading ${this.downloadName}`, known ? percent(p.received, p.total) : undefined);
   }
@@ -318,6 +300,14 @@ export class EcdnDownload extends EcdnElement {
         return '';
     }
   }
+}
+
+/** What a finished download reports. */
+interface Saved {
+  /** Bytes saved. */
+  size: number;
+  /** True when they went straight to a file through the save picker. */
+  streamed: boolean;
 }
 
 if (!customElements.get('ecdn-download')) customElements.define('ecdn-download', EcdnDownload);

@@ -147,6 +147,31 @@ describe('<ecdn-img>', () => {
     }
   });
 
+  it('aborts its fetch when it leaves the page, and fetches again when it comes back', async () => {
+    const fake = new FakeEngine({ fetch: 'loading' });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    const fetches = () => fake.calls.filter((c) => c.method === 'fetch');
+    await waitUntil(() => fetches().length === 1);
+    const parent = el.parentElement!;
+    el.remove();
+    expect(fetches()[0].signal!.aborted, 'the first fetch is aborted').to.equal(true);
+    parent.append(el);
+    await waitUntil(() => fetches().length === 2, 'a second fetch on return');
+    expect(fetches()[1].signal!.aborted).to.equal(false);
+    expect(el.state).to.equal('loading');
+  });
+
+  it('goes idle and aborts when its hash is cleared', async () => {
+    const fake = new FakeEngine({ fetch: 'loading' });
+    const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);
+    await waitUntil(() => fake.calls.some((c) => c.method === 'fetch'));
+    el.hash = '';
+    await el.updateComplete;
+    expect(el.state).to.equal('idle');
+    expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+    expect(part(el, 'loading')).to.equal(null);
+  });
+
   it('unwatches when it leaves the page', async () => {
     const fake = new FakeEngine({ fetch: 'loading', seeders: 2 });
     const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH}></ecdn-img>`);

@@ -1,14 +1,10 @@
 import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import type { FetchProgress } from '../../engine/download.js';
-import type { FileStatus } from '../../engine/tracker-client.js';
-import { EcdnDeadEvent } from '../../events/ecdn-dead.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
-import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
-import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
 import { errorMessage, errorText } from '../../internal/errors.js';
+import { FetchController } from '../../internal/fetch-controller.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
@@ -71,92 +67,61 @@ export class EcdnImg extends EcdnElement {
   @property() type = '';
 
   @state() private _url: string | undefined;
-  @state() private _progress: FetchProgress | undefined;
 
-  #abort: AbortController | undefined;
-  /** What the current run is for; a new hash or engine starts another. */
-  #runHash: string | undefined;
-  #runEngine: EcdnEngine | undefined;
+  /** Fetches the image whenever the hash or the engine changes, and again when the element comes back to the page. */
+  readonly #fetch = new FetchController<ArrayBuffer>(this, {
+    hash: () => this.hash,
+    engine: () => this.engine,
+    autoRun: true,
+    task: ({ hash, engine, fetchOptions }) => {
+      this.#clear();
+      this.setState('loading');
+      return engine.fetch(hash, fetchOptions);
+    },
+    onComplete: (bytes) => {
+      this.#size = bytes.byteLength;
+      this.#mime = this.type || sniffImageType(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1024))) || '';
+      // `ready` waits for the <img> to decode it: see #onImageLoad.
+      this._url = URL.createObjectURL(new Blob([bytes], { type: this.#mime }));
+    },
+    onError: (err, { hash }) => this.failFetch(hash, err),
+  });
   #size = 0;
   #mime = '';
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#cancel();
-    this.#runHash = undefined;
-    this.#runEngine = undefined;
+    this.#clear();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
-    if (!this.isConnected) return;
-    if (this.hash !== this.#runHash || this.engine !== this.#runEngine) this.#start();
+    // No hash, no file: the controller aborts the run, this forgets its image.
+    if (changed.has('hash') && !this.hash) {
+      this.#clear();
+      this.setState('idle');
+    }
   }
 
   protected override watchedHash(): string | undefined {
     return validHash(this.hash);
   }
 
-  protected override onFileStatus(status: FileStatus): void {
-    if (status.hash !== validHash(this.hash)) return;
-    if (!status.alive && this.state === 'ready') {
-      this.setState('dead');
-      this.emit(new EcdnDeadEvent({ hash: this.hash }));
-    } else if (status.alive && status.seeders > 0 && this.state === 'dead') {
-      // Someone seeds the same bytes again: the hash names them, so they are back.
-      if (this._url) this.setState('ready');
-      else this.#start();
-    }
+  protected override canDie(): boolean {
+    return this.state === 'ready';
   }
 
-  /** Aborts the running fetch, revokes the object URL, forgets progress. */
-  #cancel(): void {
-    this.#abort?.abort();
-    this.#abort = undefined;
+  protected override revive(): void {
+    if (this._url) this.setState('ready');
+    else void this.#fetch.run();
+  }
+
+  /** Revokes the object URL and forgets the last error. */
+  #clear(): void {
     if (this._url) URL.revokeObjectURL(this._url);
     this._url = undefined;
-    this._progress = undefined;
     this._error = undefined;
   }
-
-  #start(): void {
-    this.#cancel();
-    const hash = this.hash;
-    const engine = this.engine;
-    this.#runHash = hash;
-    this.#runEngine = engine;
-    if (!hash) {
-      this.setState('idle');
-      return;
-    }
-    const abort = new AbortController();
-    this.#abort = abort;
-    this.setState('loading');
-    void this.#fetch(hash, engine, abort.signal);
-  }
-
-  async #fetch(hash: string, engine: EcdnEngine, signal: AbortSignal): Promise<void> {
-    const stale = () => hash !== this.hash || signal.aborted;
-    try {
-      const bytes = await engine.fetch(hash, {
-        signal,
-        onProgress: (progress) => {
-          if (stale()) return;
-          this._progress = progress;
-          this.emit(new EcdnProgressEvent({ hash, phase: 'download', ...progress }));
-        },
-      });
-      if (stale()) return;
-      this.#size = bytes.byteLength;
-      this.#mime = this.type || sniffImageType(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 1024))) || '';
-      // `ready` waits for the <img> to decode it: see #onImageLoad.
-      this._url = URL.createObjectURL(new Blob([bytes], { type: this.#mime }));
-    } catch (err) {
-      if (stale()) return;
-      this.failFetch(hash, err);
-    }
-  }
-
 
   #onImageLoad(event: Event): void {
     if ((event.target as HTMLImageElement).src !== this._url || this.state !== 'loading') return;
@@ -218,7 +183,7 @@ export class EcdnImg extends EcdnElement {
   }
 
   #renderLoading() {
-    const p = this._progress;
+    const p = this.#fetch.progress;
     const known = p !== undefined && p.total > 0;
     const pct = known ? percent(p.received, p.total) : 0;
     const seeders = this.seeders;
