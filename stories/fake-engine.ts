@@ -3,7 +3,7 @@
  * stories and tests can show every state without a network: it implements the
  * methods the elements call, and plays back what it is told to.
  */
-import type { FetchOptions, SeedOptions, EngineStats } from '../src/engine/engine.js';
+import type { EngineEvents, EngineStats, FetchOptions, SeedOptions } from '../src/engine/engine.js';
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
@@ -32,9 +32,15 @@ export interface FakeEngineOptions {
   seed?: 'ready' | 'loading' | 'error';
   /** How far hashing gets when `seed` is `loading`, 0…1. */
   hashFraction?: number;
-  /** Peers `stats()` lists as downloading from this page, with bytes sent. */
+  /**
+   * Peers downloading from this page, with the bytes each is sent per tick:
+   * `stats()` lists them, and every 250 ms a `seeding` event reports each
+   * seeded file's growing figures (as a page serving them would).
+   */
   uploads?: number[];
 }
+
+type Seeding = EngineEvents['seeding'];
 
 export class FakeEngine implements EcdnEngine {
   options: FakeEngineOptions;
@@ -42,8 +48,10 @@ export class FakeEngine implements EcdnEngine {
   readonly calls: Array<{ method: string; hash?: string; signal?: AbortSignal }> = [];
   readonly seeded = new Set<string>();
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
+  readonly #seedingListeners = new Set<(event: Seeding) => void>();
   #statuses = new Map<string, FileStatus>();
   #uploadTick = 0;
+  #seedingTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: FakeEngineOptions = {}) {
     this.options = options;
@@ -54,6 +62,16 @@ export class FakeEngine implements EcdnEngine {
     const next = { ...this.#status(hash), ...status, hash };
     this.#statuses.set(hash, next);
     for (const callback of this.#watchers.get(hash) ?? []) callback(next);
+  }
+
+  /** Reports new serving figures for `hash` to `seeding` listeners, as the engine would. */
+  setSeeding(hash: string, figures: Omit<Seeding, 'hash'>): void {
+    for (const listener of [...this.#seedingListeners]) listener({ hash, ...figures });
+  }
+
+  /** How many listeners are subscribed to `event`. */
+  listeners(event: keyof EngineEvents): number {
+    return event === 'seeding' ? this.#seedingListeners.size : 0;
   }
 
   /** How many watch subscriptions are open for `hash`. */
@@ -119,9 +137,31 @@ export class FakeEngine implements EcdnEngine {
     return () => set.delete(callback);
   }
 
+  /** Listens for `seeding` (the only event the elements use; others never fire). */
+  on<K extends keyof EngineEvents>(event: K, listener: (payload: EngineEvents[K]) => void): () => void {
+    if (event !== 'seeding') return () => {};
+    const seeding = listener as (payload: Seeding) => void;
+    this.#seedingListeners.add(seeding);
+    this.#seedingTimer ??= setInterval(() => this.#tickSeeding(), 250);
+    return () => {
+      this.#seedingListeners.delete(seeding);
+      if (this.#seedingListeners.size > 0) return;
+      clearInterval(this.#seedingTimer);
+      this.#seedingTimer = undefined;
+    };
+  }
+
   stats(): EngineStats {
-    // Uploads grow on every call, as live downloads would.
-    const tick = ++this.#uploadTick;
+    return this.#stats(this.#uploadTick);
+  }
+
+  /** Uploads grow on every tick, as live downloads would. */
+  #tickSeeding(): void {
+    const stats = this.#stats(++this.#uploadTick);
+    for (const { hash, bytesUp, downloaders } of stats.seeding) this.setSeeding(hash, { bytesUp, downloaders });
+  }
+
+  #stats(tick: number): EngineStats {
     const uploads = this.options.uploads ?? [];
     const bytesUp = uploads.reduce((sum, bytes) => sum + bytes * tick, 0);
     return {

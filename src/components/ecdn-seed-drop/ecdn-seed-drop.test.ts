@@ -80,6 +80,34 @@ describe('<ecdn-seed-drop>', () => {
     await expect(el).shadowDom.to.be.accessible();
   });
 
+  it("follows the engine's seeding events while seeding, and only then", async () => {
+    const fake = new FakeEngine({ seeders: 2 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    expect(fake.listeners('seeding'), 'none before a file is seeded').to.equal(0);
+    const loaded = oneEvent(el, 'ecdn-load');
+    pickFile(el, new File(['counted'], 'counted.txt'));
+    const { hash } = (await loaded).detail;
+    expect(fake.listeners('seeding')).to.equal(1);
+    fake.setSeeding('d'.repeat(64), { bytesUp: 9_000_000, downloaders: 9 });
+    fake.setSeeding(hash, { bytesUp: 2_500_000, downloaders: 4 });
+    await el.updateComplete;
+    expect(el.downloaders, 'figures of its own file only').to.equal(4);
+    const counts = () => part(el, 'counts').textContent!.replace(/\s+/g, ' ');
+    expect(counts()).to.include('4 downloading from you').and.include('2.5 MB');
+
+    const parent = el.parentElement!;
+    el.remove();
+    expect(fake.listeners('seeding'), 'unsubscribed off the page').to.equal(0);
+    parent.append(el);
+    expect(fake.listeners('seeding'), 'subscribed again on return').to.equal(1);
+    fake.setSeeding(hash, { bytesUp: 3_000_000, downloaders: 1 });
+    await el.updateComplete;
+    expect(counts()).to.include('1 downloading from you').and.include('3.0 MB');
+
+    el.stop();
+    expect(fake.listeners('seeding'), 'unsubscribed once stopped').to.equal(0);
+  });
+
   it('copies the hash', async () => {
     const copied: string[] = [];
     const writeText = navigator.clipboard.writeText;

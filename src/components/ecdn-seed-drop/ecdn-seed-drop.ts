@@ -6,6 +6,7 @@ import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
 import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement } from '../../internal/ecdn-element.js';
+import { RunController, type Run } from '../../internal/run-controller.js';
 import { errorDetail, errorMessage, isAbort } from '../../internal/errors.js';
 import { formatBytes, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
@@ -77,9 +78,24 @@ export class EcdnSeedDrop extends EcdnElement {
 
   @query('input[type=file]') private _input!: HTMLInputElement;
 
-  #abort: AbortController | undefined;
+  /** Hashes and announces a file; a newer file, `stop()` or leaving the page aborts it. */
+  readonly #seeding = new RunController<Seeded, File>(this, {
+    task: (run, file) => this.#seed(run, file),
+    onComplete: ({ hash, engine, file }) => {
+      this.#engine = engine;
+      this._hash = hash;
+      this.setState('ready');
+      this.#startSeedingWatch();
+      this.emit(new EcdnLoadEvent({ hash, size: file.size, type: file.type, name: file.name }));
+    },
+    onError: (err) => {
+      if (isAbort(err)) this.setState('idle');
+      else this.fail(errorDetail('', err));
+    },
+  });
+  /** The engine that seeds the file shown. */
   #engine: EcdnEngine | undefined;
-  #poll: ReturnType<typeof setInterval> | undefined;
+  #stopSeedingEvents: (() => void) | undefined;
   #copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** SHA-256 of the file being seeded, once hashed; undefined before. */
@@ -92,7 +108,7 @@ export class EcdnSeedDrop extends EcdnElement {
     return this._file;
   }
 
-  /** Peers that received bytes from this page in the last few seconds (all files of the page). */
+  /** Peers downloading the seeded file from this page right now, live from the engine. */
   get downloaders(): number {
     return this._downloaders;
   }
@@ -106,7 +122,6 @@ export class EcdnSeedDrop extends EcdnElement {
     super.disconnectedCallback();
     // The engine keeps seeding a file whose element left the page; only the
     // element's own bookkeeping stops. A hash in progress is abandoned.
-    this.#abort?.abort();
     this.#stopSeedingWatch();
   }
 
@@ -123,57 +138,37 @@ export class EcdnSeedDrop extends EcdnElement {
    * Hashes and seeds a file, as dropping it does. A file already seeded by
    * this element keeps being seeded by the page; call {@link stop} first to withdraw it.
    */
-  async seedFile(file: File): Promise<void> {
-    this.#abort?.abort();
-    this.#stopSeedingWatch();
-    const abort = new AbortController();
-    this.#abort = abort;
-    const signal = abort.signal;
+  seedFile(file: File): Promise<void> {
+    return this.#seeding.run(file);
+  }
+
+  async #seed(run: Run, file: File): Promise<Seeded> {
     const engine = this.engine;
-    const stale = () => signal.aborted;
+    this.#stopSeedingWatch();
     this._file = { name: file.name, size: file.size, type: file.type };
     this._hash = undefined;
     this._hashed = 0;
     this._announcing = false;
     this._error = undefined;
     this.setState('loading');
-    try {
-      const hash = await engine.seed(file, {
-        signal,
-        onProgress: (hashed, total) => {
-          if (stale()) return;
-          this._hashed = hashed;
-          if (hashed >= total) this._announcing = true;
-          this.emit(new EcdnProgressEvent({ hash: '', phase: 'hash', received: hashed, total, peers: 0, bytesPerSecond: 0 }));
-        },
-      });
-      if (stale()) {
-        // Cancelled while announcing: the engine already serves it; withdraw it.
-        engine.unseed(hash);
-        return;
-      }
-      this.#abort = undefined;
-      this.#engine = engine;
-      this._hash = hash;
-      this.setState('ready');
-      this.#startSeedingWatch();
-      this.emit(new EcdnLoadEvent({ hash, size: file.size, type: file.type, name: file.name }));
-    } catch (err) {
-      if (stale()) return;
-      this.#abort = undefined;
-      if (isAbort(err)) {
-        this.setState('idle');
-        return;
-      }
-      this.fail(errorDetail('', err));
-    }
+    const hash = await engine.seed(file, {
+      signal: run.signal,
+      onProgress: (hashed, total) => {
+        if (run.stale) return;
+        this._hashed = hashed;
+        if (hashed >= total) this._announcing = true;
+        this.emit(new EcdnProgressEvent({ hash: '', phase: 'hash', received: hashed, total, peers: 0, bytesPerSecond: 0 }));
+      },
+    });
+    // Cancelled while announcing: the engine already serves it; withdraw it.
+    if (run.stale) engine.unseed(hash);
+    return { hash, engine, file };
   }
 
   /** Stops hashing, or stops seeding the file and tells the tracker. */
   stop(): void {
     if (this.state === 'loading') {
-      this.#abort?.abort();
-      this.#abort = undefined;
+      this.#seeding.abort();
       this.setState('idle');
       return;
     }
@@ -187,30 +182,31 @@ export class EcdnSeedDrop extends EcdnElement {
     this.emit(new EcdnUnseedEvent({ hash }));
   }
 
+  /** Follows the seeded file's serving figures through the engine's `seeding` events. */
   #startSeedingWatch(): void {
-    if (this.#poll) return;
-    this.#pollStats();
-    this.#poll = setInterval(() => this.#pollStats(), 1_000);
+    if (this.#stopSeedingEvents) return;
+    const engine = this.#engine ?? this.engine;
+    this.#stopSeedingEvents = engine.on('seeding', ({ hash, bytesUp, downloaders }) => {
+      if (hash !== this._hash) return;
+      this._downloaders = downloaders;
+      this._bytesUp = bytesUp;
+    });
+    // Events report changes only: start from the figures as they stand (a
+    // new file, or this element back on the page after a while).
+    try {
+      const file = engine.stats().seeding.find((entry) => entry.hash === this._hash);
+      this._downloaders = file?.downloaders ?? 0;
+      this._bytesUp = file?.bytesUp ?? 0;
+    } catch {
+      // A destroyed engine: the counts stay as they were.
+    }
     window.addEventListener('beforeunload', this.#onBeforeUnload);
   }
 
   #stopSeedingWatch(): void {
-    clearInterval(this.#poll);
-    this.#poll = undefined;
+    this.#stopSeedingEvents?.();
+    this.#stopSeedingEvents = undefined;
     window.removeEventListener('beforeunload', this.#onBeforeUnload);
-  }
-
-  #pollStats(): void {
-    const engine = this.#engine ?? this.engine;
-    let stats;
-    try {
-      stats = engine.stats();
-    } catch {
-      return;
-    }
-    const file = stats.seeding.find((entry) => entry.hash === this.hash);
-    this._downloaders = file?.downloaders ?? 0;
-    this._bytesUp = file?.bytesUp ?? 0;
   }
 
   readonly #onBeforeUnload = (event: BeforeUnloadEvent) => {
@@ -396,6 +392,13 @@ export class EcdnSeedDrop extends EcdnElement {
         return '';
     }
   }
+}
+
+/** A file the engine seeds now. */
+interface Seeded {
+  hash: string;
+  engine: EcdnEngine;
+  file: File;
 }
 
 if (!customElements.get('ecdn-seed-drop')) customElements.define('ecdn-seed-drop', EcdnSeedDrop);
