@@ -14,15 +14,6 @@ export class Emitter<Events extends Record<string, unknown>> {
     return () => this.off(event, listener);
   }
 
-  /** Adds a listener that runs once. */
-  once<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
-    const off = this.on(event, (payload) => {
-      off();
-      listener(payload);
-    });
-    return off;
-  }
-
   /** Removes a listener. */
   off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): void {
     this.#listeners.get(event)?.delete(listener as (payload: never) => void);

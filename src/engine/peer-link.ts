@@ -62,11 +62,6 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (conn.open) this.#onOpen();
   }
 
-  /** The PeerJS connection underneath, for identity checks. */
-  get connection(): DataConnection {
-    return this.#conn;
-  }
-
   /** Bytes queued in the channel, not yet handed to the network. */
   get bufferedAmount(): number {
     return this.#channel?.bufferedAmount ?? 0;

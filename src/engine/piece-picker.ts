@@ -171,24 +171,6 @@ export class PiecePicker {
     this.#peers.delete(peerId);
   }
 
-  /** True when the picker knows `peerId`. */
-  hasPeer(peerId: string): boolean {
-    return this.#peers.has(peerId);
-  }
-
-  /** True when `peerId` holds a piece we lack, i.e. it is worth staying connected to for this file. */
-  wants(peerId: string): boolean {
-    const peer = this.#peers.get(peerId);
-    if (!peer) return false;
-    for (let i = 0; i < this.pieceCount; i++) if (peer.has[i] && this.#status[i] !== HAVE) return true;
-    return false;
-  }
-
-  /** Number of known peers holding piece `i`. */
-  availability(i: number): number {
-    return this.#availability[i] ?? 0;
-  }
-
   #peer(peerId: string): Peer {
     let peer = this.#peers.get(peerId);
     if (!peer) {
@@ -215,11 +197,6 @@ export class PiecePicker {
   /** True when every piece is verified (at once for a 0-byte file). */
   isComplete(): boolean {
     return this.#haveCount === this.pieceCount;
-  }
-
-  /** Number of pieces not yet verified. */
-  missing(): number {
-    return this.pieceCount - this.#haveCount;
   }
 
   /**
@@ -293,16 +270,6 @@ export class PiecePicker {
   /** Number of blocks in flight at `peerId`. */
   inFlight(peerId: string): number {
     return this.#peers.get(peerId)?.inflight.size ?? 0;
-  }
-
-  /** Requests older than `maxAgeMs`, at every peer: candidates for a timeout. */
-  stale(maxAgeMs: number): PeerBlockRequest[] {
-    const limit = this.#now() - maxAgeMs;
-    const out: PeerBlockRequest[] = [];
-    for (const peer of this.#peers.values()) {
-      for (const req of peer.inflight.values()) if (req.at <= limit) out.push(this.#toPeerRequest(req, this.#progress.get(req.piece)!));
-    }
-    return out;
   }
 
   /**

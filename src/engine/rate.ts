@@ -133,17 +133,6 @@ export class TokenBucket {
     this.#last = now();
   }
 
-  /** The limit in bytes per second. */
-  get rate(): number {
-    return this.#rate;
-  }
-
-  /** Bytes that could be sent right now; negative while in debt. */
-  get tokens(): number {
-    this.#refill();
-    return this.#tokens;
-  }
-
   #refill(): void {
     const now = this.#now();
     const elapsed = Math.max(0, now - this.#last);
@@ -173,18 +162,6 @@ export class TokenBucket {
     if (this.#rate === Infinity) return 0;
     this.#tokens -= bytes;
     return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.#rate);
-  }
-
-  /**
-   * Charges `bytes` only if they may go now; true when charged. A full bucket covers even
-   * more than `burst` bytes, leaving a debt, so an oversized block is never refused forever.
-   */
-  tryTake(bytes: number): boolean {
-    this.#refill();
-    if (this.#rate === Infinity) return true;
-    if (this.#tokens < Math.min(bytes, this.#burst)) return false;
-    this.#tokens -= bytes;
-    return true;
   }
 }
 
