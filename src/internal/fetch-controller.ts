@@ -56,21 +56,25 @@ export class FetchController<R> extends RunController<R, void, FetchRun> {
     this.#fetch = options;
   }
 
+  /** Aborts the run under way, forgets its progress, and fetches the host's hash now. */
   override run(): Promise<void> {
     this.progress = undefined;
     return super.run();
   }
 
+  /** Aborts the run under way and forgets its progress. */
   override abort(): void {
     super.abort();
     this.progress = undefined;
   }
 
+  /** Asks for an update, so that an automatic run starts again on return to the page. */
   hostConnected(): void {
     // Back on the page: the update this asks for starts an automatic run again.
     this.host.requestUpdate();
   }
 
+  /** Starts, or aborts, a run when the host's hash (or, with autoRun, its engine) changed. */
   hostUpdate(): void {
     if (!this.#element.isConnected) return;
     const hash = this.#fetch.hash();
@@ -85,6 +89,7 @@ export class FetchController<R> extends RunController<R, void, FetchRun> {
     else this.abort();
   }
 
+  /** Aborts the run under way; an automatic run starts again on return. */
   override hostDisconnected(): void {
     super.hostDisconnected();
     this.#last = undefined;

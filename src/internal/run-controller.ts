@@ -66,6 +66,7 @@ export class RunController<R, A = void, X extends Run = Run> implements Reactive
     this.#abort = undefined;
   }
 
+  /** Aborts the run under way: an element off the page stops what it started. */
   hostDisconnected(): void {
     this.abort();
   }

@@ -33,6 +33,7 @@ export class WatchController implements ReactiveController {
     host.addController(this);
   }
 
+  /** Asks for an update, which subscribes. */
   hostConnected(): void {
     // Subscribe on the coming update rather than now: the <script> bundle
     // defines the elements (upgrading those already in the page) a moment
@@ -40,10 +41,12 @@ export class WatchController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
+  /** Follows the host's current file and engine. */
   hostUpdate(): void {
     this.#sync();
   }
 
+  /** Unsubscribes and forgets the last status. */
   hostDisconnected(): void {
     this.#unwatch();
   }
