@@ -470,7 +470,18 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   }
 
   readonly #downloadHost: DownloadHost = {
-    lookup: (hash, max, signal) => this.#startNetwork().lookup(hash, max, signal),
+    lookup: async (hash, max, signal) => {
+      for (;;) {
+        const tracker = this.#startNetwork();
+        try {
+          return await tracker.lookup(hash, max, signal);
+        } catch (err) {
+          // A configure() that reconnected destroyed the client mid-lookup: ask the new one.
+          const replaced = this.#tracker !== tracker || tracker.destroyed;
+          if (!replaced || this.destroyed || signal.aborted) throw err;
+        }
+      }
+    },
     localId: () => this.#tracker?.identity?.peerId,
     connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
   };
