@@ -20,7 +20,7 @@ import {
   DEFAULT_SIGNALING_MESSAGES_PER_SECOND,
   SignalingGuard,
 } from './signaling-guard.js';
-import { clientAddress, proxyHops } from './tracker/address.js';
+import { clientAddress, proxyHops } from './address.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import { createTracker, type Tracker, type TrackerOptions } from './tracker/tracker.js';
 

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
-import { ConnectionsPerIp, StrikeWindow, TokenBucket } from './tracker/limits.js';
+import { ConnectionsPerIp, RateLimit, StrikeWindow } from './limits.js';
 import { CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER, RATE_LIMIT_WINDOW_MS, rawByteLength, type RawData } from './tracker/protocol.js';
 
 /** Most PeerServer connections open at once from one IPv4 address or IPv6 /64. */
@@ -72,8 +72,8 @@ export class SignalingGuard {
     }
     ws.once('close', () => this.perIp.release(ip));
     const now = performance.now();
-    const messages = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst, now);
-    const bytes = new TokenBucket(this.limits.bytesPerSecond, this.limits.byteBurst, now);
+    const messages = new RateLimit(this.limits.messagesPerSecond, this.limits.messageBurst, now);
+    const bytes = new RateLimit(this.limits.bytesPerSecond, this.limits.byteBurst, now);
     const strikes = new StrikeWindow(this.limits.strikes, RATE_LIMIT_WINDOW_MS);
     const events = this.events;
     const emit = ws.emit;

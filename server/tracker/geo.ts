@@ -1,6 +1,6 @@
 import geoip from 'geoip-country';
 import createDebug from 'debug';
-import { isPrivateAddress, normalizeIp } from './address.js';
+import { isPrivateAddress, normalizeIp } from '../address.js';
 
 const debug = createDebug('ecdn:tracker');
 

@@ -1,4 +1,4 @@
-import { subnetKey } from './address.js';
+import { subnetKey } from '../address.js';
 import type { PeerInfo, PeerRecord } from './store.js';
 
 /**

@@ -4,9 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import createDebug from 'debug';
-import { clientAddress, proxyHops, type TrustProxy } from './address.js';
+import { clientAddress, proxyHops, type TrustProxy } from '../address.js';
 import { lookupCountry as geoLookupCountry, type CountryLookup } from './geo.js';
-import { ConnectionsPerIp, StrikeWindow, TokenBucket } from './limits.js';
+import { ConnectionsPerIp, RateLimit, StrikeWindow } from '../limits.js';
 import { MemoryStore } from './memory-store.js';
 import { orderByNearness } from './nearness.js';
 import {
@@ -195,7 +195,7 @@ interface Connection {
   pending: number;
   closed: boolean;
   /** Message rate limit. */
-  readonly bucket: TokenBucket;
+  readonly bucket: RateLimit;
   /** Refusals for rate, counted to close connections that keep going. Created at the first refusal. */
   strikes: StrikeWindow | undefined;
   /** Created by the first `report`, since most peers never report. */
@@ -207,7 +207,7 @@ interface Connection {
 /** What one connection's `report`s are checked against. */
 interface Reports {
   /** `report` rate limit. */
-  readonly bucket: TokenBucket;
+  readonly bucket: RateLimit;
   /** `hash peerId` pairs already reported on this connection, oldest first. */
   readonly seen: Set<string>;
 }
@@ -366,7 +366,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       pending: 0,
       closed: false,
       evicted: undefined,
-      bucket: new TokenBucket(this.limits.maxMessagesPerSecond, this.limits.messageBurst, performance.now()),
+      bucket: new RateLimit(this.limits.maxMessagesPerSecond, this.limits.messageBurst, performance.now()),
       strikes: undefined,
       reports: undefined,
     };
@@ -730,7 +730,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   private onReport(conn: Connection, message: ReportMessage): void {
     const { hash, peerId, rid } = message;
     const reports = (conn.reports ??= {
-      bucket: new TokenBucket(this.maxReportsPerMinute / 60, Math.max(1, Math.min(this.maxReportsPerMinute, 1e9)), performance.now()),
+      bucket: new RateLimit(this.maxReportsPerMinute / 60, Math.max(1, Math.min(this.maxReportsPerMinute, 1e9)), performance.now()),
       seen: new Set(),
     });
     if (!reports.bucket.take(performance.now())) {

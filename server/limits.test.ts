@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionsPerIp, StrikeWindow, TokenBucket, ipLimitKey } from './limits.js';
+import { ConnectionsPerIp, StrikeWindow, RateLimit, ipLimitKey } from './limits.js';
 
-describe('TokenBucket', () => {
+describe('RateLimit', () => {
   it('allows a burst, then the sustained rate', () => {
-    const bucket = new TokenBucket(10, 3, 0);
+    const bucket = new RateLimit(10, 3, 0);
     assert.deepEqual([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)], [true, true, true, false]);
     assert.equal(bucket.take(50), false, 'half a token after 50 ms');
     assert.equal(bucket.take(100), true, 'one token after 100 ms');
@@ -15,16 +15,16 @@ describe('TokenBucket', () => {
   });
 
   it('takes several tokens at once (byte budgets), and is off at Infinity', () => {
-    const bytes = new TokenBucket(1000, 1500, 0);
+    const bytes = new RateLimit(1000, 1500, 0);
     assert.equal(bytes.take(0, 1000), true);
     assert.equal(bytes.take(0, 1000), false);
     assert.equal(bytes.take(500, 1000), true);
-    const off = new TokenBucket(Infinity, 1, 0);
+    const off = new RateLimit(Infinity, 1, 0);
     for (let i = 0; i < 1000; i++) assert.equal(off.take(0), true);
   });
 
   it('ignores a clock that goes backwards', () => {
-    const bucket = new TokenBucket(10, 1, 1000);
+    const bucket = new RateLimit(10, 1, 1000);
     assert.equal(bucket.take(1000), true);
     assert.equal(bucket.take(0), false);
   });

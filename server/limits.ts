@@ -1,16 +1,17 @@
 /**
- * Flood limits shared by the tracker and the PeerServer guard: a token bucket for
- * message rates, a windowed strike count for "keeps going over the limit", and a
- * count of open connections per address. Pure: callers pass the time in.
+ * Flood limits shared by the tracker and the PeerServer guard: a rate limit with
+ * bursts for messages and bytes, a windowed strike count for "keeps going over the
+ * limit", and a count of open connections per address. Pure: callers pass the time in.
  */
 import { isIPv4 } from 'node:net';
 import { expandIPv6 } from './address.js';
 
 /**
- * A token bucket: holds at most `burst` tokens, refilled at `rate` per second.
- * Each accepted message takes one (or, for byte budgets, its size).
+ * What one client may send: `rate` per second on average, `burst` at once. Kept as
+ * a token bucket holding at most `burst` tokens, refilled at `rate` per second;
+ * each accepted message takes one (or, for byte budgets, its size).
  */
-export class TokenBucket {
+export class RateLimit {
   private tokens: number;
   private last: number;
 
