@@ -22,7 +22,8 @@ import {
 } from './signaling-guard.js';
 import { clientAddress, proxyHops } from './address.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
-import { createTracker, type Tracker, type TrackerOptions } from './tracker/tracker.js';
+import type { TrackerOptions } from './tracker/options.js';
+import { createTracker, type Tracker } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
 

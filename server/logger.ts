@@ -4,7 +4,8 @@
  * a server in production writes.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { EvictReason, Tracker, TrackerWarning } from './tracker/tracker.js';
+import type { EvictReason, TrackerWarning } from './tracker/events.js';
+import type { Tracker } from './tracker/tracker.js';
 
 export type { Logger };
 

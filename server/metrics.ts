@@ -8,7 +8,8 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, REPORT_REASONS } from './tracker/protocol.js';
-import { EVICT_REASONS, type Tracker } from './tracker/tracker.js';
+import { EVICT_REASONS } from './tracker/events.js';
+import type { Tracker } from './tracker/tracker.js';
 
 /** Where a connection was refused. */
 export type Endpoint = 'tracker' | 'signaling';

@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { MemoryStore } from './memory-store.js';
 import type { PeerInfo } from './store.js';
 import { TestClient, delay, hashOf, heapAfterGc, mib, startTracker, type TestTracker } from './test-helpers.js';
-import type { TrackerEvents } from './tracker.js';
+import type { TrackerEvents } from './events.js';
 
 const FLOOD_HASHES = Number(process.env.FLOOD_HASHES ?? 1_000_000);
 /**

@@ -68,26 +68,6 @@ describe('MemoryStore', () => {
     assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
   });
 
-  it('answers the same synchronously', () => {
-    const store = new MemoryStore();
-    assert.equal(store.addNow(H1, peer('a'), true), true);
-    assert.equal(store.addNow(H1, peer('a'), true), false);
-    assert.equal(store.addNow(H1, peer('b'), false), true);
-    assert.deepEqual(store.countsNow(H1), { seeders: 1, leechers: 1 });
-    assert.deepEqual(
-      store.listNow(H1).map((r) => [r.peerId, r.complete]),
-      [
-        ['a', true],
-        ['b', false],
-      ],
-    );
-    assert.equal(store.removeNow(H1, 'b'), true);
-    assert.equal(store.removeNow(H1, 'b'), false);
-    assert.deepEqual(store.removePeerNow('a', new Set([H1, H2])), [H1]);
-    assert.deepEqual(store.countsNow(H1), { seeders: 0, leechers: 0 });
-    assert.deepEqual(store.listNow(H1), []);
-  });
-
   it('returns copies, so callers cannot corrupt it', async () => {
     const store = new MemoryStore();
     await store.add(H1, peer('a'), true);

@@ -1,5 +1,5 @@
 import type { SwarmCounts } from './protocol.js';
-import type { PeerInfo, PeerRecord, StoreStats, SwarmStore, SyncSwarmStore } from './store.js';
+import type { PeerInfo, PeerRecord, StoreStats, SwarmStore } from './store.js';
 
 /**
  * A peer as the store keeps it: one object however many swarms hold it, so that
@@ -14,6 +14,11 @@ interface Holder {
   held: number;
 }
 
+// `add` and `remove` answer with one of these rather than a new promise per call:
+// the tracker awaits one per announce, and the answer is known at once.
+const CHANGED = Promise.resolve(true);
+const UNCHANGED = Promise.resolve(false);
+
 /** One hash's holders, each with its `complete` flag, and how many of them are complete. */
 class Swarm extends Map<Holder, boolean> {
   seeders = 0;
@@ -26,41 +31,13 @@ class Swarm extends Map<Holder, boolean> {
  * by peer: `removePeer` is given the peer's hashes by the tracker, which keeps them
  * per connection anyway, so evicting a peer costs what it held, not what the whole
  * tracker holds. Empty swarms and peers holding nothing are deleted at once.
- *
- * Every method also has a synchronous twin ({@link SyncSwarmStore}), which the
- * tracker calls directly to avoid a promise per store call.
  */
-export class MemoryStore implements SwarmStore, SyncSwarmStore {
+export class MemoryStore implements SwarmStore {
   private readonly swarms = new Map<string, Swarm>();
   private readonly holders = new Map<string, Holder>();
   private entries = 0;
 
-  async add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
-    return this.addNow(hash, peer, complete);
-  }
-
-  async remove(hash: string, peerId: string): Promise<boolean> {
-    return this.removeNow(hash, peerId);
-  }
-
-  async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
-    return this.removePeerNow(peerId, hashes);
-  }
-
-  async list(hash: string): Promise<PeerRecord[]> {
-    return this.listNow(hash);
-  }
-
-  async counts(hash: string): Promise<SwarmCounts> {
-    return this.countsNow(hash);
-  }
-
-  async stats(): Promise<StoreStats> {
-    return { swarms: this.swarms.size, peers: this.holders.size, entries: this.entries };
-  }
-
-  /** {@link MemoryStore.add}, answered at once. */
-  addNow(hash: string, peer: PeerInfo, complete: boolean): boolean {
+  add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
     let holder = this.holders.get(peer.peerId);
     if (!holder) {
       holder = { peerId: peer.peerId, ip: peer.ip, country: peer.country, held: 0 };
@@ -77,26 +54,24 @@ export class MemoryStore implements SwarmStore, SyncSwarmStore {
     }
     const previous = swarm.get(holder);
     if (previous !== undefined) {
-      if (previous === complete) return false;
+      if (previous === complete) return UNCHANGED;
       swarm.set(holder, complete);
       swarm.seeders += complete ? 1 : -1;
-      return true;
+      return CHANGED;
     }
     swarm.set(holder, complete);
     if (complete) swarm.seeders++;
     holder.held++;
     this.entries++;
-    return true;
+    return CHANGED;
   }
 
-  /** {@link MemoryStore.remove}, answered at once. */
-  removeNow(hash: string, peerId: string): boolean {
+  remove(hash: string, peerId: string): Promise<boolean> {
     const holder = this.holders.get(peerId);
-    return holder !== undefined && this.removeFromSwarm(hash, holder);
+    return holder !== undefined && this.removeFromSwarm(hash, holder) ? CHANGED : UNCHANGED;
   }
 
-  /** {@link MemoryStore.removePeer}, answered at once. */
-  removePeerNow(peerId: string, hashes: Iterable<string>): string[] {
+  async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
     const holder = this.holders.get(peerId);
     const removed: string[] = [];
     if (!holder) return removed;
@@ -104,8 +79,8 @@ export class MemoryStore implements SwarmStore, SyncSwarmStore {
     return removed;
   }
 
-  /** {@link MemoryStore.list}, answered at once. Returns copies, so callers cannot corrupt the store. */
-  listNow(hash: string): PeerRecord[] {
+  /** Returns copies, so callers cannot corrupt the store. */
+  async list(hash: string): Promise<PeerRecord[]> {
     const swarm = this.swarms.get(hash);
     const records: PeerRecord[] = [];
     if (!swarm) return records;
@@ -113,11 +88,14 @@ export class MemoryStore implements SwarmStore, SyncSwarmStore {
     return records;
   }
 
-  /** {@link MemoryStore.counts}, answered at once. */
-  countsNow(hash: string): SwarmCounts {
+  async counts(hash: string): Promise<SwarmCounts> {
     const swarm = this.swarms.get(hash);
     if (!swarm) return { seeders: 0, leechers: 0 };
     return { seeders: swarm.seeders, leechers: swarm.size - swarm.seeders };
+  }
+
+  async stats(): Promise<StoreStats> {
+    return { swarms: this.swarms.size, peers: this.holders.size, entries: this.entries };
   }
 
   private removeFromSwarm(hash: string, holder: Holder): boolean {

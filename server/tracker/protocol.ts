@@ -336,6 +336,11 @@ export function swarmStatus(hash: string, counts: SwarmCounts): SwarmStatus {
   return { hash, alive: counts.seeders > 0, seeders: counts.seeders, leechers: counts.leechers };
 }
 
+/** `{ rid }` to spread into a reply, or nothing when the request had no rid. */
+export function ridOf(rid: Rid | undefined): { rid?: Rid } {
+  return rid === undefined ? {} : { rid };
+}
+
 /** Builds the `error` message for a {@link ProtocolError}. */
 export function errorMessage(err: ProtocolError): ErrorMessage {
   const msg: ErrorMessage = { type: 'error', code: err.code, message: err.message };

@@ -61,16 +61,3 @@ export interface SwarmStore {
   /** Size of the whole store. */
   stats(): Promise<StoreStats>;
 }
-
-/**
- * A store that answers at once, in the caller's tick: what {@link MemoryStore} can do.
- * The tracker uses these methods, when it has them, to handle a message without
- * allocating promises; each returns what its namesake in {@link SwarmStore} resolves.
- */
-export interface SyncSwarmStore {
-  addNow(hash: string, peer: PeerInfo, complete: boolean): boolean;
-  removeNow(hash: string, peerId: string): boolean;
-  removePeerNow(peerId: string, hashes: Iterable<string>): string[];
-  listNow(hash: string): PeerRecord[];
-  countsNow(hash: string): SwarmCounts;
-}

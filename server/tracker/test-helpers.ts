@@ -5,7 +5,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createTracker, type Tracker, type TrackerOptions, type TrackerWarning } from './tracker.js';
+import type { TrackerWarning } from './events.js';
+import type { TrackerOptions } from './options.js';
+import { createTracker, type Tracker } from './tracker.js';
 import type { Rid, ServerMessage } from './protocol.js';
 
 /** Warnings a {@link TestTracker} records; later ones are dropped. */

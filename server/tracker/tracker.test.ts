@@ -2,7 +2,8 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from './memory-store.js';
-import { createTracker, type TrackerEvents } from './tracker.js';
+import type { TrackerEvents } from './events.js';
+import { createTracker } from './tracker.js';
 import type { SwarmStore } from './store.js';
 import { TestClient, delay, hashOf, startTracker, type TestTracker } from './test-helpers.js';
 
