@@ -128,7 +128,10 @@ export class FakeEngine implements EcdnEngine {
   watch(hash: string, callback: (status: FileStatus) => void): () => void {
     this.calls.push({ method: 'watch', hash });
     let set = this.#watchers.get(hash);
-    if (!set) this.#watchers.set(hash, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(hash, set);
+    }
     set.add(callback);
     // The tracker answers a moment later, never inside watch().
     setTimeout(() => {

@@ -27,7 +27,10 @@ export default meta;
 const engines = new Map<string, SwarmEngine>();
 function engineFor(server: string): SwarmEngine {
   let engine = engines.get(server);
-  if (!engine) engines.set(server, (engine = new SwarmEngine({ server, iceServers: [] })));
+  if (!engine) {
+    engine = new SwarmEngine({ server, iceServers: [] });
+    engines.set(server, engine);
+  }
   return engine;
 }
 

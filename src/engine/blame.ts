@@ -37,7 +37,10 @@ export class Blame {
   /** Records that `peerId` sent the accepted block at `offset` of `piece`. */
   sent(piece: number, offset: number, peerId: string): void {
     let senders = this.#senders.get(piece);
-    if (!senders) this.#senders.set(piece, (senders = new Map()));
+    if (!senders) {
+      senders = new Map();
+      this.#senders.set(piece, senders);
+    }
     senders.set(offset, peerId);
   }
 

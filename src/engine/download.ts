@@ -198,7 +198,8 @@ export class Download extends Emitter<DownloadEvents> {
     if (this.destroyed || !peer || peer.link !== link) return;
     switch (frame.type) {
       case 'MANIFEST':
-        return this.#onManifest(peer, frame);
+        this.#onManifest(peer, frame);
+        return;
       case 'BITFIELD':
         // It follows the peer's MANIFEST on the ordered channel and must describe the same pieces.
         if (!peer.manifest || frame.pieceCount !== peer.manifest.pieceCount) return;
@@ -215,15 +216,20 @@ export class Download extends Emitter<DownloadEvents> {
         }
         return;
       case 'PIECE':
-        return this.#onPiece(peer, frame.piece, frame.offset, frame.data);
+        this.#onPiece(peer, frame.piece, frame.offset, frame.data);
+        return;
       case 'REJECT':
-        if (frame.piece === MANIFEST_PIECE) return this.#dropPeer(peer, 'it does not hold the file');
+        if (frame.piece === MANIFEST_PIECE) {
+          this.#dropPeer(peer, 'it does not hold the file');
+          return;
+        }
         this.#picker?.onRejected(link.remoteId, frame);
         if (frame.reason === 'BUSY') setTimeout(() => this.#pump(peer), 200);
         else this.#pumpAll();
         return;
       case 'LOST':
-        return this.#dropPeer(peer, 'it stopped seeding');
+        this.#dropPeer(peer, 'it stopped seeding');
+        return;
       default:
         return;
     }
@@ -328,14 +334,18 @@ export class Download extends Emitter<DownloadEvents> {
       manifest = Manifest.fromFrame(frame);
       manifest.validate();
     } catch (err) {
-      return this.#ban(peer.link.remoteId, 'BAD_MANIFEST', (err as Error).message);
+      this.#ban(peer.link.remoteId, 'BAD_MANIFEST', (err as Error).message);
+      return;
     }
     const current = this.#manifest;
     if (current && sameManifest(current, manifest)) manifest = current;
     peer.manifest = manifest;
     if (!current) this.#adopt(manifest, peer);
     else if (manifest !== current) {
-      if (!this.#offered(current)) return this.#switchManifest();
+      if (!this.#offered(current)) {
+        this.#switchManifest();
+        return;
+      }
       debug('%s: %s offers a different manifest; kept in reserve', this.hash.slice(0, 8), peer.link.remoteId);
       return;
     }

@@ -9,7 +9,10 @@ export class Emitter<Events extends Record<string, unknown>> {
   /** Adds a listener and returns a function that removes it. */
   on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
     let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as (payload: never) => void);
     return () => this.off(event, listener);
   }

@@ -266,7 +266,10 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     hash = parseHash(hash);
     this.#assertAlive();
     let set = this.#watchers.get(hash);
-    if (!set) this.#watchers.set(hash, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(hash, set);
+    }
     set.add(callback);
     this.#startNetwork().watch(hash);
     return () => {

@@ -189,7 +189,8 @@ let shared: Promise<Sha256Chain> | undefined;
 
 /** One chain for every verification: each call runs to completion without yielding, so they never interleave. */
 function sharedChain(): Promise<Sha256Chain> {
-  return (shared ??= Sha256Chain.create());
+  shared ??= Sha256Chain.create();
+  return shared;
 }
 
 /** Fails before any reading when an explicit piece size could not make a valid manifest. */

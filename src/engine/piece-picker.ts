@@ -224,7 +224,10 @@ export class PiecePicker {
     if (!prog || this.#status[i] === HAVE) return [];
     const suppliers = [...prog.suppliers];
     let failed = this.#failedFrom.get(i);
-    if (!failed) this.#failedFrom.set(i, (failed = new Set()));
+    if (!failed) {
+      failed = new Set();
+      this.#failedFrom.set(i, failed);
+    }
     for (const id of suppliers) failed.add(id);
     this.#dropProgress(i);
     this.#status[i] = MISSING;

@@ -264,7 +264,10 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   }
 
   #onMessage(socket: WebSocket, message: ServerMessage): void {
-    if (message.type === 'welcome') return this.#onWelcome(socket, message);
+    if (message.type === 'welcome') {
+      this.#onWelcome(socket, message);
+      return;
+    }
     if (message.type === 'swarm') {
       const hash = String(message.hash);
       if (message.alive !== true && Date.now() < this.#settlingUntil) {

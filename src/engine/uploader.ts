@@ -2,6 +2,7 @@ import { createLog } from './log.js';
 import type { PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
 import type { HeldFile } from './held-file.js';
+import type { Manifest } from './manifest.js';
 import { BLOCK_SIZE, MANIFEST_PIECE, type BlockRef, type PieceFrame, type RequestFrame } from './wire.js';
 
 const debug = createLog('ecdn:uploader');
@@ -52,7 +53,7 @@ export class Uploader {
     const file = this.#host.file(hash);
     const reject = () => link.send({ type: 'REJECT', hash, piece: MANIFEST_PIECE, offset: 0, length: 0, reason: 'NOT_FOUND' });
     if (!file) return reject();
-    let manifest;
+    let manifest: Manifest;
     try {
       manifest = await file.manifest;
     } catch (err) {

@@ -12,7 +12,9 @@ declare global {
 }
 
 const parents: HTMLElement[] = [];
-afterEach(() => parents.splice(0).forEach((p) => p.remove()));
+afterEach(() => {
+  for (const parent of parents.splice(0)) parent.remove();
+});
 
 /** Renders `template` inside an element that provides `engine` through context. */
 export async function mount<T extends Element>(engine: EcdnEngine, template: TemplateResult): Promise<T> {

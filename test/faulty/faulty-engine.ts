@@ -32,9 +32,11 @@ class FaultyUploader extends Uploader {
   }
 
   protected override sendPiece(link: PeerLink, frame: PieceFrame): void {
-    if (!this.#faults().corrupt) return super.sendPiece(link, frame);
-    const data = frame.data.slice();
-    for (let i = 0; i < data.length; i += 997) data[i] ^= 0xff;
+    let data = frame.data;
+    if (this.#faults().corrupt) {
+      data = data.slice();
+      for (let i = 0; i < data.length; i += 997) data[i] ^= 0xff;
+    }
     super.sendPiece(link, { ...frame, data });
   }
 }

@@ -257,7 +257,7 @@ export class EcdnDownload extends EcdnElement {
     switch (this.state) {
       case 'loading': {
         const p = this.#fetch.progress;
-        if (!p || !p.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
+        if (!p?.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
         return [`${percent(p.received, p.total)}% of ${formatBytes(p.total)}`, formatSpeed(p.bytesPerSecond), plural(p.peers, 'peer')].join(
           ' · ',
         );
