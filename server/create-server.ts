@@ -27,9 +27,23 @@ import { createTracker, type Tracker } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
 
-/** Where the browser bundle and the demo page are read from. */
-const DIST = new URL('../dist/', import.meta.url);
+/** Where the demo page is read from. */
 const PUBLIC = new URL('./public/', import.meta.url);
+
+/**
+ * Where the browser bundle is read from: the `ephemeral-cdn` package this server
+ * depends on, found as Node finds any dependency (in this repository npm links
+ * it to the root package, whose `npm run build` writes the bundle), so that the
+ * server assumes nothing about where it sits. Undefined while it is not built.
+ */
+function bundleUrl(): URL | undefined {
+  try {
+    return new URL(import.meta.resolve('ephemeral-cdn/ephemeralcdn.js'));
+  } catch {
+    // Under tsx, an export whose file does not exist yet fails to resolve.
+    return undefined;
+  }
+}
 
 /** The PeerJS key clients must use; PeerJS requires one, we do not need several. */
 export const PEERJS_KEY = 'peerjs';
@@ -274,15 +288,17 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined): Router
 
   for (const file of ['ephemeralcdn.js', 'ephemeralcdn.js.map']) {
     router.get(`/${file}`, async (ctx) => {
-      try {
-        ctx.body = await readFile(new URL(file, DIST));
-        ctx.type = file.endsWith('.map') ? 'application/json' : 'text/javascript';
-        ctx.set('Cache-Control', 'no-cache');
-      } catch {
+      const bundle = bundleUrl();
+      const body = bundle && (await readFile(new URL(file, bundle)).catch(() => undefined));
+      if (body === undefined) {
         ctx.status = 503;
         ctx.type = 'text/plain';
         ctx.body = `${file} has not been built yet. Run \`npm run build\` (npm start does it for you).\n`;
+        return;
       }
+      ctx.body = body;
+      ctx.type = file.endsWith('.map') ? 'application/json' : 'text/javascript';
+      ctx.set('Cache-Control', 'no-cache');
     });
   }
 
