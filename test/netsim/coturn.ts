@@ -69,23 +69,41 @@ export async function startCoturn(
   const realm = `netsim-${randomBytes(4).toString('hex')}.test`;
   const logFile = join(dir, 'turnserver.log');
   const args = [
-    'netns', 'exec', namespace, 'turnserver',
-    '-n', '--no-cli',
-    `--listening-ip=${addresses[0]}`, `--listening-ip=${addresses[1]}`, '--listening-port=3478',
+    'netns',
+    'exec',
+    namespace,
+    'turnserver',
+    '-n',
+    '--no-cli',
+    `--listening-ip=${addresses[0]}`,
+    `--listening-ip=${addresses[1]}`,
+    '--listening-port=3478',
     `--relay-ip=${addresses[0]}`,
-    `--min-port=${options.minPort ?? 49152}`, `--max-port=${options.maxPort ?? 49999}`,
-    '--use-auth-secret', `--static-auth-secret=${secret}`, `--realm=${realm}`,
-    '--no-tls', '--no-dtls', '--fingerprint', '--no-multicast-peers',
+    `--min-port=${options.minPort ?? 49152}`,
+    `--max-port=${options.maxPort ?? 49999}`,
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    `--realm=${realm}`,
+    '--no-tls',
+    '--no-dtls',
+    '--fingerprint',
+    '--no-multicast-peers',
     // Its own database file, so that it never creates or reads the system's.
     `--userdb=${join(dir, 'turndb')}`,
-    `--log-file=${logFile}`, '--simple-log', '--no-stdout-log',
+    `--log-file=${logFile}`,
+    '--simple-log',
+    '--no-stdout-log',
     `--pidfile=${join(dir, 'turnserver.pid')}`,
     ...(options.verbose ? ['--verbose'] : []),
   ];
   const child = spawn('ip', args, { stdio: 'ignore' });
   let exited: string | null = null;
-  child.on('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
-  child.on('error', (err) => (exited = err.message));
+  child.on('exit', (code, signal) => {
+    exited = signal ?? `exit ${code}`;
+  });
+  child.on('error', (err) => {
+    exited = err.message;
+  });
 
   const wanted = addresses.map((address) => `${address}:3478`);
   const deadline = Date.now() + 10_000;

@@ -80,7 +80,13 @@ export async function internet(options: InternetOptions): Promise<Internet> {
     }
   }
   if (process.getuid?.() !== 0) throw new NetsimError('NOT_ROOT', 'test/netsim needs root (network namespaces, nftables, tc)');
-  const tools = ['ip', 'tc', 'ss', ...(names.some((n) => options.homes[n] !== 'open') ? ['nft'] : []), ...(options.turn ? ['turnserver'] : [])];
+  const tools = [
+    'ip',
+    'tc',
+    'ss',
+    ...(names.some((n) => options.homes[n] !== 'open') ? ['nft'] : []),
+    ...(options.turn ? ['turnserver'] : []),
+  ];
   for (const tool of tools) {
     if (!hasTool(tool)) throw new NetsimError('MISSING_TOOL', `${tool} is not installed (apt-get install -y iproute2 nftables coturn)`);
   }
@@ -146,9 +152,8 @@ export class Internet {
       'route add default dev sink0',
     ]);
 
-    const names = Object.keys(options.homes);
     // Homes are independent: build them concurrently, each its own namespaces.
-    await Promise.all(names.map((name, index) => this.buildHome(name, options.homes[name]!, index)));
+    await Promise.all(Object.entries(options.homes).map(([name, nat], index) => this.buildHome(name, nat, index)));
 
     if (options.turn) {
       const coturn = await startCoturn(pub, PUBLIC_ADDRESSES, this.dir, options.turn === true ? {} : options.turn);
@@ -203,7 +208,10 @@ export class Internet {
     // punching: an early check from the peer, arriving before our host has sent
     // anything, would otherwise be kept by conntrack as an unanswered flow, and
     // the host's own packet to that peer would then be given a new port.
-    await run('ip', ['netns', 'exec', router, 'nft', '-f', '-'], `
+    await run(
+      'ip',
+      ['netns', 'exec', router, 'nft', '-f', '-'],
+      `
       table inet netsim {
         chain postrouting {
           type nat hook postrouting priority srcnat; policy accept;
@@ -218,7 +226,8 @@ export class Internet {
           iifname "wan0" ct state new drop
         }
       }
-    `);
+    `,
+    );
     this.homes[name] = { name, nat, namespace: host, routerNamespace: router, hostAddress: `${lan}.2`, publicAddress };
   }
 
@@ -240,8 +249,8 @@ export class Internet {
     // The bucket must hold at least one timer tick of traffic, or TBF caps
     // below the asked rate; 10 ms worth is safe at any kernel HZ.
     const burst = Math.max(32 * 1024, Math.ceil((mbit * 1e6) / 8 / 100));
-    await run('ip', ['netns', 'exec', namespace, 'tc', 'qdisc', 'replace', 'dev', device, 'root',
-      'tbf', 'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', '50ms']);
+    const tbf = ['tbf', 'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', '50ms'];
+    await run('ip', ['netns', 'exec', namespace, 'tc', 'qdisc', 'replace', 'dev', device, 'root', ...tbf]);
   }
 
   /**
@@ -385,7 +394,7 @@ export class Internet {
 }
 
 function ipBatch(namespace: string, commands: readonly string[]): Promise<string> {
-  return run('ip', ['-n', namespace, '-batch', '-'], commands.join('\n') + '\n');
+  return run('ip', ['-n', namespace, '-batch', '-'], `${commands.join('\n')}\n`);
 }
 
 function killNamespacePids(namespace: string): void {

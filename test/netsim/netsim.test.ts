@@ -12,17 +12,23 @@ import { installPeer, type PeerReport, type SignalMessage } from './peer-page.js
 // Run as root inside an isolated network:
 //   ../shared/tools/with-isolated-net node --import tsx --test --test-force-exit test/netsim/*.test.ts
 
-const HOMES = { a: 'cone', b: 'cone', c: 'symmetric', d: 'symmetric' } as const;
+// `o` has no browser: it only shows what an open (un-NATed) home looks like.
+const HOMES = { a: 'cone', b: 'cone', c: 'symmetric', d: 'symmetric', o: 'open' } as const;
+const WITH_BROWSER = ['a', 'b', 'c', 'd'] as const;
 type HomeName = keyof typeof HOMES;
 
 let net: Internet;
 let pageUrl: string;
-const browsers = {} as Record<HomeName, Browser>;
+const browsers = {} as Record<(typeof WITH_BROWSER)[number], Browser>;
 
 before(async () => {
   net = await internet({ homes: { ...HOMES }, turn: true });
   pageUrl = await servePage();
-  await Promise.all((Object.keys(HOMES) as HomeName[]).map(async (home) => (browsers[home] = await net.launchChromium(home))));
+  await Promise.all(
+    WITH_BROWSER.map(async (home) => {
+      browsers[home] = await net.launchChromium(home);
+    }),
+  );
 });
 after(async () => {
   await net?.close();
@@ -36,8 +42,10 @@ async function servePage(): Promise<string> {
        .createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>netsim</title>'); })
        .listen(0, '198.18.0.1', function () { console.log(this.address().port); });`,
   ]);
+  const { stdout } = server;
+  assert.ok(stdout, 'the page server has a stdout pipe');
   const port = await new Promise<string>((resolve, reject) => {
-    server.stdout!.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()));
+    stdout.setEncoding('utf8').once('data', (line: string) => resolve(line.trim()));
     server.once('exit', (code) => reject(new Error(`page server exited (${code})`)));
   });
   return `http://198.18.0.1:${port}/`;
@@ -50,7 +58,12 @@ interface Connection {
 }
 
 /** Opens a page in each home and connects them; the offerer sends `bytes` once open. */
-async function connect(from: HomeName, to: HomeName, config: RTCConfiguration, bytes: number): Promise<Connection> {
+async function connect(
+  from: keyof typeof browsers,
+  to: keyof typeof browsers,
+  config: RTCConfiguration,
+  bytes: number,
+): Promise<Connection> {
   const [offerer, answerer] = await Promise.all([openPage(browsers[from], pageUrl), openPage(browsers[to], pageUrl)]);
   const relay = (target: Page) => (message: SignalMessage) =>
     // The target may be closing while late candidates still trickle in.
@@ -63,7 +76,13 @@ async function connect(from: HomeName, to: HomeName, config: RTCConfiguration, b
   }
   await offerer.evaluate((n) => window.netsimPeer.sendWhenOpen(n), bytes);
   await offerer.evaluate(() => window.netsimPeer.offer());
-  return { offerer, answerer, close: async () => void (await Promise.all([closePage(offerer), closePage(answerer)])) };
+  return {
+    offerer,
+    answerer,
+    close: async () => {
+      await Promise.all([closePage(offerer), closePage(answerer)]);
+    },
+  };
 }
 
 /** Waits until all `bytes` arrived intact, then reads both sides' selected pair. */
@@ -83,8 +102,9 @@ function stunOnly(): RTCConfiguration {
 }
 
 function withTurn(name: string, policy: RTCIceTransportPolicy = 'all'): RTCConfiguration {
+  assert.ok(net.turn, 'coturn runs');
   return {
-    iceServers: [{ urls: net.stunUrls }, { urls: net.turn!.urls, ...net.turn!.credentials(600, name) }],
+    iceServers: [{ urls: net.stunUrls }, { urls: net.turn.urls, ...net.turn.credentials(600, name) }],
     iceTransportPolicy: policy,
   };
 }
@@ -95,42 +115,52 @@ function pairText(report: PeerReport): string {
 
 const MiB = 1024 * 1024;
 
-test('the routers map as their NAT type says (coturn NAT discovery)', async () => {
+test('each home maps as its NAT type says (coturn NAT discovery)', async () => {
   const discover = (home: HomeName) => net.exec(home, 'turnutils_natdiscovery', ['-m', '198.18.0.1']);
-  const [cone, symmetric] = await Promise.all([discover('a'), discover('c')]);
+  const [cone, symmetric, open] = await Promise.all([discover('a'), discover('c'), discover('o')]);
   assert.match(cone, /NAT with Endpoint Independent Mapping/);
+  assert.match(cone, new RegExp(`reflexive addr: ${net.homes.a.publicAddress}:`));
   assert.match(symmetric, /NAT with Address and Port Dependent Mapping/);
+  assert.match(symmetric, new RegExp(`reflexive addr: ${net.homes.c.publicAddress}:`));
+  // No NAT: the server sees the host's own address.
+  assert.match(open, new RegExp(`reflexive addr: ${net.homes.o.hostAddress}:`));
+  assert.equal(net.homes.o.hostAddress, net.homes.o.publicAddress);
 });
 
-test('cone ↔ cone with STUN only connects directly through both NATs (srflx)', async () => {
+test('cone ↔ cone with STUN only connects directly through both NATs (srflx)', async (t) => {
   const connection = await connect('a', 'b', stunOnly(), 2 * MiB);
   try {
     const [a, b] = await transfer(connection, 2 * MiB);
-    for (const [report, self, peer] of [[a, 'a', 'b'], [b, 'b', 'a']] as const) {
+    t.diagnostic(`a: ${pairText(a)}; b: ${pairText(b)}`);
+    for (const [report, self, peer] of [
+      [a, 'a', 'b'],
+      [b, 'b', 'a'],
+    ] as const) {
       // Which side learns the other's mapping first from a check (prflx) rather
       // than from signaling (srflx) is a race; the addresses are not.
-      assert.ok(['srflx', 'prflx'].includes(report.local!.type), `${self}: ${pairText(report)}`);
-      assert.ok(['srflx', 'prflx'].includes(report.remote!.type), `${self}: ${pairText(report)}`);
-      assert.equal(report.local!.address, net.homes[self]!.publicAddress, `${self}: ${pairText(report)}`);
-      assert.equal(report.remote!.address, net.homes[peer]!.publicAddress, `${self}: ${pairText(report)}`);
+      assert.match(`${report.local?.type}`, /^(srflx|prflx)$/, `${self}: ${pairText(report)}`);
+      assert.match(`${report.remote?.type}`, /^(srflx|prflx)$/, `${self}: ${pairText(report)}`);
+      assert.equal(report.local?.address, net.homes[self].publicAddress, `${self}: ${pairText(report)}`);
+      assert.equal(report.remote?.address, net.homes[peer].publicAddress, `${self}: ${pairText(report)}`);
     }
   } finally {
     await connection.close();
   }
 });
 
-test('symmetric ↔ symmetric with TURN connects through the relay', async () => {
+test('symmetric ↔ symmetric with TURN connects through the relay', async (t) => {
   const connection = await connect('c', 'd', withTurn('c-d'), 2 * MiB);
   try {
     const [c, d] = await transfer(connection, 2 * MiB);
-    const relayed = [c, d].some((report) => report.local!.type === 'relay' || report.remote!.type === 'relay');
+    t.diagnostic(`c: ${pairText(c)}; d: ${pairText(d)}`);
+    const relayed = [c, d].some((report) => report.local?.type === 'relay' || report.remote?.type === 'relay');
     assert.ok(relayed, `c: ${pairText(c)}; d: ${pairText(d)}`);
   } finally {
     await connection.close();
   }
 });
 
-test('symmetric ↔ symmetric with STUN only fails', async () => {
+test('symmetric ↔ symmetric with STUN only fails', async (t) => {
   const connection = await connect('c', 'd', stunOnly(), 1024);
   try {
     // Chromium gives up once every pair has gone 15 s without an answer. It
@@ -141,20 +171,30 @@ test('symmetric ↔ symmetric with STUN only fails', async () => {
       polling: 100,
     });
     const report = await connection.offerer.evaluate(() => window.netsimPeer.report());
-    assert.ok(!report.iceStates.some((state) => /connected$|completed/.test(state) && !/disconnected/.test(state)), report.iceStates.join(', '));
+    t.diagnostic(report.iceStates.join(', '));
+    assert.ok(
+      !report.iceStates.some((state) => /connected$|completed/.test(state) && !/disconnected/.test(state)),
+      report.iceStates.join(', '),
+    );
     assert.equal(await connection.answerer.evaluate(() => window.netsimPeer.receivedBytes()), 0);
   } finally {
     await connection.close();
   }
 });
 
-test('relay-only: relay ↔ relay, and neither side sees the other’s own addresses', async () => {
+test('relay-only: relay ↔ relay, and neither side sees the other’s own addresses', async (t) => {
   const connection = await connect('a', 'b', withTurn('relay-only', 'relay'), 1 * MiB);
   try {
     const [a, b] = await transfer(connection, 1 * MiB);
-    for (const [report, self, peer] of [[a, 'a', 'b'], [b, 'b', 'a']] as const) {
-      assert.equal(report.local!.type, 'relay', `${self}: ${pairText(report)}`);
-      assert.equal(report.remote!.type, 'relay', `${self}: ${pairText(report)}`);
+    t.diagnostic(
+      `a: ${pairText(a)}; b: ${pairText(b)}; a received: ${a.received.filter((line) => line.startsWith('candidate')).join(' | ')}`,
+    );
+    for (const [report, self, peer] of [
+      [a, 'a', 'b'],
+      [b, 'b', 'a'],
+    ] as const) {
+      assert.equal(report.local?.type, 'relay', `${self}: ${pairText(report)}`);
+      assert.equal(report.remote?.type, 'relay', `${self}: ${pairText(report)}`);
       assert.deepEqual(
         report.remoteCandidates.filter((candidate) => candidate.type !== 'relay'),
         [],
@@ -162,14 +202,14 @@ test('relay-only: relay ↔ relay, and neither side sees the other’s own addre
       );
       const seen = report.received.join('\n');
       assert.doesNotMatch(seen, /192\.168\./, `${self} received a private address of ${peer}`);
-      assert.ok(!seen.includes(net.homes[peer]!.publicAddress), `${self} received ${peer}'s public address`);
+      assert.ok(!seen.includes(net.homes[peer].publicAddress), `${self} received ${peer}'s public address`);
     }
   } finally {
     await connection.close();
   }
 });
 
-test('an upload cap slows the sender, and lifting it restores the speed', async () => {
+test('an upload cap slows the sender, and lifting it restores the speed', async (t) => {
   const rate = async (): Promise<number> => {
     const connection = await connect('a', 'b', stunOnly(), MiB / 2);
     try {
@@ -183,7 +223,9 @@ test('an upload cap slows the sender, and lifting it restores the speed', async 
   const capped = await rate();
   await net.capUpload('a', null);
   const uncapped = await rate();
-  // The bucket's burst lets the first 32 KiB through at line rate.
-  assert.ok(capped > 2 && capped < 5, `capped at 4 Mbit/s, received at ${capped.toFixed(1)} Mbit/s`);
+  t.diagnostic(`capped at 4 Mbit/s: ${capped.toFixed(1)} Mbit/s; uncapped: ${uncapped.toFixed(1)} Mbit/s`);
+  // Below the cap, not at it: SCTP backs off on the bucket's drops, and half a
+  // MiB is too short to settle (4.4 of 5 Mbit/s on 32 MiB, ENVIRONMENT.md).
+  assert.ok(capped > 1 && capped < 4.5, `capped at 4 Mbit/s, received at ${capped.toFixed(1)} Mbit/s`);
   assert.ok(uncapped > 3 * capped, `uncapped ${uncapped.toFixed(1)} Mbit/s, capped ${capped.toFixed(1)} Mbit/s`);
 });

@@ -115,7 +115,7 @@ export function installPeer(): void {
       await pc.setRemoteDescription(message.description);
       if (message.description.type === 'offer') {
         await pc.setLocalDescription();
-        signal({ description: pc.localDescription!.toJSON() });
+        signal({ description: pc.localDescription?.toJSON() });
       }
     } else if (message.candidate) {
       received.push(message.candidate.candidate ?? '');
@@ -141,7 +141,9 @@ export function installPeer(): void {
         if (event.candidate) signal({ candidate: event.candidate.toJSON() });
       };
       const born = performance.now();
-      const note = (what: string): void => void iceStates.push(`${what} ${Math.round(performance.now() - born)} ms`);
+      const note = (what: string): void => {
+        iceStates.push(`${what} ${Math.round(performance.now() - born)} ms`);
+      };
       pc.oniceconnectionstatechange = () => note(`ice ${pc.iceConnectionState}`);
       pc.onconnectionstatechange = () => note(`connection ${pc.connectionState}`);
       pc.ondatachannel = (event) => receiveOn(event.channel);
@@ -149,7 +151,7 @@ export function installPeer(): void {
     async offer() {
       sendOn(pc.createDataChannel('data'));
       await pc.setLocalDescription();
-      signal({ description: pc.localDescription!.toJSON() });
+      signal({ description: pc.localDescription?.toJSON() });
     },
     sendWhenOpen(total) {
       sendTotal = total;
@@ -172,7 +174,8 @@ export function installPeer(): void {
       const remoteCandidates: CandidateInfo[] = [];
       stats.forEach((entry) => {
         if (entry.type === 'transport' && entry.selectedCandidatePairId) pairId = entry.selectedCandidatePairId;
-        if (entry.type === 'remote-candidate') remoteCandidates.push(describe(stats, entry.id)!);
+        const candidate = entry.type === 'remote-candidate' ? describe(stats, entry.id) : null;
+        if (candidate) remoteCandidates.push(candidate);
       });
       const pair = pairId ? stats.get(pairId) : undefined;
       return {

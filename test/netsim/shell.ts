@@ -8,11 +8,15 @@ import { NetsimError } from './errors.js';
  */
 export function run(command: string, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     child.on('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'ENOENT'
@@ -27,12 +31,10 @@ export function run(command: string, args: readonly string[], input?: string): P
         reject(new NetsimError('COMMAND_FAILED', `${command} ${args.join(' ')}: ${how}: ${stderr.trim()}`));
       }
     });
-    if (input !== undefined) {
-      // A command that exits without reading its input would otherwise raise
-      // an unhandled EPIPE; its exit status tells what went wrong.
-      child.stdin!.on('error', () => {});
-      child.stdin!.end(input);
-    }
+    // A command that exits without reading its input would otherwise raise an
+    // unhandled EPIPE; its exit status tells what went wrong.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input ?? '');
   });
 }
 
