@@ -8,17 +8,32 @@ interface Node {
 }
 const [file, n = '25'] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary.ts FILE.cpuprofile [N]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+};
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const byFn = new Map<string, number>();
 const byFile = new Map<string, number>();
 for (let i = 0; i < profile.samples.length; i++) {
   const f = byId.get(profile.samples[i]!)!.callFrame;
-  const path = f.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/work\/main\//, '');
+  const path = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\//, 'node_modules/')
+    .replace(/.*\/work\/main\//, '');
   const fn = `${f.functionName || '(anonymous)'} ${path ? `${path}:${f.lineNumber + 1}` : ''}`.trim();
   const dt = profile.timeDeltas[i] ?? 0;
   byFn.set(fn, (byFn.get(fn) ?? 0) + dt);
-  const where = path ? (path.startsWith('node_modules/') ? path.split('/').slice(0, 2).join('/') : path.startsWith('node:') ? 'node: (core)' : path) : f.functionName;
+  const where = path
+    ? path.startsWith('node_modules/')
+      ? path.split('/').slice(0, 2).join('/')
+      : path.startsWith('node:')
+        ? 'node: (core)'
+        : path
+    : f.functionName;
   byFile.set(where, (byFile.get(where) ?? 0) + dt);
 }
 const total = (profile.endTime - profile.startTime) / 1000;

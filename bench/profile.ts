@@ -29,7 +29,16 @@ const url = await server.listen(0, '127.0.0.1');
 const browser = await launchBrowser();
 // The engine unminified, so that the profile names its functions.
 const bundle = (
-  await build({ entryPoints: ['src/bundle.ts'], bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022', minify: false, keepNames: false })
+  await build({
+    entryPoints: ['src/bundle.ts'],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: false,
+    keepNames: false,
+  })
 ).outputFiles[0]!.text;
 async function openEcdnPage(b: typeof browser, serverUrl: string): Promise<Page> {
   const page = await openPage(b, `${serverUrl}/healthz`);
@@ -77,7 +86,8 @@ function summarize(name: string, profile: Profile): void {
   const total = (profile.endTime - profile.startTime) / 1000;
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 18);
   console.log(`\n${name}: ${total.toFixed(0)} ms profiled`);
-  for (const [key, us] of rows) console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms  ${((us / 1000 / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
+  for (const [key, us] of rows)
+    console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms  ${((us / 1000 / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
 }
 
 try {

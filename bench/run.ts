@@ -30,7 +30,10 @@ import { runTracker } from './scenarios/tracker.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const outArg = args.find((a) => a.startsWith('--out='))?.slice(6);
 const runsArg = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? NaN);
 const OUT = outArg ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
@@ -49,7 +52,17 @@ const CONFIG = quick
       hashSize: 256 * MiB,
       hashRuns: 1,
       heapSize: 64 * MiB,
-      tracker: { peers: 10_000, clientProcesses: 4, hashesPerPeer: 3, perAddress: 60, holdMs: 2_000, saturateMs: 2_000, openLoopMs: 2_000, offeredRate: 20_000, lightRate: 5_000 },
+      tracker: {
+        peers: 10_000,
+        clientProcesses: 4,
+        hashesPerPeer: 3,
+        perAddress: 60,
+        holdMs: 2_000,
+        saturateMs: 2_000,
+        openLoopMs: 2_000,
+        offeredRate: 20_000,
+        lightRate: 5_000,
+      },
     }
   : {
       mode: 'full',
@@ -63,7 +76,18 @@ const CONFIG = quick
       hashSize: 1024 * MiB,
       hashRuns: 3,
       heapSize: 256 * MiB,
-      tracker: { peers: 19_000, clientProcesses: 4, hashesPerPeer: 3, perAddress: 60, holdMs: 12_000, saturateMs: 6_000, openLoopMs: 6_000, offeredRate: 20_000, lightRate: 5_000, heapProfile: args.includes('--tracker-heap') },
+      tracker: {
+        peers: 19_000,
+        clientProcesses: 4,
+        hashesPerPeer: 3,
+        perAddress: 60,
+        holdMs: 12_000,
+        saturateMs: 6_000,
+        openLoopMs: 6_000,
+        offeredRate: 20_000,
+        lightRate: 5_000,
+        heapProfile: args.includes('--tracker-heap'),
+      },
     };
 if (Number.isFinite(runsArg)) CONFIG.runs = runsArg;
 
@@ -76,14 +100,17 @@ function machine(browserVersion: string | undefined) {
   const cpu = os.cpus();
   let commit: string | undefined;
   try {
-    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     commit = undefined;
   }
   // Read from node_modules directly: some packages' export maps hide package.json.
   const version = (pkg: string) => {
     try {
-      return (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')) as { version: string })
+        .version;
     } catch {
       return undefined;
     }
@@ -269,7 +296,9 @@ async function smallScenario(browser: Browser, serverUrl: string, site: Awaited<
   results.small_fetch_warm_ms_p50 = round(percentile(warm, 50), 1);
   results.small_fetch_warm_ms_p95 = round(percentile(warm, 95), 1);
   results.webtorrent_small_ms_p50 = round(percentile(wt, 50), 1);
-  log(`small: cold p50 ${results.small_fetch_ms_p50} ms, warm p50 ${results.small_fetch_warm_ms_p50} ms, WebTorrent p50 ${results.webtorrent_small_ms_p50} ms`);
+  log(
+    `small: cold p50 ${results.small_fetch_ms_p50} ms, warm p50 ${results.small_fetch_warm_ms_p50} ms, WebTorrent p50 ${results.webtorrent_small_ms_p50} ms`,
+  );
 }
 
 async function hashScenario(browser: Browser, serverUrl: string) {
@@ -343,7 +372,10 @@ const UNITS: Record<string, string> = {
 function printTable(all: Record<string, unknown>) {
   const rows = Object.entries(all).filter(([, v]) => typeof v === 'number');
   const w = Math.max(...rows.map(([k]) => k.length));
-  const lines = [`${'key'.padEnd(w)}  ${'value'.padStart(10)}  unit   target     `, `${'-'.repeat(w)}  ${'-'.repeat(10)}  -----  -----------`];
+  const lines = [
+    `${'key'.padEnd(w)}  ${'value'.padStart(10)}  unit   target     `,
+    `${'-'.repeat(w)}  ${'-'.repeat(10)}  -----  -----------`,
+  ];
   for (const [k, v] of rows) {
     const t = TARGETS[k];
     const status = t ? `${t[0].padEnd(9)} ${Number.isFinite(v as number) ? (t[1](v as number) ? 'ok' : 'MISS') : '?'}` : '';
@@ -413,7 +445,9 @@ async function main() {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   const keys = Object.fromEntries(Object.entries(out).filter(([k]) => !['machine', 'config', 'raw', 'failures', 'elapsed_s'].includes(k)));
-  console.log(`\nEphemeralCDN bench (${CONFIG.mode}), ${out.machine.chromium ? `Chromium ${out.machine.chromium}, ` : ''}Node ${process.version}, ${out.machine.cpu} x${out.machine.cores}`);
+  console.log(
+    `\nEphemeralCDN bench (${CONFIG.mode}), ${out.machine.chromium ? `Chromium ${out.machine.chromium}, ` : ''}Node ${process.version}, ${out.machine.cpu} x${out.machine.cores}`,
+  );
   printTable(keys);
   console.log(`\nwrote ${OUT} in ${out.elapsed_s} s${failures.length ? `; ${failures.length} scenario(s) failed` : ''}`);
   if (failures.length) process.exitCode = 1;

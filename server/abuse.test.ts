@@ -44,7 +44,9 @@ function open(url: string): Promise<{ ws: WebSocket; next: () => Promise<Json>; 
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += String(chunk)));
-      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(body || '{}') })));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(body || '{}') })),
+      );
     });
     ws.once('error', (err) => {
       if (!/Unexpected server response/.test(err.message)) reject(err);
@@ -71,7 +73,8 @@ async function identity(base: string): Promise<{ peerId: string; token: string }
   return { peerId: String(welcome.peerId), token: String(welcome.token) };
 }
 
-const peerjs = (base: string, id: string, token: string) => `${base}/peerjs/peerjs?key=peerjs&id=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`;
+const peerjs = (base: string, id: string, token: string) =>
+  `${base}/peerjs/peerjs?key=peerjs&id=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`;
 
 describe('connections per address', () => {
   it('refuses a tracker upgrade over maxConnectionsPerIp with 429 TOO_MANY_CONNECTIONS, counting it in /metrics', async () => {
@@ -144,7 +147,7 @@ describe('PeerServer message rate', () => {
 });
 
 describe('identity', () => {
-  it('accepts an ID with its tracker token, and refuses another peer\'s ID, a forged token and a made-up ID with 403', async () => {
+  it("accepts an ID with its tracker token, and refuses another peer's ID, a forged token and a made-up ID with 403", async () => {
     const base = await start();
     const mine = await identity(base);
     const theirs = await identity(base);
@@ -176,7 +179,7 @@ describe('identity', () => {
     assert.equal(relayed.src, a.peerId, 'the PeerServer writes the real sender over a forged src');
   });
 
-  it('does not let a tracker client resume an ID with another ID\'s token', async () => {
+  it("does not let a tracker client resume an ID with another ID's token", async () => {
     const base = await start();
     const theirs = await identity(base);
     const tracker = await open(`${base}/tracker`);

@@ -34,7 +34,20 @@ describe('subnetKey', () => {
 
 describe('isPrivateAddress', () => {
   it('knows loopback, private and link-local ranges', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.1.1', '100.64.0.1', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', 'nonsense']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      'nonsense',
+    ]) {
       assert.ok(isPrivateAddress(ip), ip);
     }
     for (const ip of ['8.8.8.8', '81.2.69.142', '2001:4860:4860::8888', '::ffff:8.8.8.8']) assert.ok(!isPrivateAddress(ip), ip);
@@ -59,7 +72,13 @@ describe('clientAddress', () => {
     // Fewer entries than trusted hops: the left-most.
     assert.equal(clientAddress(req('10.0.0.1', '8.8.8.8'), 3), '8.8.8.8');
     // Repeated headers count as one list.
-    assert.equal(clientAddress(({ socket: { remoteAddress: '10.0.0.1' }, headers: { 'x-forwarded-for': ['6.6.6.6', '8.8.8.8'] } }) as unknown as IncomingMessage, true), '8.8.8.8');
+    assert.equal(
+      clientAddress(
+        { socket: { remoteAddress: '10.0.0.1' }, headers: { 'x-forwarded-for': ['6.6.6.6', '8.8.8.8'] } } as unknown as IncomingMessage,
+        true,
+      ),
+      '8.8.8.8',
+    );
   });
 
   it('falls back to the socket address when the header is missing or unreadable', () => {

@@ -79,7 +79,10 @@ export function subnetKey(ip: string): string {
   if (isIPv4(ip)) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
   const groups = expandIPv6(ip);
   if (!groups) return '';
-  return `${groups.slice(0, 3).map((g) => g.toString(16)).join(':')}::/48`;
+  return `${groups
+    .slice(0, 3)
+    .map((g) => g.toString(16))
+    .join(':')}::/48`;
 }
 
 /** Addresses that do not locate anyone on the public internet. */

@@ -27,7 +27,10 @@ test('reads PORT, HOST, HEARTBEAT_TIMEOUT (seconds), TRUST_PROXY, MAX_PEERS_RETU
 });
 
 test('refuses nonsense with a message naming the variable', () => {
-  assert.throws(() => configFromEnv({ PORT: 'eighty' }), (err: Error) => err instanceof ConfigError && /PORT/.test(err.message));
+  assert.throws(
+    () => configFromEnv({ PORT: 'eighty' }),
+    (err: Error) => err instanceof ConfigError && /PORT/.test(err.message),
+  );
   assert.throws(() => configFromEnv({ HEARTBEAT_TIMEOUT: '0' }), /HEARTBEAT_TIMEOUT/);
   assert.throws(() => configFromEnv({ TRUST_PROXY: 'maybe' }), /TRUST_PROXY/);
   assert.throws(() => configFromEnv({ ECDN_SECRET: 'short' }), /ECDN_SECRET/);
@@ -105,7 +108,10 @@ test('TRUST_PROXY takes true/false or a number of proxies', () => {
 });
 
 test('refuses a bad LOG_LEVEL or limit, naming the variable', () => {
-  assert.throws(() => configFromEnv({ LOG_LEVEL: 'loud' }), (err: Error) => err instanceof ConfigError && /LOG_LEVEL/.test(err.message));
+  assert.throws(
+    () => configFromEnv({ LOG_LEVEL: 'loud' }),
+    (err: Error) => err instanceof ConfigError && /LOG_LEVEL/.test(err.message),
+  );
   assert.throws(() => configFromEnv({ MAX_CONNECTIONS_PER_IP: '0' }), /MAX_CONNECTIONS_PER_IP/);
   assert.throws(() => configFromEnv({ MAX_MESSAGES_PER_SECOND: '1.5' }), /MAX_MESSAGES_PER_SECOND/);
   assert.throws(() => configFromEnv({ METRICS: 'perhaps' }), /METRICS/);

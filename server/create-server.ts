@@ -109,7 +109,11 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
 
   const guard = new SignalingGuard(
     {
-      maxConnectionsPerIp: positive('maxSignalingConnectionsPerIp', options.maxSignalingConnectionsPerIp, DEFAULT_MAX_SIGNALING_CONNECTIONS_PER_IP),
+      maxConnectionsPerIp: positive(
+        'maxSignalingConnectionsPerIp',
+        options.maxSignalingConnectionsPerIp,
+        DEFAULT_MAX_SIGNALING_CONNECTIONS_PER_IP,
+      ),
       messagesPerSecond: positive('signalingMessagesPerSecond', options.signalingMessagesPerSecond, DEFAULT_SIGNALING_MESSAGES_PER_SECOND),
       messageBurst: positive('signalingMessageBurst', options.signalingMessageBurst, DEFAULT_SIGNALING_MESSAGE_BURST),
       bytesPerSecond: positive('signalingBytesPerSecond', options.signalingBytesPerSecond, DEFAULT_SIGNALING_BYTES_PER_SECOND),
@@ -119,7 +123,11 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     {
       onLimited(ip, disconnected) {
         metrics?.signalingLimited(disconnected);
-        if (disconnected) log.warn({ event: 'evict', endpoint: 'signaling', ip, reason: 'rate-limited' }, 'closed a PeerServer connection that kept going over its rate limit');
+        if (disconnected)
+          log.warn(
+            { event: 'evict', endpoint: 'signaling', ip, reason: 'rate-limited' },
+            'closed a PeerServer connection that kept going over its rate limit',
+          );
       },
     },
   );
@@ -177,13 +185,27 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     if (url.pathname === TRACKER_PATH) {
       const ip = clientAddress(req, hops);
       if (!tracker.admits(ip)) {
-        return refuse(socket, 'tracker', ip, 429, 'TOO_MANY_CONNECTIONS', 'This address has too many tracker connections open; close one first.');
+        return refuse(
+          socket,
+          'tracker',
+          ip,
+          429,
+          'TOO_MANY_CONNECTIONS',
+          'This address has too many tracker connections open; close one first.',
+        );
       }
       trackerWss.handleUpgrade(req, socket, head, (ws) => trackerWss.emit('connection', ws, req));
     } else if (isUnder(url.pathname, PEERJS_PATH) && signalingWss) {
       const ip = clientAddress(req, hops);
       if (!guard.admits(ip)) {
-        return refuse(socket, 'signaling', ip, 429, 'TOO_MANY_CONNECTIONS', 'This address has too many PeerServer connections open; close one first.');
+        return refuse(
+          socket,
+          'signaling',
+          ip,
+          429,
+          'TOO_MANY_CONNECTIONS',
+          'This address has too many PeerServer connections open; close one first.',
+        );
       }
       const id = url.searchParams.get('id') ?? '';
       const token = url.searchParams.get('token') ?? '';

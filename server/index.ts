@@ -21,7 +21,12 @@ process.on('uncaughtException', (err) => {
 const server = createServer({ ...options, logger: log });
 const url = await server.listen(port, host);
 log.info(
-  { event: 'listening', url, tracker: `${url.replace(/^http/, 'ws')}/tracker`, metrics: options.metrics === false ? undefined : `${url}/metrics` },
+  {
+    event: 'listening',
+    url,
+    tracker: `${url.replace(/^http/, 'ws')}/tracker`,
+    metrics: options.metrics === false ? undefined : `${url}/metrics`,
+  },
   `EphemeralCDN listening on ${url}`,
 );
 const stop = (signal: string) => {

@@ -72,7 +72,10 @@ export function ipLimitKey(ip: string): string {
   if (ip === '' || isIPv4(ip)) return ip;
   const groups = expandIPv6(ip);
   if (!groups) return ip;
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 /** Open connections per address (see {@link ipLimitKey}), capped at `max` each. */

@@ -81,7 +81,10 @@ export function logTracker(tracker: Tracker, log: Logger): () => void {
     log[level](fields, warning.message);
   };
   const onEvict: Parameters<typeof tracker.on<'evict'>>[1] = ({ peerId, ip, reason, hashes }) => {
-    log[EVICT_LEVEL[reason]]({ event: 'evict', peerId, ip, reason, hashes }, `evicted ${peerId ?? 'a connection without identity'}: ${reason}`);
+    log[EVICT_LEVEL[reason]](
+      { event: 'evict', peerId, ip, reason, hashes },
+      `evicted ${peerId ?? 'a connection without identity'}: ${reason}`,
+    );
   };
   const onReport: Parameters<typeof tracker.on<'report'>>[1] = (report) => {
     log.info({ event: 'report', ...report }, `${report.reporter} banned ${report.peerId} (${report.reason})`);

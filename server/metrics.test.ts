@@ -88,7 +88,12 @@ describe('GET /metrics', () => {
       'ecdn_tracker_reports_total{reason="BAD_MANIFEST"}': 0,
     };
     for (const [series, value] of Object.entries(expected)) assert.equal(sample(text, series), value, series);
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     a.ws.close();
@@ -148,7 +153,10 @@ describe('structured log', () => {
       { level: 'info', reporter: peerId, peerId: 'liar', reason: 'BAD_MANIFEST' },
     );
     const evict = lines.find((line) => line.event === 'evict');
-    assert.deepEqual({ level: evict?.level, reason: evict?.reason, ip: evict?.ip, peerId: evict?.peerId }, { level: 'warn', reason: 'rate-limited', ip: '127.0.0.1', peerId });
+    assert.deepEqual(
+      { level: evict?.level, reason: evict?.reason, ip: evict?.ip, peerId: evict?.peerId },
+      { level: 'warn', reason: 'rate-limited', ip: '127.0.0.1', peerId },
+    );
   });
 
   it('logs client mistakes only at debug, and never a token', async () => {

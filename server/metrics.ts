@@ -91,7 +91,12 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats): Serv
     },
   });
 
-  const hellos = new Counter({ name: 'ecdn_tracker_hellos_total', help: 'Identities handed out (resumed or new).', labelNames: ['resumed'] as const, registers });
+  const hellos = new Counter({
+    name: 'ecdn_tracker_hellos_total',
+    help: 'Identities handed out (resumed or new).',
+    labelNames: ['resumed'] as const,
+    registers,
+  });
   const announces = new Counter({
     name: 'ecdn_tracker_announces_total',
     help: 'Announces accepted, by completeness.',

@@ -74,7 +74,9 @@ describe('STUN responder', () => {
     assert.equal(reply[25], 0x02);
   });
 
-  it('satisfies coturn\'s own STUN client', { skip: !hasTurnutils() && 'turnutils_stunclient is not installed (apt-get install coturn)' }, async () => {
+  it("satisfies coturn's own STUN client", {
+    skip: !hasTurnutils() && 'turnutils_stunclient is not installed (apt-get install coturn)',
+  }, async () => {
     const { stdout } = await promisify(execFile)('turnutils_stunclient', ['-p', String(server.port), '127.0.0.1']);
     assert.match(stdout, /UDP reflexive addr: 127\.0\.0\.1:\d+/);
   });

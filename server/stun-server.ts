@@ -113,6 +113,6 @@ function ipv6Bytes(address: string): Buffer {
   const right = tail ? tail.split(':') : [];
   const groups = address.includes('::') ? [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
   const bytes = Buffer.alloc(16);
-  groups.forEach((group, i) => bytes.writeUInt16BE(Number.parseInt(group || '0', 16), i * 2));
+  for (const [i, group] of groups.entries()) bytes.writeUInt16BE(Number.parseInt(group || '0', 16), i * 2);
   return bytes;
 }

@@ -40,7 +40,11 @@ export const Loading: Story = {
   render: (args) =>
     click(
       withEngine(
-        new FakeEngine({ fetch: 'loading', seeders: 4, progress: { received: 2_650_000, total: 4_200_000, peers: 4, bytesPerSecond: 3_100_000 } }),
+        new FakeEngine({
+          fetch: 'loading',
+          seeders: 4,
+          progress: { received: 2_650_000, total: 4_200_000, peers: 4, bytesPerSecond: 3_100_000 },
+        }),
         download(args),
       ),
     ),

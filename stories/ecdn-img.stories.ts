@@ -39,7 +39,11 @@ export const Idle: Story = {
 export const Loading: Story = {
   render: (args) =>
     withEngine(
-      new FakeEngine({ fetch: 'loading', seeders: 3, progress: { received: 1_480_000, total: 3_600_000, peers: 3, bytesPerSecond: 2_400_000 } }),
+      new FakeEngine({
+        fetch: 'loading',
+        seeders: 3,
+        progress: { received: 1_480_000, total: 3_600_000, peers: 3, bytesPerSecond: 2_400_000 },
+      }),
       img(args),
     ),
 };
@@ -59,7 +63,9 @@ export const DeadAfterShown: Story = {
   render: (args) => {
     const engine = new FakeEngine({ bytes: () => makePng(480, 300), seeders: 1 });
     const host = withEngine(engine, img(args));
-    host.addEventListener('ecdn-load', () => setTimeout(() => engine.setStatus(args.hash, { alive: false, seeders: 0 }), 50), { once: true });
+    host.addEventListener('ecdn-load', () => setTimeout(() => engine.setStatus(args.hash, { alive: false, seeders: 0 }), 50), {
+      once: true,
+    });
     return host;
   },
 };
@@ -85,7 +91,11 @@ export const CustomDeadSlot: Story = {
 export const Themed: Story = {
   render: (args) =>
     withEngine(
-      new FakeEngine({ fetch: 'loading', seeders: 2, progress: { received: 700_000, total: 1_000_000, peers: 2, bytesPerSecond: 900_000 } }),
+      new FakeEngine({
+        fetch: 'loading',
+        seeders: 2,
+        progress: { received: 700_000, total: 1_000_000, peers: 2, bytesPerSecond: 900_000 },
+      }),
       html`<style>
           .themed {
             --ecdn-color-accent: #bf3989;

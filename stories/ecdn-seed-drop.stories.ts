@@ -39,7 +39,10 @@ export const Idle: Story = {
 /** Hashing a dropped file. */
 export const Loading: Story = {
   render: (args) =>
-    pick(withEngine(new FakeEngine({ seed: 'loading', hashFraction: 0.62 }), drop(args)), async () => new File([new Uint8Array(48_000_000)], 'dataset.parquet')),
+    pick(
+      withEngine(new FakeEngine({ seed: 'loading', hashFraction: 0.62 }), drop(args)),
+      async () => new File([new Uint8Array(48_000_000)], 'dataset.parquet'),
+    ),
 };
 
 /** Seeding: hash, snippets, live counts, stop button. Three seeders, two peers downloading from this page. */
@@ -56,5 +59,8 @@ export const ReadyLastSeeder: Story = {
 export const ErrorState: Story = {
   name: 'Error',
   render: (args) =>
-    pick(withEngine(new FakeEngine({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' }), drop(args)), async () => new File(['a,b\n1,2\n'], 'table.csv')),
+    pick(
+      withEngine(new FakeEngine({ seed: 'error', errorCode: 'TRACKER_UNREACHABLE' }), drop(args)),
+      async () => new File(['a,b\n1,2\n'], 'table.csv'),
+    ),
 };

@@ -204,7 +204,12 @@ export class FakeEngine implements EcdnEngine {
     if (mode === 'error') throw new EcdnError(this.options.errorCode ?? 'NO_PEER_REACHABLE', 'No peer could be reached.', { hash });
     const source = this.options.bytes;
     const bytes = typeof source === 'function' ? await source() : (source ?? new Uint8Array(0));
-    options.onProgress?.({ received: bytes.byteLength, total: bytes.byteLength, peers: progress.peers || 1, bytesPerSecond: progress.bytesPerSecond });
+    options.onProgress?.({
+      received: bytes.byteLength,
+      total: bytes.byteLength,
+      peers: progress.peers || 1,
+      bytesPerSecond: progress.bytesPerSecond,
+    });
     return bytes;
   }
 }

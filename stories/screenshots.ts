@@ -19,13 +19,20 @@ const staticDir = join(root, 'storybook-static');
 const outDir = join(root, 'docs/screenshots');
 
 const shots: Array<{ id: string; file: string; state: string; selector: string }> = [
-  ...['idle', 'loading', 'ready', 'dead', 'error-state'].map((story) => ({
-    id: `elements-ecdn-seed-drop--${story}`,
-    file: `ecdn-seed-drop-${story.replace('-state', '')}`,
-    state: story.replace('-state', ''),
+  ...['idle', 'loading', 'ready', 'dead', 'error-state']
+    .map((story) => ({
+      id: `elements-ecdn-seed-drop--${story}`,
+      file: `ecdn-seed-drop-${story.replace('-state', '')}`,
+      state: story.replace('-state', ''),
+      selector: 'ecdn-seed-drop',
+    }))
+    .filter((s) => s.state !== 'dead'),
+  {
+    id: 'elements-ecdn-seed-drop--ready-last-seeder',
+    file: 'ecdn-seed-drop-ready-last-seeder',
+    state: 'ready',
     selector: 'ecdn-seed-drop',
-  })).filter((s) => s.state !== 'dead'),
-  { id: 'elements-ecdn-seed-drop--ready-last-seeder', file: 'ecdn-seed-drop-ready-last-seeder', state: 'ready', selector: 'ecdn-seed-drop' },
+  },
   ...['loading', 'ready', 'dead', 'dead-after-shown', 'error-state'].map((story) => ({
     id: `elements-ecdn-img--${story}`,
     file: `ecdn-img-${story.replace('-state', '')}`,
@@ -40,7 +47,14 @@ const shots: Array<{ id: string; file: string; state: string; selector: string }
   })),
 ];
 
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.woff2': 'font/woff2' };
+const types: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+};
 
 if (!existsSync(join(staticDir, 'iframe.html'))) throw new Error('Build Storybook first: npm run build-storybook');
 const server = createServer((req, res) => {

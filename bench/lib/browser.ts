@@ -54,7 +54,10 @@ export async function openPage(browser: Browser, url: string): Promise<Page> {
 }
 
 export async function closePage(page: Page): Promise<void> {
-  await page.context().close().catch(() => {});
+  await page
+    .context()
+    .close()
+    .catch(() => {});
 }
 
 /** A page with the `/ephemeralcdn.js` bundle loaded from the server, no ICE server, engine not yet connected. */

@@ -111,7 +111,16 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
       const warm = startClient('warm-up client');
       await warm.next('ready');
       await warm.ask(
-        { cmd: 'connect', url: wsUrl, count: 300, firstPeer: 10_000_000, addresses: addresses.slice(-8), hashesPerPeer: opts.hashesPerPeer, hashPool: 1_000_000_000, concurrency: 64 },
+        {
+          cmd: 'connect',
+          url: wsUrl,
+          count: 300,
+          firstPeer: 10_000_000,
+          addresses: addresses.slice(-8),
+          hashesPerPeer: opts.hashesPerPeer,
+          hashPool: 1_000_000_000,
+          concurrency: 64,
+        },
         'connected',
       );
       await warm.ask({ cmd: 'close' }, 'closed');
@@ -156,7 +165,10 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     await sleep(opts.holdMs);
     const statuses = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
     const serverStats = await server.ask({ cmd: 'stats' }, 'stats');
-    const held = Math.min(statuses.reduce((n, s) => n + s.open, 0), serverStats.stats.peers);
+    const held = Math.min(
+      statuses.reduce((n, s) => n + s.open, 0),
+      serverStats.stats.peers,
+    );
     const after = await server.ask({ cmd: 'gc' }, 'gc');
     const rss = rssOf(pid);
     const perPeerKb = (rss - baseRss) / 1024 / held;
@@ -168,7 +180,9 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
         return [k, (v.size - b.size) / held, (v.count - b.count) / held] as const;
       });
       rows.sort((a, b) => b[1] - a[1]);
-      heapPerPeer = Object.fromEntries(rows.slice(0, 25).map(([k, bytes, count]) => [k, { bytes: round(bytes, 1), count: round(count, 2) }]));
+      heapPerPeer = Object.fromEntries(
+        rows.slice(0, 25).map(([k, bytes, count]) => [k, { bytes: round(bytes, 1), count: round(count, 2) }]),
+      );
       log(`tracker: heap per peer by kind: ${JSON.stringify(heapPerPeer)}`);
     }
     log(`tracker: ${held} held after ${opts.holdMs} ms, RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ${perPeerKb.toFixed(2)} KiB/peer`);
@@ -178,7 +192,9 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     await sleep(500);
     const cpu0 = await server.ask({ cmd: 'stats' }, 'stats');
     const saturate = await Promise.all(
-      clients.map((c) => c.ask({ cmd: 'load', mode: 'closed', window: 4, peers: 250, durationMs: opts.saturateMs }, 'load', opts.saturateMs + 60_000)),
+      clients.map((c) =>
+        c.ask({ cmd: 'load', mode: 'closed', window: 4, peers: 250, durationMs: opts.saturateMs }, 'load', opts.saturateMs + 60_000),
+      ),
     );
     const cpu1 = await server.ask({ cmd: 'stats' }, 'stats');
     const satDone = saturate.reduce((n, r) => n + r.done, 0);
@@ -193,7 +209,11 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     const cpu2 = await server.ask({ cmd: 'stats' }, 'stats');
     const open = await Promise.all(
       clients.map((c) =>
-        c.ask({ cmd: 'load', mode: 'open', rate: opts.offeredRate / opts.clientProcesses, durationMs: opts.openLoopMs }, 'load', opts.openLoopMs + 60_000),
+        c.ask(
+          { cmd: 'load', mode: 'open', rate: opts.offeredRate / opts.clientProcesses, durationMs: opts.openLoopMs },
+          'load',
+          opts.openLoopMs + 60_000,
+        ),
       ),
     );
     const cpu3 = await server.ask({ cmd: 'stats' }, 'stats');
@@ -203,18 +223,26 @@ export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
     const openMs = Math.max(...open.map((r) => r.ms));
     const openCpuMs = cpu3.cpuUserMs + cpu3.cpuSystemMs - cpu2.cpuUserMs - cpu2.cpuSystemMs;
     const p99 = percentile(lat, 99);
-    log(`tracker: offered ${opts.offeredRate}/s, answered ${Math.round(openDone / (openMs / 1000))}/s, p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms`);
+    log(
+      `tracker: offered ${opts.offeredRate}/s, answered ${Math.round(openDone / (openMs / 1000))}/s, p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms`,
+    );
     // A light phase too, to tell the server's own latency from a saturated machine's.
     await sleep(500);
     await server.ask({ cmd: 'stats' }, 'stats');
     const light = await Promise.all(
       clients.map((c) =>
-        c.ask({ cmd: 'load', mode: 'open', rate: opts.lightRate / opts.clientProcesses, durationMs: opts.openLoopMs }, 'load', opts.openLoopMs + 60_000),
+        c.ask(
+          { cmd: 'load', mode: 'open', rate: opts.lightRate / opts.clientProcesses, durationMs: opts.openLoopMs },
+          'load',
+          opts.openLoopMs + 60_000,
+        ),
       ),
     );
     await server.ask({ cmd: 'stats' }, 'stats');
     const lightLat = light.flatMap((r) => r.latencies as number[]);
-    log(`tracker: offered ${opts.lightRate}/s, p50 ${percentile(lightLat, 50).toFixed(1)} ms, p99 ${percentile(lightLat, 99).toFixed(1)} ms`);
+    log(
+      `tracker: offered ${opts.lightRate}/s, p50 ${percentile(lightLat, 50).toFixed(1)} ms, p99 ${percentile(lightLat, 99).toFixed(1)} ms`,
+    );
 
     const final = await Promise.all(clients.map((c) => c.ask({ cmd: 'status' }, 'status')));
     return {

@@ -27,7 +27,11 @@ export class TrackerWarning extends Error {
   /** The address of the connection concerned, when there was one. */
   readonly ip: string | undefined;
 
-  constructor(code: TrackerWarningCode, message: string, context: { peerId?: string | undefined; ip?: string | undefined; cause?: unknown } = {}) {
+  constructor(
+    code: TrackerWarningCode,
+    message: string,
+    context: { peerId?: string | undefined; ip?: string | undefined; cause?: unknown } = {},
+  ) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.name = 'TrackerWarning';
     this.code = code;

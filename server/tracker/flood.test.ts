@@ -263,7 +263,11 @@ describe('report', () => {
     const client = await t.connect();
     const me = (await client.hello()).peerId;
     const H = hashOf(7);
-    assert.deepEqual(await client.request({ type: 'report', hash: H, peerId: 'liar1', reason: 'BAD_PIECES' }), { type: 'ok', rid: 'r2', hash: H });
+    assert.deepEqual(await client.request({ type: 'report', hash: H, peerId: 'liar1', reason: 'BAD_PIECES' }), {
+      type: 'ok',
+      rid: 'r2',
+      hash: H,
+    });
     assert.equal((await client.request({ type: 'report', hash: H, peerId: 'liar1', reason: 'BAD_PIECES' })).type, 'ok');
     assert.equal((await client.request({ type: 'report', hash: H, peerId: 'liar2', reason: 'SOMETHING_NEW' })).type, 'ok');
     const limited = await client.request({ type: 'report', hash: H, peerId: 'liar3', reason: 'BAD_MANIFEST' });

@@ -68,7 +68,12 @@ const oddValue = fc.oneof(
 /** A valid message with one field changed to something else, deleted, or extra fields added. */
 export function mutatedMessageArb(hashes?: readonly string[], peerIds?: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
   return fc
-    .tuple(validMessageArb(hashes, peerIds), fc.constantFrom('type', 'rid', 'hash', 'complete', 'max', 'peerId', 'token', 'reason', '__proto__', 'extra'), fc.nat(2), oddValue)
+    .tuple(
+      validMessageArb(hashes, peerIds),
+      fc.constantFrom('type', 'rid', 'hash', 'complete', 'max', 'peerId', 'token', 'reason', '__proto__', 'extra'),
+      fc.nat(2),
+      oddValue,
+    )
     .map(([message, field, how, value]) => {
       const copy: Record<string, unknown> = { ...message };
       if (how === 0) delete copy[field];
@@ -78,7 +83,9 @@ export function mutatedMessageArb(hashes?: readonly string[], peerIds?: readonly
 }
 
 /** Frames of every kind listed at the top of this file. */
-export function frameArb(options: { hashes?: readonly string[]; peerIds?: readonly string[]; maxBytes?: number } = {}): fc.Arbitrary<FuzzFrame> {
+export function frameArb(
+  options: { hashes?: readonly string[]; peerIds?: readonly string[]; maxBytes?: number } = {},
+): fc.Arbitrary<FuzzFrame> {
   const { hashes, peerIds } = options;
   const maxBytes = options.maxBytes ?? 2_048;
   const text = (arb: fc.Arbitrary<string>, valid = false) => arb.map((data): FuzzFrame => ({ data, isBinary: false, valid }));
@@ -98,17 +105,15 @@ export function frameArb(options: { hashes?: readonly string[]; peerIds?: readon
     },
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(validJson, fc.nat(), fc.nat(255), fc.nat(3))
-        .map(([json, at, byte, how]): FuzzFrame => {
-          const bytes = Buffer.from(json);
-          const i = at % bytes.length;
-          if (how === 0) return { data: bytes.subarray(0, i), isBinary: false, valid: false }; // cut short
-          if (how === 1) bytes[i] = byte; // one byte changed
-          if (how === 2) return { data: [bytes.subarray(0, i), bytes.subarray(i)], isBinary: false, valid: false }; // fragmented, still valid
-          if (how === 3) return { data: bytes, isBinary: true, valid: false }; // a valid message in a binary frame
-          return { data: bytes, isBinary: false, valid: false };
-        }),
+      arbitrary: fc.tuple(validJson, fc.nat(), fc.nat(255), fc.nat(3)).map(([json, at, byte, how]): FuzzFrame => {
+        const bytes = Buffer.from(json);
+        const i = at % bytes.length;
+        if (how === 0) return { data: bytes.subarray(0, i), isBinary: false, valid: false }; // cut short
+        if (how === 1) bytes[i] = byte; // one byte changed
+        if (how === 2) return { data: [bytes.subarray(0, i), bytes.subarray(i)], isBinary: false, valid: false }; // fragmented, still valid
+        if (how === 3) return { data: bytes, isBinary: true, valid: false }; // a valid message in a binary frame
+        return { data: bytes, isBinary: false, valid: false };
+      }),
     },
   );
 }

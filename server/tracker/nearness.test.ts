@@ -81,7 +81,12 @@ describe('orderByNearness', () => {
     const again = orderByNearness(asker, many, 10, () => 0).map((r) => r.peerId);
     assert.deepEqual(first, again, 'same random source, same order');
     const seen = new Set<string>();
-    for (let seed = 1; seed < 40; seed++) seen.add(orderByNearness(asker, many, 10, seeded(seed)).map((r) => r.peerId).join());
+    for (let seed = 1; seed < 40; seed++)
+      seen.add(
+        orderByNearness(asker, many, 10, seeded(seed))
+          .map((r) => r.peerId)
+          .join(),
+      );
     assert.ok(seen.size > 10, 'different random sources give different orders');
     // Every permutation keeps every peer exactly once.
     for (const order of seen) assert.deepEqual(order.split(',').sort(), many.map((r) => r.peerId).sort());

@@ -84,7 +84,12 @@ export function resolveTrackerOptions(options: TrackerOptions): ResolvedTrackerO
     limits: {
       maxMessageBytes: integerOption('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 1),
       maxHashesPerConnection: integerOption('maxHashesPerConnection', options.maxHashesPerConnection, DEFAULT_MAX_HASHES_PER_CONNECTION, 0),
-      maxWatchesPerConnection: integerOption('maxWatchesPerConnection', options.maxWatchesPerConnection, DEFAULT_MAX_WATCHES_PER_CONNECTION, 0),
+      maxWatchesPerConnection: integerOption(
+        'maxWatchesPerConnection',
+        options.maxWatchesPerConnection,
+        DEFAULT_MAX_WATCHES_PER_CONNECTION,
+        0,
+      ),
       maxPeersReturned: integerOption('maxPeersReturned', options.maxPeersReturned, DEFAULT_MAX_PEERS_RETURNED, 0),
       maxMessagesPerSecond: rateOption('maxMessagesPerSecond', options.maxMessagesPerSecond, DEFAULT_MAX_MESSAGES_PER_SECOND),
       messageBurst: integerOption('messageBurst', options.messageBurst, DEFAULT_MESSAGE_BURST, 1),
@@ -105,7 +110,8 @@ export function resolveTrackerOptions(options: TrackerOptions): ResolvedTrackerO
 
 function rateOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (value !== Infinity && !(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number or Infinity, got ${value}`);
+  if (value !== Infinity && !(Number.isFinite(value) && value > 0))
+    throw new RangeError(`${name} must be a positive number or Infinity, got ${value}`);
   return value;
 }
 

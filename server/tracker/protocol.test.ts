@@ -73,7 +73,7 @@ describe('parseClientMessage', () => {
   });
 
   it('rejects a bad rid without echoing it', () => {
-    for (const rid of ['"' + 'r'.repeat(MAX_RID_LENGTH + 1) + '"', '1e999', '{}', 'true', 'null']) {
+    for (const rid of [`"${'r'.repeat(MAX_RID_LENGTH + 1)}"`, '1e999', '{}', 'true', 'null']) {
       const error = failure(parseClientMessage(`{"type":"ping","rid":${rid}}`, false));
       assert.equal(error.code, 'BAD_MESSAGE', rid);
       assert.match(error.message, /rid/);
@@ -146,7 +146,11 @@ describe('parseClientMessage', () => {
     assert.equal(code('['.repeat(30_000) + ']'.repeat(30_000)), 'BAD_MESSAGE');
     assert.equal(code(`{"type":"announce","hash":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`), 'BAD_MESSAGE');
     assert.equal(code(`{"type":"ping","rid":${'9'.repeat(400)}}`), 'BAD_MESSAGE');
-    assert.deepEqual(ok(`{"type":"lookup","hash":"${HASH}","max":${'9'.repeat(300)}}`), { type: 'lookup', hash: HASH, max: Number('9'.repeat(300)) });
+    assert.deepEqual(ok(`{"type":"lookup","hash":"${HASH}","max":${'9'.repeat(300)}}`), {
+      type: 'lookup',
+      hash: HASH,
+      max: Number('9'.repeat(300)),
+    });
   });
 });
 

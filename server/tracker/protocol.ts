@@ -430,7 +430,11 @@ export function parseClientMessage(data: RawData, isBinary: boolean, maxMessageB
       if (peerId === undefined && token === undefined) return withRid<HelloMessage>({ type }, rid);
       if (peerId === undefined) return bad('BAD_MESSAGE', 'Field "peerId" is required when "token" is given.', rid);
       if (!isValidPeerId(peerId)) {
-        return bad('BAD_MESSAGE', `Field "peerId" must be a PeerJS ID (letters and digits) of at most ${MAX_PEER_ID_LENGTH} characters.`, rid);
+        return bad(
+          'BAD_MESSAGE',
+          `Field "peerId" must be a PeerJS ID (letters and digits) of at most ${MAX_PEER_ID_LENGTH} characters.`,
+          rid,
+        );
       }
       if (token === undefined) return bad('BAD_MESSAGE', 'Field "token" is required when "peerId" is given.', rid);
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
@@ -442,7 +446,8 @@ export function parseClientMessage(data: RawData, isBinary: boolean, maxMessageB
       const hash = hashField(obj, rid);
       if (typeof hash !== 'string') return hash;
       const complete = obj.complete ?? true;
-      if (typeof complete !== 'boolean') return bad('BAD_MESSAGE', `Field "complete" must be a boolean, got ${typeName(obj.complete)}.`, rid);
+      if (typeof complete !== 'boolean')
+        return bad('BAD_MESSAGE', `Field "complete" must be a boolean, got ${typeName(obj.complete)}.`, rid);
       return withRid<AnnounceMessage>({ type, hash, complete }, rid);
     }
     case 'lookup': {
@@ -469,10 +474,18 @@ export function parseClientMessage(data: RawData, isBinary: boolean, maxMessageB
       if (typeof hash !== 'string') return hash;
       const { peerId, reason } = obj;
       if (!isValidPeerId(peerId)) {
-        return bad('BAD_MESSAGE', `Field "peerId" must be a PeerJS ID (letters and digits) of at most ${MAX_PEER_ID_LENGTH} characters.`, rid);
+        return bad(
+          'BAD_MESSAGE',
+          `Field "peerId" must be a PeerJS ID (letters and digits) of at most ${MAX_PEER_ID_LENGTH} characters.`,
+          rid,
+        );
       }
       if (typeof reason !== 'string' || reason.length > MAX_REPORT_REASON_LENGTH || !REPORT_REASON_RE.test(reason)) {
-        return bad('BAD_MESSAGE', `Field "reason" must be upper-case letters, digits and "_", at most ${MAX_REPORT_REASON_LENGTH} characters, such as "BAD_PIECES".`, rid);
+        return bad(
+          'BAD_MESSAGE',
+          `Field "reason" must be upper-case letters, digits and "_", at most ${MAX_REPORT_REASON_LENGTH} characters, such as "BAD_PIECES".`,
+          rid,
+        );
       }
       return withRid<ReportMessage>({ type, hash, peerId, reason }, rid);
     }
@@ -504,6 +517,7 @@ function bad(code: ErrorCode, message: string, rid: Rid | undefined): ParseResul
 function hashField(obj: Record<string, unknown>, rid: Rid | undefined): string | ParseResult {
   const hash = obj.hash;
   if (typeof hash !== 'string') return bad('BAD_MESSAGE', `Field "hash" must be a string, got ${typeName(hash)}.`, rid);
-  if (!isValidHash(hash)) return bad('INVALID_HASH', `Field "hash" must be a SHA-256 as 64 lowercase hexadecimal characters, got ${shown(hash)}.`, rid);
+  if (!isValidHash(hash))
+    return bad('INVALID_HASH', `Field "hash" must be a SHA-256 as 64 lowercase hexadecimal characters, got ${shown(hash)}.`, rid);
   return hash;
 }

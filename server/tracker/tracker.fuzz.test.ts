@@ -29,7 +29,12 @@ const POOL = 4;
  */
 type Action = { kind: 'frame'; frame: FuzzFrame } | { kind: 'resume'; of: number } | { kind: 'close' };
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 30, arbitrary: frameArb({ hashes: HASHES, peerIds: ['PEER0', 'PEER1'], maxBytes: 1_500 }).map((frame): Action => ({ kind: 'frame', frame })) },
+  {
+    weight: 30,
+    arbitrary: frameArb({ hashes: HASHES, peerIds: ['PEER0', 'PEER1'], maxBytes: 1_500 }).map(
+      (frame): Action => ({ kind: 'frame', frame }),
+    ),
+  },
   { weight: 1, arbitrary: fc.nat(POOL - 1).map((of): Action => ({ kind: 'resume', of })) },
   { weight: 1, arbitrary: fc.constant<Action>({ kind: 'close' }) },
 );
@@ -166,7 +171,12 @@ describe(`live tracker fuzz (${FUZZ_RUNS} cases)`, () => {
           else if (action.kind === 'close') client.socket.close();
           else {
             const other = clients[action.of];
-            if (other?.peerId) client.send({ data: JSON.stringify({ type: 'hello', peerId: other.peerId, token: other.token }), isBinary: false, valid: true });
+            if (other?.peerId)
+              client.send({
+                data: JSON.stringify({ type: 'hello', peerId: other.peerId, token: other.token }),
+                isBinary: false,
+                valid: true,
+              });
           }
         }
         await client.barrier(`b${run++}`);

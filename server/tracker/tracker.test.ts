@@ -87,14 +87,37 @@ describe('announce, withdraw, lookup', () => {
     const idB = (await b.hello()).peerId;
     await c.hello();
 
-    assert.deepEqual(await a.request({ type: 'announce', hash: H1 }), { type: 'ok', rid: 'r2', hash: H1, alive: true, seeders: 1, leechers: 0 });
-    assert.deepEqual(await b.request({ type: 'announce', hash: H1 }), { type: 'ok', rid: 'r2', hash: H1, alive: true, seeders: 2, leechers: 0 });
+    assert.deepEqual(await a.request({ type: 'announce', hash: H1 }), {
+      type: 'ok',
+      rid: 'r2',
+      hash: H1,
+      alive: true,
+      seeders: 1,
+      leechers: 0,
+    });
+    assert.deepEqual(await b.request({ type: 'announce', hash: H1 }), {
+      type: 'ok',
+      rid: 'r2',
+      hash: H1,
+      alive: true,
+      seeders: 2,
+      leechers: 0,
+    });
 
     const forC = await c.request({ type: 'lookup', hash: H1 });
     assert.equal(forC.type, 'peers');
-    assert.deepEqual({ ...forC, peers: [...(forC.peers as string[])].sort() }, {
-      type: 'peers', rid: 'r2', hash: H1, alive: true, seeders: 2, leechers: 0, peers: [idA, idB].sort(),
-    });
+    assert.deepEqual(
+      { ...forC, peers: [...(forC.peers as string[])].sort() },
+      {
+        type: 'peers',
+        rid: 'r2',
+        hash: H1,
+        alive: true,
+        seeders: 2,
+        leechers: 0,
+        peers: [idA, idB].sort(),
+      },
+    );
     const forA = await a.request({ type: 'lookup', hash: H1 });
     assert.deepEqual(forA.peers, [idB]);
     assert.equal(forA.seeders, 2, 'counts include the asker');
@@ -102,10 +125,28 @@ describe('announce, withdraw, lookup', () => {
     const unknown = await c.request({ type: 'lookup', hash: H2 });
     assert.deepEqual(unknown, { type: 'peers', rid: 'r3', hash: H2, alive: false, seeders: 0, leechers: 0, peers: [] });
 
-    assert.deepEqual(await a.request({ type: 'withdraw', hash: H1 }), { type: 'ok', rid: 'r4', hash: H1, alive: true, seeders: 1, leechers: 0 });
+    assert.deepEqual(await a.request({ type: 'withdraw', hash: H1 }), {
+      type: 'ok',
+      rid: 'r4',
+      hash: H1,
+      alive: true,
+      seeders: 1,
+      leechers: 0,
+    });
     assert.deepEqual((await c.request({ type: 'lookup', hash: H1 })).peers, [idB]);
-    assert.deepEqual(await b.request({ type: 'withdraw', hash: H1 }), { type: 'ok', rid: 'r3', hash: H1, alive: false, seeders: 0, leechers: 0 });
-    assert.deepEqual(await b.request({ type: 'withdraw', hash: H1 }), { type: 'ok', rid: 'r4', hash: H1, alive: false, seeders: 0, leechers: 0 }, 'withdrawing twice is harmless');
+    assert.deepEqual(await b.request({ type: 'withdraw', hash: H1 }), {
+      type: 'ok',
+      rid: 'r3',
+      hash: H1,
+      alive: false,
+      seeders: 0,
+      leechers: 0,
+    });
+    assert.deepEqual(
+      await b.request({ type: 'withdraw', hash: H1 }),
+      { type: 'ok', rid: 'r4', hash: H1, alive: false, seeders: 0, leechers: 0 },
+      'withdrawing twice is harmless',
+    );
     assert.deepEqual(await t.tracker.fileStatus(H1), { hash: H1, alive: false, seeders: 0, leechers: 0 });
     assert.deepEqual(t.tracker.stats(), { connections: 3, peers: 3, swarms: 0, watched: 0 });
     assert.deepEqual(warningCodes(t), []);
@@ -115,7 +156,9 @@ describe('announce, withdraw, lookup', () => {
     const t = await start();
     const events: string[] = [];
     for (const name of ['hello', 'announce', 'withdraw', 'lookup', 'evict'] as const) {
-      t.tracker.on(name, (event: TrackerEvents[typeof name][0]) => events.push(`${name}:${JSON.stringify(event, ['changed', 'complete', 'reason', 'hashes', 'returned', 'resumed'])}`));
+      t.tracker.on(name, (event: TrackerEvents[typeof name][0]) =>
+        events.push(`${name}:${JSON.stringify(event, ['changed', 'complete', 'reason', 'hashes', 'returned', 'resumed'])}`),
+      );
     }
     const a = await t.connect();
     await a.hello();
@@ -170,7 +213,11 @@ describe('announce, withdraw, lookup', () => {
 
     await seeder.request({ type: 'announce', hash: H1 });
     const both = await asker.request({ type: 'lookup', hash: H1 });
-    assert.deepEqual([both.alive, both.seeders, both.leechers, both.peers], [true, 1, 1, [idS, idL]], 'complete before partial at equal nearness');
+    assert.deepEqual(
+      [both.alive, both.seeders, both.leechers, both.peers],
+      [true, 1, 1, [idS, idL]],
+      'complete before partial at equal nearness',
+    );
 
     const upgraded = await leecher.request({ type: 'announce', hash: H1 });
     assert.deepEqual([upgraded.seeders, upgraded.leechers], [2, 0]);
@@ -185,7 +232,12 @@ describe('nearness over the wire', () => {
   it('orders peers by the X-Forwarded-For address when the proxy is trusted', async () => {
     const t = await start({ trustProxy: 2, lookupCountry });
     const ids: Record<string, string> = {};
-    for (const [name, ip] of [['far', '9.9.9.9'], ['country', '81.2.70.1'], ['subnet', '81.2.69.77'], ['same-ip', '81.2.69.10']] as const) {
+    for (const [name, ip] of [
+      ['far', '9.9.9.9'],
+      ['country', '81.2.70.1'],
+      ['subnet', '81.2.69.77'],
+      ['same-ip', '81.2.69.10'],
+    ] as const) {
       const client = await t.connect({ 'X-Forwarded-For': `${ip}, 10.0.0.1` });
       ids[(await client.hello()).peerId] = name;
       await client.request({ type: 'announce', hash: H1 });
@@ -194,15 +246,26 @@ describe('nearness over the wire', () => {
     await asker.hello();
     for (let i = 0; i < 5; i++) {
       const reply = await asker.request({ type: 'lookup', hash: H1 });
-      assert.deepEqual((reply.peers as string[]).map((id) => ids[id]), ['same-ip', 'subnet', 'country', 'far']);
+      assert.deepEqual(
+        (reply.peers as string[]).map((id) => ids[id]),
+        ['same-ip', 'subnet', 'country', 'far'],
+      );
     }
     const two = await asker.request({ type: 'lookup', hash: H1, max: 2 });
-    assert.deepEqual((two.peers as string[]).map((id) => ids[id]), ['same-ip', 'subnet']);
+    assert.deepEqual(
+      (two.peers as string[]).map((id) => ids[id]),
+      ['same-ip', 'subnet'],
+    );
   });
 
   it('ignores X-Forwarded-For unless trustProxy is set', async () => {
     const seen: string[] = [];
-    const t = await start({ lookupCountry: (ip) => { seen.push(ip); return undefined; } });
+    const t = await start({
+      lookupCountry: (ip) => {
+        seen.push(ip);
+        return undefined;
+      },
+    });
     const client = await t.connect({ 'X-Forwarded-For': '9.9.9.9' });
     await client.hello();
     assert.deepEqual(seen, ['127.0.0.1']);
@@ -219,7 +282,14 @@ describe('watch', () => {
     await seeder.hello();
     await leecher.hello();
 
-    assert.deepEqual(await watcher.request({ type: 'watch', hash: H1 }), { type: 'swarm', rid: 'r2', hash: H1, alive: false, seeders: 0, leechers: 0 });
+    assert.deepEqual(await watcher.request({ type: 'watch', hash: H1 }), {
+      type: 'swarm',
+      rid: 'r2',
+      hash: H1,
+      alive: false,
+      seeders: 0,
+      leechers: 0,
+    });
 
     await seeder.request({ type: 'announce', hash: H1 });
     assert.deepEqual(await watcher.nextSwarm(H1), { type: 'swarm', hash: H1, alive: true, seeders: 1, leechers: 0 });
@@ -454,7 +524,15 @@ describe('bad input', () => {
     const wrongType = await client.request({ type: 'announce', hash: H1, complete: 'yes' });
     assert.deepEqual([wrongType.code, /"complete"/.test(String(wrongType.message))], ['BAD_MESSAGE', true]);
     assert.equal((await client.request({ type: 'ping' })).type, 'pong');
-    assert.deepEqual(warningCodes(t), ['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_TYPE', 'INVALID_HASH', 'INVALID_HASH', 'BAD_MESSAGE', 'BAD_MESSAGE']);
+    assert.deepEqual(warningCodes(t), [
+      'BAD_JSON',
+      'BAD_MESSAGE',
+      'UNKNOWN_TYPE',
+      'INVALID_HASH',
+      'INVALID_HASH',
+      'BAD_MESSAGE',
+      'BAD_MESSAGE',
+    ]);
   });
 
   it('answers an oversize message with MESSAGE_TOO_LARGE and closes with 1009', async () => {
@@ -480,7 +558,10 @@ describe('bad input', () => {
     const replies = await Promise.all(Array.from({ length: total }, (_, i) => client.next((m) => m.rid === i, 10_000)));
     assert.equal(replies.filter((m) => m.type === 'ok').length, 50);
     assert.equal(replies.filter((m) => m.code === 'TOO_MANY_HASHES').length, 2_000);
-    assert.ok(replies.slice(0, 50).every((m) => m.type === 'ok'), 'the first 50 are accepted');
+    assert.ok(
+      replies.slice(0, 50).every((m) => m.type === 'ok'),
+      'the first 50 are accepted',
+    );
     assert.deepEqual(await store.stats(), { swarms: 50, peers: 1, entries: 50 });
     assert.equal(t.tracker.stats().swarms, 50);
     // Re-announcing a held hash is no new hash; withdrawing one makes room.
@@ -532,7 +613,14 @@ describe('per-connection state created on first use', () => {
     assert.equal((await watcher.request({ type: 'watch', hash: H1 })).type, 'swarm');
     assert.equal((await watcher.request({ type: 'unwatch', hash: H1 })).type, 'ok');
     assert.equal((await watcher.request({ type: 'unwatch', hash: H1 })).type, 'ok', 'unwatching what is not watched is harmless');
-    assert.deepEqual(await watcher.request({ type: 'watch', hash: H2 }), { type: 'swarm', rid: 'r5', hash: H2, alive: false, seeders: 0, leechers: 0 });
+    assert.deepEqual(await watcher.request({ type: 'watch', hash: H2 }), {
+      type: 'swarm',
+      rid: 'r5',
+      hash: H2,
+      alive: false,
+      seeders: 0,
+      leechers: 0,
+    });
     assert.equal((await watcher.request({ type: 'watch', hash: H1 })).code, 'TOO_MANY_WATCHES');
     const seeder = await t.connect();
     await seeder.hello();
@@ -606,7 +694,7 @@ describe('per-connection state created on first use', () => {
         { type: 'unwatch', hash: H1 },
         { type: 'lookup', hash: H2 },
       ];
-      requests.forEach((message, i) => client.send({ ...message, rid: i }));
+      for (const [i, message] of requests.entries()) client.send({ ...message, rid: i });
       const replies = [];
       for (let i = 0; i < requests.length; i++) replies.push(await client.next((m) => m.rid !== undefined));
       assert.deepEqual(

@@ -176,7 +176,10 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const ip = clientAddress(req, this.options.trustProxy);
     if (!this.perIp.acquire(ip)) {
-      const err = new ProtocolError('TOO_MANY_CONNECTIONS', `This address already has ${this.perIp.max} tracker connections open; close one first.`);
+      const err = new ProtocolError(
+        'TOO_MANY_CONNECTIONS',
+        `This address already has ${this.perIp.max} tracker connections open; close one first.`,
+      );
       this.warn(err.code, err.message, { ip });
       if (socket.readyState === socket.OPEN) {
         socket.send(JSON.stringify(errorMessage(err)));
@@ -296,7 +299,10 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     const strikes = this.options.rateLimitStrikes;
     if (limited && (conn.strikes ??= new StrikeWindow(strikes, RATE_LIMIT_WINDOW_MS)).strike(now)) {
       // Replies still queued are dropped with the connection; this error is the last word.
-      const err = new ProtocolError('RATE_LIMITED', `More than ${strikes} messages over the rate limit within ${RATE_LIMIT_WINDOW_MS / 1000} s: disconnected.`);
+      const err = new ProtocolError(
+        'RATE_LIMITED',
+        `More than ${strikes} messages over the rate limit within ${RATE_LIMIT_WINDOW_MS / 1000} s: disconnected.`,
+      );
       this.reject(conn, err);
       this.drop(conn, 'rate-limited');
       closeSocket(conn.socket, CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
@@ -314,7 +320,14 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       // Parsed only to echo the rid, so that a client waiting on the reply hears of it.
       const rid = parsed.ok ? parsed.message.rid : parsed.error.rid;
       const rate = limits.maxMessagesPerSecond;
-      return this.reject(conn, new ProtocolError('RATE_LIMITED', `Over the limit of ${rate} messages per second (bursts of ${limits.messageBurst}); this message was dropped.`, rid));
+      return this.reject(
+        conn,
+        new ProtocolError(
+          'RATE_LIMITED',
+          `Over the limit of ${rate} messages per second (bursts of ${limits.messageBurst}); this message was dropped.`,
+          rid,
+        ),
+      );
     }
     if (!parsed.ok) return this.reject(conn, parsed.error);
     const message = parsed.message;
@@ -333,9 +346,21 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   }
 
   private dispatchFailed(conn: Connection, message: ClientMessage, err: unknown): void {
-    if (err instanceof ProtocolError) return this.reject(conn, err);
-    this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, { peerId: conn.peerId, ip: conn.ip, cause: err });
-    this.send(conn, { type: 'error', ...ridOf(message.rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to handle this request; retry later.' });
+    if (err instanceof ProtocolError) {
+      this.reject(conn, err);
+      return;
+    }
+    this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, {
+      peerId: conn.peerId,
+      ip: conn.ip,
+      cause: err,
+    });
+    this.send(conn, {
+      type: 'error',
+      ...ridOf(message.rid),
+      code: 'INTERNAL_ERROR',
+      message: 'The tracker failed to handle this request; retry later.',
+    });
   }
 
   private dispatch(conn: Connection, message: ClientMessage): Promise<void> | void {

@@ -53,7 +53,11 @@ export class WatchHub {
   async watch(conn: Connection, hash: string, rid: Rid | undefined): Promise<void> {
     if (!conn.watches?.has(hash)) {
       if ((conn.watches?.size ?? 0) >= this.maxPerConnection) {
-        throw new ProtocolError('TOO_MANY_WATCHES', `A connection may watch at most ${this.maxPerConnection} hashes; unwatch one first.`, rid);
+        throw new ProtocolError(
+          'TOO_MANY_WATCHES',
+          `A connection may watch at most ${this.maxPerConnection} hashes; unwatch one first.`,
+          rid,
+        );
       }
       (conn.watches ??= new Set()).add(hash);
     }
@@ -120,7 +124,12 @@ export class WatchHub {
         } catch (err) {
           this.host.countsFailed(hash, err);
           for (const { conn, rid } of replies) {
-            this.host.send(conn, { type: 'error', ...ridOf(rid), code: 'INTERNAL_ERROR', message: 'The tracker failed to read the counts; retry later.' });
+            this.host.send(conn, {
+              type: 'error',
+              ...ridOf(rid),
+              code: 'INTERNAL_ERROR',
+              message: 'The tracker failed to read the counts; retry later.',
+            });
           }
         } finally {
           for (const { done } of replies) done();

@@ -69,7 +69,10 @@ class FakePeer {
 }
 
 /** A host whose tracker knows `peers` (and says `alive` while any is listed) and whose network reaches `reachable`. */
-function host(peers: FakePeer[], options: { alive?: () => boolean; reachable?: (id: string) => boolean } = {}): DownloadHost & { lookups: number } {
+function host(
+  peers: FakePeer[],
+  options: { alive?: () => boolean; reachable?: (id: string) => boolean } = {},
+): DownloadHost & { lookups: number } {
   const h = {
     lookups: 0,
     async lookup(hash: string): Promise<LookupResult> {
@@ -89,7 +92,11 @@ function host(peers: FakePeer[], options: { alive?: () => boolean; reachable?: (
   return h;
 }
 
-function start(hash: string, peers: FakePeer[], h: DownloadHost = host(peers)): { download: Download; bans: Array<{ peerId: string; reason: string }> } {
+function start(
+  hash: string,
+  peers: FakePeer[],
+  h: DownloadHost = host(peers),
+): { download: Download; bans: Array<{ peerId: string; reason: string }> } {
   const download = new Download(hash, h, { maxPeers: 5, reseed: false, sequential: false });
   for (const peer of peers) peer.attach(download);
   const bans: Array<{ peerId: string; reason: string }> = [];
@@ -114,10 +121,11 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-const failureCode = (download: Download) => download.done.then(
-  () => 'completed',
-  (err: EcdnError) => err.code,
-);
+const failureCode = (download: Download) =>
+  download.done.then(
+    () => 'completed',
+    (err: EcdnError) => err.code,
+  );
 
 describe('Download', () => {
   it('fetches different pieces from several peers and verifies the whole file', async () => {

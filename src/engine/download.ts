@@ -275,8 +275,7 @@ export class Download extends Emitter<DownloadEvents> {
       if (this.destroyed) return;
       const self = this.#host.localId();
       const fresh = result.peers.filter(
-        (id) =>
-          id !== self && !this.#peers.has(id) && !this.banned.has(id) && (this.#dialFailures.get(id) ?? 0) < MAX_DIAL_ATTEMPTS,
+        (id) => id !== self && !this.#peers.has(id) && !this.banned.has(id) && (this.#dialFailures.get(id) ?? 0) < MAX_DIAL_ATTEMPTS,
       );
       debug('%s: tracker says alive=%s, %d peers, %d new', this.hash.slice(0, 8), result.alive, result.peers.length, fresh.length);
       if (!result.alive && this.#peers.size === 0) {
@@ -298,7 +297,9 @@ export class Download extends Emitter<DownloadEvents> {
             new EcdnError('HASH_MISMATCH', `Every peer offering ${this.hash} sent bytes that do not match it.`, { hash: this.hash }),
           );
         }
-        return this.fail(new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }));
+        return this.fail(
+          new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }),
+        );
       }
       setTimeout(() => void this.#findPeers(), 500 * this.#emptyLookups);
     } catch (err) {

@@ -467,8 +467,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 
   #reseedDefault(): boolean {
     if (this.#config.reseed !== undefined) return this.#config.reseed;
-    const connection = (globalThis.navigator as { connection?: { saveData?: boolean; type?: string } } | undefined)
-      ?.connection;
+    const connection = (globalThis.navigator as { connection?: { saveData?: boolean; type?: string } } | undefined)?.connection;
     return !(connection?.saveData || connection?.type === 'cellular');
   }
 

@@ -35,7 +35,9 @@ export function downloadStream(download: Download, options: DownloadStreamOption
         if (sent === 0) return;
         stop();
         const hash = download.hash;
-        controller.error(new EcdnError('HASH_MISMATCH', `A peer's manifest for ${hash} was false; the bytes streamed so far are not the file.`, { hash }));
+        controller.error(
+          new EcdnError('HASH_MISMATCH', `A peer's manifest for ${hash} was false; the bytes streamed so far are not the file.`, { hash }),
+        );
       });
       try {
         await options.done;

@@ -15,7 +15,11 @@ describe('hash helpers', () => {
     hexToBytes(hex, out, 8);
     assert.deepEqual(out.subarray(8), bytes);
     for (const bad of ['', hex.slice(1), `${hex}0`, `${hex.slice(0, 63)}g`, ` ${hex.slice(1)}`]) {
-      assert.throws(() => hexToBytes(bad), (e: unknown) => isEcdnError(e, 'INVALID_HASH'), JSON.stringify(bad));
+      assert.throws(
+        () => hexToBytes(bad),
+        (e: unknown) => isEcdnError(e, 'INVALID_HASH'),
+        JSON.stringify(bad),
+      );
     }
   });
 

@@ -10,7 +10,8 @@ function randomBytes(size: number): Uint8Array {
   return bytes;
 }
 
-const subtleHex = async (bytes: Uint8Array) => bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+const subtleHex = async (bytes: Uint8Array) =>
+  bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 
 describe('hashing in the browser', () => {
   for (const size of [0, 1, 65_537, 4 * 1024 * 1024 + 3, 9 * 1024 * 1024]) {

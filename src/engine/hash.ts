@@ -44,12 +44,16 @@ function hexNibble(code: number): number {
  */
 export function hexToBytes(hex: string, out: Uint8Array = new Uint8Array(32), offset = 0): Uint8Array {
   if (typeof hex !== 'string' || hex.length !== 64) {
-    throw new EcdnError('INVALID_HASH', `Expected a SHA-256 as 64 hexadecimal characters, got ${typeof hex === 'string' ? `${hex.length} characters` : typeof hex}.`);
+    throw new EcdnError(
+      'INVALID_HASH',
+      `Expected a SHA-256 as 64 hexadecimal characters, got ${typeof hex === 'string' ? `${hex.length} characters` : typeof hex}.`,
+    );
   }
   for (let i = 0; i < 32; i++) {
     const hi = hexNibble(hex.charCodeAt(2 * i));
     const lo = hexNibble(hex.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) throw new EcdnError('INVALID_HASH', `Expected a SHA-256 as 64 hexadecimal characters, got ${JSON.stringify(hex)}.`);
+    if (hi < 0 || lo < 0)
+      throw new EcdnError('INVALID_HASH', `Expected a SHA-256 as 64 hexadecimal characters, got ${JSON.stringify(hex)}.`);
     out[offset + i] = (hi << 4) | lo;
   }
   return out;

@@ -123,8 +123,12 @@ describe('Manifest', () => {
       assert.equal(m.pieceSize, ps);
       assert.equal(m.hash, hash);
       assert.equal(progress.at(-1), size);
-      assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
-      for (let i = 0; i < m.pieceCount; i++) assert.equal(await m.verifyPiece(i, data.subarray(...m.pieceRange(i))), true, `piece ${i} of ${size}`);
+      assert.deepEqual(
+        progress,
+        [...progress].sort((a, b) => a - b),
+      );
+      for (let i = 0; i < m.pieceCount; i++)
+        assert.equal(await m.verifyPiece(i, data.subarray(...m.pieceRange(i))), true, `piece ${i} of ${size}`);
       for (const input of [data, data.slice().buffer]) assert.deepEqual((await buildManifest(input, { pieceSize })).chain, m.chain);
     }
     const big = randomBytes(300_000, 9);
@@ -139,12 +143,21 @@ describe('Manifest', () => {
     for (const i of order) assert.equal(await m.verifyPiece(i, data.subarray(...m.pieceRange(i))), true, `piece ${i}`);
   });
 
-  it('rejects a chain that does not end at the file\'s SHA-256, and pieces not cut on 64-byte boundaries', () => {
+  it("rejects a chain that does not end at the file's SHA-256, and pieces not cut on 64-byte boundaries", () => {
     const hash = nodeHex(new Uint8Array([1]));
-    assert.throws(() => new Manifest({ hash, size: 100, pieceSize: 64, chain: new Uint8Array(64) }), (e: unknown) => isEcdnError(e, 'PROTOCOL'));
-    assert.throws(() => new Manifest({ hash, size: 100, pieceSize: 50, chain: chainEndingAt(hash, 2) }), (e: unknown) => isEcdnError(e, 'PROTOCOL'));
+    assert.throws(
+      () => new Manifest({ hash, size: 100, pieceSize: 64, chain: new Uint8Array(64) }),
+      (e: unknown) => isEcdnError(e, 'PROTOCOL'),
+    );
+    assert.throws(
+      () => new Manifest({ hash, size: 100, pieceSize: 50, chain: chainEndingAt(hash, 2) }),
+      (e: unknown) => isEcdnError(e, 'PROTOCOL'),
+    );
     assert.doesNotThrow(() => new Manifest({ hash, size: 100, pieceSize: 64, chain: chainEndingAt(hash, 2) }));
-    assert.doesNotThrow(() => new Manifest({ hash, size: 100, pieceSize: 100, chain: chainEndingAt(hash, 1) }), 'one piece needs no boundary');
+    assert.doesNotThrow(
+      () => new Manifest({ hash, size: 100, pieceSize: 100, chain: chainEndingAt(hash, 1) }),
+      'one piece needs no boundary',
+    );
   });
 
   it('verifies pieces: right bytes pass, a flipped byte or a wrong length fails', async () => {
@@ -185,8 +198,16 @@ describe('Manifest', () => {
       { hash: EMPTY_SHA256, size: 1.5, pieceSize: 10, chain: new Uint8Array(32) },
       { hash: EMPTY_SHA256, size: 10_000_000, pieceSize: 1000, chain: new Uint8Array(32 * 10_000) },
     ];
-    for (const fields of bad) assert.throws(() => new Manifest(fields), (e: unknown) => isEcdnError(e, 'PROTOCOL'), JSON.stringify({ ...fields, chain: fields.chain.length }));
-    assert.throws(() => new Manifest({ hash: 'nope', size: 0, pieceSize: 1, chain: new Uint8Array(0) }), (e: unknown) => isEcdnError(e, 'INVALID_HASH'));
+    for (const fields of bad)
+      assert.throws(
+        () => new Manifest(fields),
+        (e: unknown) => isEcdnError(e, 'PROTOCOL'),
+        JSON.stringify({ ...fields, chain: fields.chain.length }),
+      );
+    assert.throws(
+      () => new Manifest({ hash: 'nope', size: 0, pieceSize: 1, chain: new Uint8Array(0) }),
+      (e: unknown) => isEcdnError(e, 'INVALID_HASH'),
+    );
   });
 
   it('refuses an explicit piece size too small for one MANIFEST frame before reading anything', async () => {
@@ -197,9 +218,8 @@ describe('Manifest', () => {
   it('aborts', async () => {
     const data = randomBytes(8 * MiB, 5);
     const ctrl = new AbortController();
-    await assert.rejects(
-      buildManifest(new Blob([data]), { signal: ctrl.signal, onProgress: () => ctrl.abort() }),
-      (e: unknown) => isEcdnError(e, 'ABORTED'),
+    await assert.rejects(buildManifest(new Blob([data]), { signal: ctrl.signal, onProgress: () => ctrl.abort() }), (e: unknown) =>
+      isEcdnError(e, 'ABORTED'),
     );
     await assert.rejects(buildManifest(data, { signal: AbortSignal.abort() }), (e: unknown) => isEcdnError(e, 'ABORTED'));
     assert.equal((await buildManifest(data)).hash, nodeHex(data), 'an abort leaves nothing broken');

@@ -124,13 +124,16 @@ export class Manifest {
       throw new EcdnError('PROTOCOL', `Invalid manifest: ${why}`, { hash: this.hash });
     };
     if (!Number.isSafeInteger(this.size) || this.size < 0) bad(`size ${this.size} is not a non-negative safe integer.`);
-    if (!Number.isInteger(this.pieceSize) || this.pieceSize < 1 || this.pieceSize > 0xffff_ffff) bad(`piece size ${this.pieceSize} is outside 1..2^32 − 1.`);
+    if (!Number.isInteger(this.pieceSize) || this.pieceSize < 1 || this.pieceSize > 0xffff_ffff)
+      bad(`piece size ${this.pieceSize} is outside 1..2^32 − 1.`);
     if (this.pieceCount > MAX_MANIFEST_PIECES) bad(`${this.pieceCount} pieces do not fit in one MANIFEST frame.`);
     if (!(this.chain instanceof Uint8Array) || this.chain.byteLength !== this.pieceCount * PIECE_HASH_SIZE) {
       bad(`expected ${this.pieceCount * PIECE_HASH_SIZE} bytes of chaining values, got ${this.chain?.byteLength}.`);
     }
-    if (this.pieceCount > 1 && this.pieceSize % SHA256_BLOCK !== 0) bad(`piece size ${this.pieceSize} is not a multiple of 64, so pieces cannot be chained.`);
-    if (this.pieceCount > 0 && bytesToHex(this.chainValue(this.pieceCount - 1)) !== this.hash) bad('the chain does not end at the file\'s SHA-256.');
+    if (this.pieceCount > 1 && this.pieceSize % SHA256_BLOCK !== 0)
+      bad(`piece size ${this.pieceSize} is not a multiple of 64, so pieces cannot be chained.`);
+    if (this.pieceCount > 0 && bytesToHex(this.chainValue(this.pieceCount - 1)) !== this.hash)
+      bad("the chain does not end at the file's SHA-256.");
   }
 
   private checkPiece(i: number): void {
@@ -195,7 +198,8 @@ function sharedChain(): Promise<Sha256Chain> {
 
 /** Fails before any reading when an explicit piece size could not make a valid manifest. */
 function checkedPieceCount(size: number, pieceSize: number): number {
-  if (!Number.isInteger(pieceSize) || pieceSize < 1 || pieceSize > 0xffff_ffff) throw new RangeError(`pieceSize must be an integer from 1 to 2^32 − 1, got ${pieceSize}.`);
+  if (!Number.isInteger(pieceSize) || pieceSize < 1 || pieceSize > 0xffff_ffff)
+    throw new RangeError(`pieceSize must be an integer from 1 to 2^32 − 1, got ${pieceSize}.`);
   const count = pieceCountFor(size, pieceSize);
   if (count > MAX_MANIFEST_PIECES) throw new RangeError(`${count} pieces do not fit in one MANIFEST frame; use bigger pieces.`);
   return count;

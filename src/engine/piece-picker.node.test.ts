@@ -41,7 +41,10 @@ describe('PiecePicker', () => {
     const m = manifest(10);
     const { p } = picker(m);
     p.setAvailability('A', 'all');
-    p.setAvailability('B', encodeBitfield(() => true, m.pieceCount));
+    p.setAvailability(
+      'B',
+      encodeBitfield(() => true, m.pieceCount),
+    );
     const a = p.next('A', 4);
     const b = p.next('B', 4);
     assert.equal(a.length, 4);
@@ -84,10 +87,20 @@ describe('PiecePicker', () => {
       const m = manifest(10, 1, 0);
       const { p } = picker(m, { random: prng(seed) });
       p.setAvailability('A', 'all');
-      p.setAvailability('B', encodeBitfield((i) => i !== 7, 10));
-      p.setAvailability('C', encodeBitfield((i) => i !== 7 && i !== 3, 10));
+      p.setAvailability(
+        'B',
+        encodeBitfield((i) => i !== 7, 10),
+      );
+      p.setAvailability(
+        'C',
+        encodeBitfield((i) => i !== 7 && i !== 3, 10),
+      );
       const a = p.next('A', 2);
-      assert.deepEqual(a.map((r) => r.piece), [7, 3], `seed ${seed}`);
+      assert.deepEqual(
+        a.map((r) => r.piece),
+        [7, 3],
+        `seed ${seed}`,
+      );
     }
   });
 
@@ -106,7 +119,10 @@ describe('PiecePicker', () => {
     const { p } = picker(m, { sequential: true });
     p.setAvailability('A', 'all');
     p.setAvailability('B', 'all');
-    p.setAvailability('C', encodeBitfield((i) => i >= 3, 6));
+    p.setAvailability(
+      'C',
+      encodeBitfield((i) => i >= 3, 6),
+    );
     assert.deepEqual([...pieces(p.next('A', 2))], [0]);
     assert.deepEqual([...pieces(p.next('B', 2))], [1]);
     assert.deepEqual([...pieces(p.next('C', 2))], [3], 'C starts the lowest piece it holds');
@@ -125,11 +141,17 @@ describe('PiecePicker', () => {
     clock.t = 200;
     // Every block is in flight at A; B gets duplicates, the oldest requests first.
     const b = p.next('B', 2);
-    assert.deepEqual(b.map((r) => r.offset), [a[0]!.offset, a[1]!.offset]);
+    assert.deepEqual(
+      b.map((r) => r.offset),
+      [a[0]!.offset, a[1]!.offset],
+    );
     // No block is requested more than twice (endgameMaxRequests), nor twice from one peer.
     p.setAvailability('C', 'all');
     const c = p.next('C', 5);
-    assert.deepEqual(c.map((r) => r.offset), [a2[0]!.offset]);
+    assert.deepEqual(
+      c.map((r) => r.offset),
+      [a2[0]!.offset],
+    );
     assert.deepEqual(p.next('B', 5), [], 'B already asked for what it could duplicate');
     // B's copy of block 0 lands: A's request for it is to be cancelled.
     const got = p.onBlock('B', 0, a[0]!.offset, a[0]!.length);
@@ -179,7 +201,10 @@ describe('PiecePicker', () => {
     const m = manifest(3, 2, 0);
     const { p } = picker(m);
     p.setAvailability('A', 'all');
-    p.setAvailability('B', encodeBitfield((i) => i === 0, 3));
+    p.setAvailability(
+      'B',
+      encodeBitfield((i) => i === 0, 3),
+    );
     const a = p.next('A', 6);
     assert.equal(a.length, 6);
     assert.deepEqual(p.next('B', 2).length, 2, 'endgame: B duplicates piece 0');
@@ -237,7 +262,10 @@ describe('PiecePicker', () => {
       for (const id of peers) {
         const h = Array.from({ length: m.pieceCount }, () => rand() < 0.6);
         holds.set(id, h);
-        p.setAvailability(id, encodeBitfield((i) => h[i]!, m.pieceCount));
+        p.setAvailability(
+          id,
+          encodeBitfield((i) => h[i]!, m.pieceCount),
+        );
       }
       // Make sure every piece is held by someone who never leaves.
       p.setAvailability('SEED', 'all');

@@ -22,21 +22,26 @@ describe('Sha256Chain', () => {
     assert.deepEqual(chain.resume(undefined, 0).update(data).digest(), nodeSha(data));
   });
 
-  it('gives Node crypto\'s digest when a file is cut anywhere on 64-byte boundaries and resumed', async () => {
+  it("gives Node crypto's digest when a file is cut anywhere on 64-byte boundaries and resumed", async () => {
     const chain = await Sha256Chain.create();
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 5000 }), fc.array(fc.integer({ min: 0, max: 78 }), { maxLength: 4 }), fc.integer(), async (size, cuts, seed) => {
-        const data = randomBytes(size, seed);
-        const stops = [...new Set(cuts.map((c) => c * 64).filter((c) => c <= size))].sort((a, b) => a - b);
-        let cv: Uint8Array | undefined;
-        let at = 0;
-        for (const stop of stops) {
-          cv = chain.resume(cv, at).update(data.subarray(at, stop)).chainingValue();
-          at = stop;
-          assert.equal(chain.length, stop);
-        }
-        assert.deepEqual(chain.resume(cv, at).update(data.subarray(at)).digest(), nodeSha(data));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5000 }),
+        fc.array(fc.integer({ min: 0, max: 78 }), { maxLength: 4 }),
+        fc.integer(),
+        async (size, cuts, seed) => {
+          const data = randomBytes(size, seed);
+          const stops = [...new Set(cuts.map((c) => c * 64).filter((c) => c <= size))].sort((a, b) => a - b);
+          let cv: Uint8Array | undefined;
+          let at = 0;
+          for (const stop of stops) {
+            cv = chain.resume(cv, at).update(data.subarray(at, stop)).chainingValue();
+            at = stop;
+            assert.equal(chain.length, stop);
+          }
+          assert.deepEqual(chain.resume(cv, at).update(data.subarray(at)).digest(), nodeSha(data));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -29,8 +29,8 @@ const STATE_SIZE = TAG + 112;
 
 /** SHA-256's initial chaining value (FIPS 180-4, 5.3.3), big-endian. */
 const IV = new Uint8Array([
-  0x6a, 0x09, 0xe6, 0x67, 0xbb, 0x67, 0xae, 0x85, 0x3c, 0x6e, 0xf3, 0x72, 0xa5, 0x4f, 0xf5, 0x3a,
-  0x51, 0x0e, 0x52, 0x7f, 0x9b, 0x05, 0x68, 0x8c, 0x1f, 0x83, 0xd9, 0xab, 0x5b, 0xe0, 0xcd, 0x19,
+  0x6a, 0x09, 0xe6, 0x67, 0xbb, 0x67, 0xae, 0x85, 0x3c, 0x6e, 0xf3, 0x72, 0xa5, 0x4f, 0xf5, 0x3a, 0x51, 0x0e, 0x52, 0x7f, 0x9b, 0x05, 0x68,
+  0x8c, 0x1f, 0x83, 0xd9, 0xab, 0x5b, 0xe0, 0xcd, 0x19,
 ]);
 
 /** An incremental SHA-256 that can be started from, and read at, a chaining value. */
@@ -70,7 +70,8 @@ export class Sha256Chain {
    * (`length` a multiple of 64). `undefined` with length 0 is the start of the file.
    */
   resume(chainingValue: Uint8Array | undefined, length: number): this {
-    if (!Number.isSafeInteger(length) || length < 0 || length % SHA256_BLOCK !== 0) throw new RangeError(`A chain resumes at a multiple of 64 bytes, not ${length}.`);
+    if (!Number.isSafeInteger(length) || length < 0 || length % SHA256_BLOCK !== 0)
+      throw new RangeError(`A chain resumes at a multiple of 64 bytes, not ${length}.`);
     const cv = chainingValue ?? IV;
     if (cv.byteLength !== CHAINING_VALUE_SIZE) throw new RangeError(`A chaining value is 32 bytes, not ${cv.byteLength}.`);
     const state = this.#state;
@@ -78,7 +79,8 @@ export class Sha256Chain {
     state.fill(0, TAG, LENGTH_AT);
     view.setBigUint64(LENGTH_AT, BigInt(length), true);
     // The C struct holds the eight state words natively (little-endian); the chaining value is big-endian.
-    for (let i = 0; i < 8; i++) view.setUint32(HASH_AT + 4 * i, (cv[4 * i]! << 24) | (cv[4 * i + 1]! << 16) | (cv[4 * i + 2]! << 8) | cv[4 * i + 3]!, true);
+    for (let i = 0; i < 8; i++)
+      view.setUint32(HASH_AT + 4 * i, (cv[4 * i]! << 24) | (cv[4 * i + 1]! << 16) | (cv[4 * i + 2]! << 8) | cv[4 * i + 3]!, true);
     this.#hasher.load(state);
     this.#length = length;
     return this;

@@ -25,7 +25,9 @@ function tickerWorker(intervalMs: number): Worker | undefined {
   if (typeof g.Worker !== 'function' || g.document === undefined) return undefined;
   let url: string | undefined;
   try {
-    url = URL.createObjectURL(new Blob([`setInterval(() => postMessage(0), ${Math.max(50, Math.round(intervalMs))});`], { type: 'text/javascript' }));
+    url = URL.createObjectURL(
+      new Blob([`setInterval(() => postMessage(0), ${Math.max(50, Math.round(intervalMs))});`], { type: 'text/javascript' }),
+    );
     return new g.Worker(url);
   } catch {
     return undefined;

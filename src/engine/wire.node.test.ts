@@ -59,7 +59,13 @@ function sampleFrames(): Frame[] {
     { type: 'MANIFEST', hash: HASH2, size: 1, pieceSize: 16384, chain: bytes(32, 2) },
     { type: 'MANIFEST', hash: HASH2, size: 10 * 1024 * 1024 + 5, pieceSize: 1_048_320, chain: bytes(32 * count, 3) },
     // A size past 2^32 exercises the high word.
-    { type: 'MANIFEST', hash: HASH, size: 5_000_000_000_123, pieceSize: 0xffff_ffff, chain: bytes(32 * pieceCountFor(5_000_000_000_123, 0xffff_ffff), 4) },
+    {
+      type: 'MANIFEST',
+      hash: HASH,
+      size: 5_000_000_000_123,
+      pieceSize: 0xffff_ffff,
+      chain: bytes(32 * pieceCountFor(5_000_000_000_123, 0xffff_ffff), 4),
+    },
     { type: 'BITFIELD', hash: HASH, pieceCount: 0, bits: new Uint8Array(0) },
     { type: 'BITFIELD', hash: HASH, pieceCount: 13, bits: encodeBitfield((i) => i % 3 === 0, 13) },
     { type: 'BITFIELD', hash: HASH2, pieceCount: 16, bits: encodeBitfield(() => true, 16) },
@@ -81,7 +87,10 @@ function sampleFrames(): Frame[] {
 describe('wire', () => {
   it('leaves room for the PIECE header in a message', () => {
     assert.ok(41 + BLOCK_SIZE <= MAX_MESSAGE);
-    assert.equal(encodeFrame({ type: 'PIECE', hash: HASH, piece: 0, offset: 0, data: new Uint8Array(BLOCK_SIZE) }).byteLength, 41 + BLOCK_SIZE);
+    assert.equal(
+      encodeFrame({ type: 'PIECE', hash: HASH, piece: 0, offset: 0, data: new Uint8Array(BLOCK_SIZE) }).byteLength,
+      41 + BLOCK_SIZE,
+    );
   });
 
   it('round-trips every frame type', () => {
@@ -194,7 +203,10 @@ describe('wire', () => {
     mv.setUint32(41, 50);
     mv.setUint32(33, 0x20_0000);
     expectProtocol(man, 'MANIFEST size over 2^53');
-    expectProtocol(new Uint8Array([...valid({ type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 1, chain: new Uint8Array(0) }), 1]), 'MANIFEST with a partial hash');
+    expectProtocol(
+      new Uint8Array([...valid({ type: 'MANIFEST', hash: HASH, size: 0, pieceSize: 1, chain: new Uint8Array(0) }), 1]),
+      'MANIFEST with a partial hash',
+    );
   });
 
   it('throws RangeError or INVALID_HASH, never encodes, out-of-range values', () => {
@@ -205,8 +217,14 @@ describe('wire', () => {
     assert.throws(() => encodeFrame({ type: 'PIECE', hash: HASH, piece: 0, offset: 0, data: new Uint8Array(BLOCK_SIZE + 1) }), RangeError);
     assert.throws(() => encodeFrame({ type: 'BITFIELD', hash: HASH, pieceCount: 9, bits: new Uint8Array(1) }), RangeError);
     assert.throws(() => encodeFrame({ type: 'MANIFEST', hash: HASH, size: 10, pieceSize: 5, chain: new Uint8Array(32) }), RangeError);
-    assert.throws(() => encodeFrame({ type: 'LOST', hash: 'xyz' }), (e: unknown) => isEcdnError(e, 'INVALID_HASH'));
-    assert.throws(() => encodeFrame({ type: 'LOST', hash: HASH.replace('e', 'g') }), (e: unknown) => isEcdnError(e, 'INVALID_HASH'));
+    assert.throws(
+      () => encodeFrame({ type: 'LOST', hash: 'xyz' }),
+      (e: unknown) => isEcdnError(e, 'INVALID_HASH'),
+    );
+    assert.throws(
+      () => encodeFrame({ type: 'LOST', hash: HASH.replace('e', 'g') }),
+      (e: unknown) => isEcdnError(e, 'INVALID_HASH'),
+    );
     // Upper-case hex is accepted and comes back lower-case.
     const decoded = decodeFrame(encodeFrame({ type: 'LOST', hash: HASH.toUpperCase() }));
     assert.deepEqual(decoded, { type: 'LOST', hash: HASH });
@@ -287,10 +305,16 @@ describe('wire, exotic inputs', () => {
     const buf = new ArrayBuffer(7);
     structuredClone(buf, { transfer: [buf] });
     assert.equal(buf.byteLength, 0);
-    assert.throws(() => decodeFrame(buf), (e: unknown) => isEcdnError(e, 'PROTOCOL'));
+    assert.throws(
+      () => decodeFrame(buf),
+      (e: unknown) => isEcdnError(e, 'PROTOCOL'),
+    );
     const view = new Uint8Array(new ArrayBuffer(33));
     structuredClone(view.buffer, { transfer: [view.buffer] });
-    assert.throws(() => decodeFrame(view), (e: unknown) => isEcdnError(e, 'PROTOCOL'));
+    assert.throws(
+      () => decodeFrame(view),
+      (e: unknown) => isEcdnError(e, 'PROTOCOL'),
+    );
   });
 
   it('decodes a DataView and a Node Buffer', () => {

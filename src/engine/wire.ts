@@ -233,7 +233,8 @@ export function encodeFrame(frame: Frame): Uint8Array<ArrayBuffer> {
       checkUint('pieceSize', frame.pieceSize, U32 - 1);
       if (frame.pieceSize === 0) throw new RangeError('pieceSize must be at least 1.');
       const count = pieceCountFor(frame.size, frame.pieceSize);
-      if (count > MAX_MANIFEST_PIECES) throw new RangeError(`${count} pieces do not fit in one MANIFEST frame (at most ${MAX_MANIFEST_PIECES}).`);
+      if (count > MAX_MANIFEST_PIECES)
+        throw new RangeError(`${count} pieces do not fit in one MANIFEST frame (at most ${MAX_MANIFEST_PIECES}).`);
       if (frame.chain.byteLength !== count * PIECE_HASH_SIZE) {
         throw new RangeError(`chain must hold ${count * PIECE_HASH_SIZE} bytes, got ${frame.chain.byteLength}.`);
       }
@@ -248,7 +249,8 @@ export function encodeFrame(frame: Frame): Uint8Array<ArrayBuffer> {
     case 'BITFIELD': {
       checkUint('pieceCount', frame.pieceCount, U32 - 1);
       const len = Math.ceil(frame.pieceCount / 8);
-      if (frame.bits.byteLength !== len) throw new RangeError(`bits must hold ${len} bytes for ${frame.pieceCount} pieces, got ${frame.bits.byteLength}.`);
+      if (frame.bits.byteLength !== len)
+        throw new RangeError(`bits must hold ${len} bytes for ${frame.pieceCount} pieces, got ${frame.bits.byteLength}.`);
       if (1 + HASH_SIZE + 4 + len > MAX_MESSAGE) throw new RangeError('The bitfield does not fit in one message.');
       const f = frameOf(TYPE_CODES.BITFIELD, 1 + HASH_SIZE + 4 + len);
       hexToBytes(frame.hash, f.bytes, 1);

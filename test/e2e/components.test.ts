@@ -99,7 +99,9 @@ function waitForState(page: Page, selector: string, expected: string, timeout = 
   );
 }
 
-test('one script tag defines the three elements, and nothing reaches the network before a file is chosen', { timeout: 30_000 }, async () => {
+test('one script tag defines the three elements, and nothing reaches the network before a file is chosen', {
+  timeout: 30_000,
+}, async () => {
   const page = await openPlainPage('<ecdn-seed-drop></ecdn-seed-drop><ecdn-img></ecdn-img><ecdn-download></ecdn-download>');
   const seen = await page.evaluate(async () => {
     const tags = ['ecdn-seed-drop', 'ecdn-img', 'ecdn-download'];
@@ -121,7 +123,9 @@ test('one script tag defines the three elements, and nothing reaches the network
   await closePage(page);
 });
 
-test('a PNG seeded with <ecdn-seed-drop> renders in another page\'s <ecdn-img>, which turns dead when the seeder leaves', { timeout: 90_000 }, async () => {
+test("a PNG seeded with <ecdn-seed-drop> renders in another page's <ecdn-img>, which turns dead when the seeder leaves", {
+  timeout: 90_000,
+}, async () => {
   const png = makePng(96, 64);
   const seeder = await openPlainPage('<ecdn-seed-drop></ecdn-seed-drop>');
   await seeder.locator('ecdn-seed-drop input[type=file]').setInputFiles({ name: 'gradient.png', mimeType: 'image/png', buffer: png });

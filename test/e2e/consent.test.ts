@@ -33,11 +33,9 @@ test('a page that only watches, or fetches with reseed: false, uploads nothing',
     await closePage(consumer);
   }
   // The consumers just closed re-seeded while open; once they are gone only the seeder is left.
-  await watcher.waitForFunction(
-    async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 1,
-    hash,
-    { timeout: 10_000 },
-  );
+  await watcher.waitForFunction(async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 1, hash, {
+    timeout: 10_000,
+  });
   assert.deepEqual(await status(watcher, hash), { hash, alive: true, seeders: 1, leechers: 0 });
   for (const page of [watcher, leech, pageWide]) assert.equal(await bytesUp(page), 0);
   for (const page of [seeder, watcher, leech, pageWide]) await closePage(page);

@@ -65,7 +65,9 @@ test('a fetch aborted mid-way leaves a stream of the same hash to complete, and 
   for (const page of [seeder, consumer]) await closePage(page);
 });
 
-test('a cancelled stream leaves a fetch of the same hash to complete; the last caller leaving stops the download', { timeout: 90_000 }, async () => {
+test('a cancelled stream leaves a fetch of the same hash to complete; the last caller leaving stops the download', {
+  timeout: 90_000,
+}, async () => {
   const { page: seeder, hash } = await slowSeeder(8 * MiB, 2002);
   const consumer = await openEcdnPage(session.browser, session.server.url);
   const result = await consumer.evaluate(async (hash) => {

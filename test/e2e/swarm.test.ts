@@ -78,7 +78,10 @@ test('a 4-page swarm: fetch, spread over peers, survive the seeder, then die', {
     return w.watched.at(-1)?.alive === false;
   });
   const seen = await watcher.evaluate(() => (window as unknown as { watched: Array<{ seeders: number }> }).watched);
-  assert.ok(seen.some((s) => s.seeders >= 3), `watch saw the swarm grow: ${JSON.stringify(seen)}`);
+  assert.ok(
+    seen.some((s) => s.seeders >= 3),
+    `watch saw the swarm grow: ${JSON.stringify(seen)}`,
+  );
   assert.equal(await fetchError(watcher, hash), 'DEAD');
   await closePage(watcher);
 });
@@ -148,10 +151,7 @@ test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, as
   const hash = 'fe'.repeat(32);
   await lieAbout(liar, hash, 2 * MiB);
   const consumer = await openEcdnPage(session.browser, session.server.url);
-  await consumer.waitForFunction(
-    async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive,
-    hash,
-  );
+  await consumer.waitForFunction(async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive, hash);
   assert.equal(await fetchError(consumer, hash), 'HASH_MISMATCH');
   for (const page of [liar, consumer]) await closePage(page);
 });
@@ -249,7 +249,12 @@ test('a malformed hash throws INVALID_HASH without touching the network', { time
     };
     const codes = [];
     for (const bad of ['', 'abc', 'z'.repeat(64), 'a'.repeat(63), 42]) {
-      codes.push(await window.EphemeralCDN.fetch(bad as string).then(() => 'resolved', (err: { code?: string }) => err.code));
+      codes.push(
+        await window.EphemeralCDN.fetch(bad as string).then(
+          () => 'resolved',
+          (err: { code?: string }) => err.code,
+        ),
+      );
     }
     return { codes, sockets };
   });
@@ -281,9 +286,7 @@ test('consumers serve the pieces they have verified before they finish', { timeo
     // What B had served by the time its own download completed.
     return window.EphemeralCDN.stats().bytesUp;
   }, hash);
-  await watcher.waitForFunction(() =>
-    (window as unknown as { watched: Array<{ leechers: number }> }).watched.some((s) => s.leechers >= 1),
-  );
+  await watcher.waitForFunction(() => (window as unknown as { watched: Array<{ leechers: number }> }).watched.some((s) => s.leechers >= 1));
   const c = await openEcdnPage(session.browser, session.server.url);
   const cDigest = fetchDigest(c, hash);
   const servedWhilePartial = await bDone;

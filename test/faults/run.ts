@@ -30,7 +30,9 @@ try {
   for (const at of [0.1, 0.5, 0.9]) {
     await step(`seeder_lost_at_${at * 100}pct`, () => scenarios.seederLost(browser, { at, size, limit: 4_000_000 }));
   }
-  await step('upload_limit', () => scenarios.uploadLimit(browser, { limits: [1_000_000, 2_000_000, 4_000_000], size: quick ? 4 * MiB : 16 * MiB }));
+  await step('upload_limit', () =>
+    scenarios.uploadLimit(browser, { limits: [1_000_000, 2_000_000, 4_000_000], size: quick ? 4 * MiB : 16 * MiB }),
+  );
   await step('server_restart', () => scenarios.serverRestart(browser, { size: quick ? 12 * MiB : 24 * MiB, downMs: 1_000 }));
   await step('frozen_peer', () => scenarios.frozenPeer(browser, { timeoutMs: 3_000, busyPages: quick ? 2 : 4 }));
 } finally {

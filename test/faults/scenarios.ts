@@ -75,7 +75,10 @@ export interface CorruptFigures {
 }
 
 /** 1. Corrupting seeders among honest ones. */
-export async function corruptingSeeders(browser: Browser, opts: { corrupters: number; runs: number; size: number }): Promise<CorruptFigures> {
+export async function corruptingSeeders(
+  browser: Browser,
+  opts: { corrupters: number; runs: number; size: number },
+): Promise<CorruptFigures> {
   const server = await startServer();
   const { pages, hash } = await seeders(browser, server.url, 4, opts.size, 7000 + opts.corrupters, opts.corrupters);
   const bad = pages.slice(0, opts.corrupters);
@@ -175,7 +178,13 @@ export async function silentAndSlow(browser: Browser, opts: { runs: number; size
   for (const page of honest) await closePage(page);
   await server.close();
   const ratio = median(faultyMs) / median(honestMs);
-  return { runs: opts.runs, sizeMiB: opts.size / MiB, honestMsMedian: median(honestMs), faultyMsMedian: median(faultyMs), ratio: Number(ratio.toFixed(3)) };
+  return {
+    runs: opts.runs,
+    sizeMiB: opts.size / MiB,
+    honestMsMedian: median(honestMs),
+    faultyMsMedian: median(faultyMs),
+    ratio: Number(ratio.toFixed(3)),
+  };
 }
 
 /** 4. One of three seeders lost at a given fraction of the transfer. */
@@ -195,7 +204,14 @@ export async function seederLost(browser: Browser, opts: { at: number; size: num
   const redownloaded = Math.max(0, bytesDown - opts.size);
   for (const page of [...pages.slice(1), consumer]) await closePage(page);
   await server.close();
-  return { at: opts.at, sizeMiB: opts.size / MiB, completed, redownloadedBytes: redownloaded, inFlightWindowBytes: IN_FLIGHT_WINDOW, withinWindow: redownloaded <= IN_FLIGHT_WINDOW };
+  return {
+    at: opts.at,
+    sizeMiB: opts.size / MiB,
+    completed,
+    redownloadedBytes: redownloaded,
+    inFlightWindowBytes: IN_FLIGHT_WINDOW,
+    withinWindow: redownloaded <= IN_FLIGHT_WINDOW,
+  };
 }
 
 /**

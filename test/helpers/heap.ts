@@ -31,6 +31,8 @@ export async function withFlatHeap(name: string, cases: number, bound: number, r
   const started = performance.now();
   run();
   const after = await heapAfterGc();
-  console.log(`# ${name}: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, heap ${after >= before ? '+' : ''}${mib(after - before)}`);
+  console.log(
+    `# ${name}: ${cases} cases in ${((performance.now() - started) / 1000).toFixed(1)} s, heap ${after >= before ? '+' : ''}${mib(after - before)}`,
+  );
   assert.ok(after - before < bound, `heap grew ${mib(after - before)}`);
 }

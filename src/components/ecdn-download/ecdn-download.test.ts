@@ -26,7 +26,10 @@ describe('<ecdn-download>', () => {
 
   it('is idle with the size and live seeder count, waiting for a click', async () => {
     const fake = new FakeEngine({ bytes, seeders: 3 });
-    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="report.csv" size="1234567"></ecdn-download>`);
+    const el = await mount<EcdnDownload>(
+      fake,
+      html`<ecdn-download hash=${SAMPLE_HASH} filename="report.csv" size="1234567"></ecdn-download>`,
+    );
     await waitUntil(() => el.seeders === 3);
     await el.updateComplete;
     expect(el.state).to.equal('idle');
@@ -39,7 +42,11 @@ describe('<ecdn-download>', () => {
   });
 
   it('shows progress, speed and peers while downloading, and cancels', async () => {
-    const fake = new FakeEngine({ fetch: 'loading', progress: { received: 500_000, total: 2_000_000, peers: 4, bytesPerSecond: 1_250_000 }, seeders: 5 });
+    const fake = new FakeEngine({
+      fetch: 'loading',
+      progress: { received: 500_000, total: 2_000_000, peers: 4, bytesPerSecond: 1_250_000 },
+      seeders: 5,
+    });
     const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="big.bin"></ecdn-download>`);
     part(el, 'button').click();
     await oneEvent(el, 'ecdn-progress');
@@ -85,7 +92,10 @@ describe('<ecdn-download>', () => {
 
   it('saves the verified file through <a download> when done', async () => {
     const fake = new FakeEngine({ bytes, seeders: 1 });
-    const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`);
+    const el = await mount<EcdnDownload>(
+      fake,
+      html`<ecdn-download hash=${SAMPLE_HASH} filename="data.csv" type="text/csv"></ecdn-download>`,
+    );
     part(el, 'button').click();
     const load = await oneEvent(el, 'ecdn-load');
     expect(load.detail).to.deep.equal({ hash: SAMPLE_HASH, size: bytes.byteLength, name: 'data.csv', type: 'text/csv' });
@@ -115,7 +125,10 @@ describe('<ecdn-download>', () => {
     };
     try {
       const fake = new FakeEngine({ bytes });
-      const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH} filename="huge.iso" size="100" stream-threshold="50"></ecdn-download>`);
+      const el = await mount<EcdnDownload>(
+        fake,
+        html`<ecdn-download hash=${SAMPLE_HASH} filename="huge.iso" size="100" stream-threshold="50"></ecdn-download>`,
+      );
       part(el, 'button').click();
       const load = await oneEvent(el, 'ecdn-load');
       expect(load.detail.size).to.equal(bytes.byteLength);

@@ -216,14 +216,16 @@ export class EcdnDownload extends EcdnElement {
             </span>
           </button>
         </div>
-        ${state === 'loading'
-          ? html`<div class="progress-row">
+        ${
+          state === 'loading'
+            ? html`<div class="progress-row">
               ${this.#renderProgress()}
               <button part="cancel" type="button" aria-label=${`Cancel downloading ${this.downloadName}`} @click=${() => this.cancel()}>
                 Cancel
               </button>
             </div>`
-          : nothing}
+            : nothing
+        }
         <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
       </div>
     `;
@@ -252,8 +254,7 @@ export class EcdnDownload extends EcdnElement {
 
   #meta() {
     const seeders = this.seeders;
-    const dot =
-      seeders === undefined ? nothing : html`<span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>`;
+    const dot = seeders === undefined ? nothing : html`<span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>`;
     switch (this.state) {
       case 'loading': {
         const p = this.#fetch.progress;

@@ -20,7 +20,11 @@ describe('<ecdn-img>', () => {
   });
 
   it('shows progress and the live seeder count while loading', async () => {
-    const fake = new FakeEngine({ fetch: 'loading', progress: { received: 40_000, total: 100_000, peers: 2, bytesPerSecond: 1_500_000 }, seeders: 3 });
+    const fake = new FakeEngine({
+      fetch: 'loading',
+      progress: { received: 40_000, total: 100_000, peers: 2, bytesPerSecond: 1_500_000 },
+      seeders: 3,
+    });
     const el = await mount<EcdnImg>(fake, html`<ecdn-img hash=${SAMPLE_HASH} alt="cat"></ecdn-img>`);
     const progress = await oneEvent(el, 'ecdn-progress');
     expect(progress.detail).to.include({ hash: SAMPLE_HASH, received: 40_000, total: 100_000, phase: 'download' });
@@ -225,8 +229,12 @@ describe('sniffImageType', () => {
     expect(sniffImageType(bytes(0xff, 0xd8, 0xff, 0xe0))).to.equal('image/jpeg');
     expect(sniffImageType(text('GIF89a...'))).to.equal('image/gif');
     expect(sniffImageType(text('RIFF\0\0\0\0WEBPVP8 '))).to.equal('image/webp');
-    expect(sniffImageType(new Uint8Array([0, 0, 0, 0x1c, ...text('ftypavif'), 0, 0, 0, 0, ...text('avifmif1miaf')]))).to.equal('image/avif');
-    expect(sniffImageType(new Uint8Array([0, 0, 0, 0x1c, ...text('ftypmif1'), 0, 0, 0, 0, ...text('mif1avifmiaf')]))).to.equal('image/avif');
+    expect(sniffImageType(new Uint8Array([0, 0, 0, 0x1c, ...text('ftypavif'), 0, 0, 0, 0, ...text('avifmif1miaf')]))).to.equal(
+      'image/avif',
+    );
+    expect(sniffImageType(new Uint8Array([0, 0, 0, 0x1c, ...text('ftypmif1'), 0, 0, 0, 0, ...text('mif1avifmiaf')]))).to.equal(
+      'image/avif',
+    );
     expect(sniffImageType(text('\uFEFF <?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'))).to.equal('image/svg+xml');
   });
   it('returns undefined for anything else', () => {

@@ -140,8 +140,9 @@ export class EcdnImg extends EcdnElement {
     const overlay = state === 'dead' && this._url !== undefined;
     return html`
       <div part="base" class=${classMap({ base: true, 'base--overlay': overlay })} aria-busy=${state === 'loading'}>
-        ${this._url
-          ? html`<img
+        ${
+          this._url
+            ? html`<img
               part="image"
               src=${this._url}
               alt=${this.alt}
@@ -149,7 +150,8 @@ export class EcdnImg extends EcdnElement {
               @load=${this.#onImageLoad}
               @error=${this.#onImageError}
             />`
-          : nothing}
+            : nothing
+        }
         ${state === 'loading' ? this.#renderLoading() : nothing}
         ${state === 'ready' ? this.#renderSeeders() : nothing}
         ${state === 'dead' ? this.#renderDead() : nothing}

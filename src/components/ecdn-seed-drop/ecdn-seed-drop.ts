@@ -361,9 +361,11 @@ export class EcdnSeedDrop extends EcdnElement {
       </ul>
 
       <p class=${classMap({ notice: true, 'notice--last': last })}>
-        ${last
-          ? 'This tab holds the only copy. Close it and the file is gone.'
-          : `Keep this tab open: the file lives only while ${seeders === undefined ? 'a' : 'at least one'} tab holding it is open.`}
+        ${
+          last
+            ? 'This tab holds the only copy. Close it and the file is gone.'
+            : `Keep this tab open: the file lives only while ${seeders === undefined ? 'a' : 'at least one'} tab holding it is open.`
+        }
       </p>
 
       <div class="row">
@@ -385,7 +387,9 @@ export class EcdnSeedDrop extends EcdnElement {
       case 'loading':
         return this._announcing ? `Announcing ${name}.` : `Hashing ${name}.`;
       case 'ready':
-        return this._copied ? `${this._copied} copied.` : `Seeding ${name}. ${this.seeders !== undefined ? plural(this.seeders, 'seeder') : ''}`;
+        return this._copied
+          ? `${this._copied} copied.`
+          : `Seeding ${name}. ${this.seeders !== undefined ? plural(this.seeders, 'seeder') : ''}`;
       case 'error':
         return `Could not share ${name}.`;
       default:
