@@ -10,7 +10,7 @@ const good = Uint8Array.from({ length: 12 }, (_, i) => i);
 /** `good` with the block at `offset` changed. */
 function spoiled(offset: number): Uint8Array {
   const bytes = good.slice();
-  bytes[offset] ^= 0xff;
+  bytes[offset]! ^= 0xff;
   return bytes;
 }
 

@@ -27,7 +27,7 @@ describe('hashing in the browser', () => {
       }
       if (manifest.pieceCount > 0) {
         const tampered = bytes.slice(0, manifest.pieceLength(0));
-        tampered[0] ^= 1;
+        tampered[0]! ^= 1;
         expect(await manifest.verifyPiece(0, tampered)).to.equal(false);
       }
     });

@@ -168,7 +168,7 @@ describe('Manifest', () => {
       assert.equal(await m.verifyPiece(i, data.subarray(s, e)), true, `piece ${i}`);
     }
     const piece = data.slice(0, m.pieceLength(0));
-    piece[12345] ^= 1;
+    piece[12345]! ^= 1;
     assert.equal(await m.verifyPiece(0, piece), false);
     assert.equal(await m.verifyPiece(0, data.subarray(0, m.pieceLength(0) - 1)), false);
     assert.equal(await m.verifyPiece(1, data.subarray(0, m.pieceLength(0))), false, 'piece 0 bytes are not piece 1');

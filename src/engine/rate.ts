@@ -58,7 +58,7 @@ export class RateMeter {
   add(bytes: number): void {
     const now = this.#now();
     this.#advance(now);
-    this.#counts[this.#head % this.#counts.length] += bytes;
+    this.#counts[this.#head % this.#counts.length]! += bytes;
     this.total += bytes;
   }
 

@@ -127,7 +127,7 @@ const mutatedArb = fc
         bytes[bytes.length - 1] = byte;
         return bytes;
       default: // a few bits flipped anywhere
-        for (let k = 0; k < 1 + (at % 4); k++) bytes[(at * (k + 7)) % bytes.length] ^= 1 << ((k + byte) % 8);
+        for (let k = 0; k < 1 + (at % 4); k++) bytes[(at * (k + 7)) % bytes.length]! ^= 1 << ((k + byte) % 8);
         return bytes;
     }
   });

@@ -35,7 +35,7 @@ class FaultyUploader extends Uploader {
     let data = frame.data;
     if (this.#faults().corrupt) {
       data = data.slice();
-      for (let i = 0; i < data.length; i += 997) data[i] ^= 0xff;
+      for (let i = 0; i < data.length; i += 997) data[i]! ^= 0xff;
     }
     super.sendPiece(link, { ...frame, data });
   }

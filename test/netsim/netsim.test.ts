@@ -123,12 +123,12 @@ test('each home maps as its NAT type says (coturn NAT discovery)', { skip }, asy
   const discover = (home: HomeName) => net.exec(home, 'turnutils_natdiscovery', ['-m', '198.18.0.1']);
   const [cone, symmetric, open] = await Promise.all([discover('a'), discover('c'), discover('o')]);
   assert.match(cone, /NAT with Endpoint Independent Mapping/);
-  assert.match(cone, new RegExp(`reflexive addr: ${net.homes.a.publicAddress}:`));
+  assert.match(cone, new RegExp(`reflexive addr: ${net.homes.a!.publicAddress}:`));
   assert.match(symmetric, /NAT with Address and Port Dependent Mapping/);
-  assert.match(symmetric, new RegExp(`reflexive addr: ${net.homes.c.publicAddress}:`));
+  assert.match(symmetric, new RegExp(`reflexive addr: ${net.homes.c!.publicAddress}:`));
   // No NAT: the server sees the host's own address.
-  assert.match(open, new RegExp(`reflexive addr: ${net.homes.o.hostAddress}:`));
-  assert.equal(net.homes.o.hostAddress, net.homes.o.publicAddress);
+  assert.match(open, new RegExp(`reflexive addr: ${net.homes.o!.hostAddress}:`));
+  assert.equal(net.homes.o!.hostAddress, net.homes.o!.publicAddress);
 });
 
 test('cone ↔ cone with STUN only connects directly through both NATs (srflx)', { skip }, async (t) => {
@@ -144,8 +144,8 @@ test('cone ↔ cone with STUN only connects directly through both NATs (srflx)',
       // than from signaling (srflx) is a race; the addresses are not.
       assert.match(`${report.local?.type}`, /^(srflx|prflx)$/, `${self}: ${pairText(report)}`);
       assert.match(`${report.remote?.type}`, /^(srflx|prflx)$/, `${self}: ${pairText(report)}`);
-      assert.equal(report.local?.address, net.homes[self].publicAddress, `${self}: ${pairText(report)}`);
-      assert.equal(report.remote?.address, net.homes[peer].publicAddress, `${self}: ${pairText(report)}`);
+      assert.equal(report.local?.address, net.homes[self]!.publicAddress, `${self}: ${pairText(report)}`);
+      assert.equal(report.remote?.address, net.homes[peer]!.publicAddress, `${self}: ${pairText(report)}`);
     }
   } finally {
     await connection.close();
@@ -206,7 +206,7 @@ test('relay-only: relay ↔ relay, and neither side sees the other’s own addre
       );
       const seen = report.received.join('\n');
       assert.doesNotMatch(seen, /192\.168\./, `${self} received a private address of ${peer}`);
-      assert.ok(!seen.includes(net.homes[peer].publicAddress), `${self} received ${peer}'s public address`);
+      assert.ok(!seen.includes(net.homes[peer]!.publicAddress), `${self} received ${peer}'s public address`);
     }
   } finally {
     await connection.close();

@@ -158,10 +158,10 @@ describe('<ecdn-img>', () => {
     await waitUntil(() => fetches().length === 1);
     const parent = el.parentElement!;
     el.remove();
-    expect(fetches()[0].signal!.aborted, 'the first fetch is aborted').to.equal(true);
+    expect(fetches()[0]!.signal!.aborted, 'the first fetch is aborted').to.equal(true);
     parent.append(el);
     await waitUntil(() => fetches().length === 2, 'a second fetch on return');
-    expect(fetches()[1].signal!.aborted).to.equal(false);
+    expect(fetches()[1]!.signal!.aborted).to.equal(false);
     expect(el.state).to.equal('loading');
   });
 
