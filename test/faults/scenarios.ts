@@ -16,6 +16,8 @@ import type { FetchReport } from '../../src/index.js';
 const MiB = 1024 * 1024;
 /** Most bytes a download keeps in flight at one peer (32 blocks); re-downloads after a loss stay under it. */
 const IN_FLIGHT_WINDOW = 32 * 262_080;
+/** Upload cap of the honest seeders among corrupters, in bytes per second. */
+const HONEST_LIMIT = 6_000_000;
 
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -82,6 +84,12 @@ export async function corruptingSeeders(
   const server = await startServer();
   const { pages, hash } = await seeders(browser, server.url, 4, opts.size, 7000 + opts.corrupters, opts.corrupters);
   const bad = pages.slice(0, opts.corrupters);
+  // Honest seeders at full speed can finish the file before a corrupter's link
+  // opens on a busy machine, or while its only piece is still in flight: then it
+  // is never judged. A cap leaves every corrupter time to send a whole piece.
+  for (const page of pages.slice(opts.corrupters)) {
+    await page.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), HONEST_LIMIT);
+  }
   const badIds = new Set(await Promise.all(bad.map(peerId)));
   const figures: CorruptFigures = {
     corrupters: opts.corrupters,
