@@ -116,3 +116,44 @@ test('refuses a bad LOG_LEVEL or limit, naming the variable', () => {
   assert.throws(() => configFromEnv({ MAX_MESSAGES_PER_SECOND: '1.5' }), /MAX_MESSAGES_PER_SECOND/);
   assert.throws(() => configFromEnv({ METRICS: 'perhaps' }), /METRICS/);
 });
+
+test('ICE: the built-in STUN server on 3478 by default, STUN_PORT=0 turns it off', () => {
+  assert.equal(configFromEnv({}).ice?.stunPort, 3478);
+  assert.equal(configFromEnv({ STUN_PORT: '0' }).ice?.stunPort, undefined);
+  assert.equal(configFromEnv({ STUN_PORT: '5349' }).ice?.stunPort, 5349);
+});
+
+test('ICE: TURN_URLS with TURN_SECRET and TURN_TTL, ICE_SERVERS as JSON', () => {
+  const { ice } = configFromEnv({
+    TURN_URLS: 'turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349',
+    TURN_SECRET: 'coturn-static-auth-secret',
+    TURN_TTL: '3600',
+    ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"},{"urls":["turn:other.example.org"],"username":"u","credential":"c"}]',
+  });
+  assert.deepEqual(ice?.turnUrls, ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349']);
+  assert.equal(ice?.turnSecret, 'coturn-static-auth-secret');
+  assert.equal(ice?.turnTtlSeconds, 3600);
+  assert.deepEqual(ice?.iceServers, [
+    { urls: 'stun:stun.example.org:3478' },
+    { urls: ['turn:other.example.org'], username: 'u', credential: 'c' },
+  ]);
+});
+
+test('ICE: bad settings stop the server with one line naming the setting, and never echo a secret', () => {
+  const refuses = (env: NodeJS.ProcessEnv, setting: RegExp) =>
+    assert.throws(
+      () => configFromEnv(env),
+      (err: Error) =>
+        err instanceof ConfigError && setting.test(err.message) && !/hunter2/.test(err.message) && !err.message.includes('\n'),
+    );
+  refuses({ TURN_URLS: 'turn:turn.example.org' }, /TURN_SECRET/);
+  refuses({ TURN_SECRET: 'hunter2' }, /TURN_URLS/);
+  refuses({ TURN_URLS: 'http://turn.example.org', TURN_SECRET: 'hunter2' }, /TURN_URLS/);
+  refuses({ TURN_URLS: 'stun:turn.example.org', TURN_SECRET: 'hunter2' }, /TURN_URLS/);
+  refuses({ ICE_SERVERS: '{"urls": "stun:x"' }, /ICE_SERVERS/);
+  refuses({ ICE_SERVERS: '{"urls": "stun:x"}' }, /ICE_SERVERS/);
+  refuses({ ICE_SERVERS: '[{"urls": "https://x"}]' }, /ICE_SERVERS/);
+  refuses({ ICE_SERVERS: '[{"urls": "turn:x", "credential": 7}]' }, /ICE_SERVERS/);
+  refuses({ STUN_PORT: '70000' }, /STUN_PORT/);
+  refuses({ TURN_URLS: 'turn:x', TURN_SECRET: 'hunter2', TURN_TTL: '1' }, /TURN_TTL/);
+});

@@ -1,5 +1,9 @@
 import type { ServerOptions } from './create-server.js';
+import { isIceUrl, type IceOptions, type IceServer } from './ice.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from './logger.js';
+
+/** The built-in STUN responder's port when `STUN_PORT` is unset: the standard one. */
+export const DEFAULT_STUN_PORT = 3478;
 
 /** Raised when an environment variable holds something the server cannot use. */
 export class ConfigError extends Error {
@@ -48,6 +52,62 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
   return level as LogLevel;
 }
 
+/** STUN_PORT, TURN_URLS, TURN_SECRET, TURN_TTL and ICE_SERVERS. Secrets stay out of every message. */
+function ice(env: NodeJS.ProcessEnv): IceOptions {
+  const stunPort = integer(env, 'STUN_PORT', 0, 65534) ?? DEFAULT_STUN_PORT;
+  const turnUrls = env.TURN_URLS?.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  for (const url of turnUrls ?? []) {
+    if (!/^turns?:/i.test(url) || !isIceUrl(url)) {
+      throw new ConfigError(`TURN_URLS must list turn: or turns: URLs separated by commas, got ${JSON.stringify(url)}.`);
+    }
+  }
+  const turnSecret = env.TURN_SECRET || undefined;
+  if (turnUrls?.length && !turnSecret)
+    throw new ConfigError("TURN_URLS is set but TURN_SECRET is not: set it to the TURN server's static-auth-secret.");
+  if (turnSecret && !turnUrls?.length)
+    throw new ConfigError('TURN_SECRET is set but TURN_URLS is not: list the TURN servers that share it.');
+  return {
+    stunPort: stunPort === 0 ? undefined : stunPort,
+    turnUrls: turnUrls?.length ? turnUrls : undefined,
+    turnSecret,
+    turnTtlSeconds: integer(env, 'TURN_TTL', 10, 30 * 86_400),
+    iceServers: iceServers(env),
+  };
+}
+
+function iceServers(env: NodeJS.ProcessEnv): IceServer[] | undefined {
+  const raw = env.ICE_SERVERS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ICE_SERVERS must be JSON: an array of {"urls", "username", "credential"} objects.');
+  }
+  const fail = (why: string): never => {
+    throw new ConfigError(`ICE_SERVERS ${why}.`);
+  };
+  if (!Array.isArray(parsed)) fail('must be a JSON array of {"urls", "username", "credential"} objects');
+  return (parsed as unknown[]).map((entry, i) => {
+    if (typeof entry !== 'object' || entry === null) return fail(`entry ${i} is not an object`);
+    const { urls, username, credential } = entry as Record<string, unknown>;
+    const list = typeof urls === 'string' ? [urls] : Array.isArray(urls) ? urls : fail(`entry ${i} has no "urls"`);
+    for (const url of list) {
+      if (typeof url !== 'string' || !isIceUrl(url))
+        fail(`entry ${i} has ${JSON.stringify(url)}, which is not a stun:, turn: or turns: URL`);
+    }
+    if (username !== undefined && typeof username !== 'string') fail(`entry ${i} has a "username" that is not a string`);
+    if (credential !== undefined && typeof credential !== 'string') fail(`entry ${i} has a "credential" that is not a string`);
+    return {
+      urls: urls as string | string[],
+      ...(username === undefined ? {} : { username }),
+      ...(credential === undefined ? {} : { credential }),
+    } as IceServer;
+  });
+}
+
 /** Everything `server/index.ts` needs: the server's options, where to listen, and the log level. */
 export type Config = ServerOptions & { port: number; host: string; logLevel: LogLevel };
 
@@ -85,5 +145,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     signalingByteBurst: int('SIGNALING_BYTE_BURST', 65_536, 1024 * 1024 * 1024),
     trustProxy: trustProxy(env),
     secret: secret === undefined ? undefined : Buffer.from(secret),
+    ice: ice(env),
   };
 }

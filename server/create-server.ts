@@ -21,6 +21,8 @@ import {
   SignalingGuard,
 } from './signaling-guard.js';
 import { clientAddress, proxyHops } from './address.js';
+import { IceServers, type IceOptions } from './ice.js';
+import { startStunServer, type StunServer } from './stun-server.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import type { TrackerOptions } from './tracker/options.js';
 import { createTracker, type Tracker } from './tracker/tracker.js';
@@ -52,7 +54,12 @@ export const PEERJS_PATH = '/peerjs';
 /** WebSocket path of the tracker. */
 export const TRACKER_PATH = '/tracker';
 
-export interface ServerOptions extends TrackerOptions {
+export interface ServerOptions extends Omit<TrackerOptions, 'ice'> {
+  /**
+   * ICE servers handed to clients: the built-in STUN responder (`stunPort`), TURN
+   * with minted credentials, static entries. Default none, as for a server on a LAN.
+   */
+  ice?: IceOptions | undefined;
   /** Most PeerJS clients connected at once. Default 20,000. */
   maxSignalingClients?: number | undefined;
   /** Most PeerServer connections open at once from one IPv4 address or IPv6 /64; beyond, the upgrade gets 429. `Infinity` turns it off. Default 64. */
@@ -99,7 +106,9 @@ const HASH_RE = /^[0-9a-f]{64}$/;
  * bundle at `/ephemeralcdn.js`.
  */
 export function createServer(options: ServerOptions = {}): EcdnServer {
-  const tracker = createTracker(options);
+  const ice = new IceServers(options.ice ?? {});
+  const tracker = createTracker({ ...options, ice });
+  const stunServers: StunServer[] = [];
   const server = http.createServer();
   const log = options.logger ?? silentLogger();
   const stopLog = logTracker(tracker, log);
@@ -228,8 +237,11 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     tracker,
     metrics,
     signalingConnections: () => guard.connections,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
+    async listen(port = 0, host = '127.0.0.1') {
+      const stunPort = options.ice?.stunPort;
+      // The second port lets diagnose() tell a cone NAT from a symmetric one.
+      if (stunPort) for (const p of [stunPort, stunPort + 1]) stunServers.push(await startStun(p, host));
+      return new Promise<string>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
@@ -248,9 +260,21 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
       tracker.terminateSockets();
       for (const client of signalingWss?.clients ?? []) client.terminate();
       server.closeAllConnections();
+      await Promise.all(stunServers.splice(0).map((stun) => stun.close()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+async function startStun(port: number, host: string): Promise<StunServer> {
+  try {
+    return await startStunServer(port, host);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'is in use' : `cannot be used (${(err as Error).message})`;
+    throw new Error(
+      `UDP port ${port} for the built-in STUN server ${why}: set STUN_PORT to a free port (it takes that port and the next), or 0 to turn it off.`,
+    );
+  }
 }
 
 function isUnder(path: string | undefined, prefix: string): boolean {

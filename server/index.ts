@@ -19,13 +19,21 @@ process.on('uncaughtException', (err) => {
 });
 
 const server = createServer({ ...options, logger: log });
-const url = await server.listen(port, host);
+let url: string;
+try {
+  url = await server.listen(port, host);
+} catch (err) {
+  log.fatal({ event: 'listen' }, `Cannot start: ${(err as Error).message}`);
+  process.exit(2);
+}
 log.info(
   {
     event: 'listening',
     url,
     tracker: `${url.replace(/^http/, 'ws')}/tracker`,
     metrics: options.metrics === false ? undefined : `${url}/metrics`,
+    stun: options.ice?.stunPort ? `udp ${host}:${options.ice.stunPort}` : undefined,
+    turn: options.ice?.turnUrls,
   },
   `EphemeralCDN listening on ${url}`,
 );

@@ -37,6 +37,10 @@ export interface Connection {
   /** Hashes this connection watches. Created by its first `watch`, since most peers never watch. */
   watches: Set<string> | undefined;
   lastSeen: number;
+  /** The Host header the client connected with, kept only when ICE servers are handed out (a STUN URL names it). */
+  host: string | undefined;
+  /** When to hand out fresh TURN credentials (ms since the epoch); undefined without TURN. */
+  iceRefreshAt: number | undefined;
   /** Settles once the messages received so far are handled; undefined when none is pending. */
   queue: Promise<void> | undefined;
   /** Messages waiting for the one being handled, oldest first. Created when one has to wait. */
@@ -64,6 +68,8 @@ export function newConnection(socket: WebSocket, ip: string, country: string | u
     hashes: new Set(),
     watches: undefined,
     lastSeen: now,
+    host: undefined,
+    iceRefreshAt: undefined,
     queue: undefined,
     inbox: undefined,
     pending: 0,

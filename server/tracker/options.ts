@@ -19,6 +19,7 @@ import {
   DEFAULT_RATE_LIMIT_STRIKES,
   type TrackerLimits,
 } from './protocol.js';
+import type { IceServers } from '../ice.js';
 import type { SwarmStore } from './store.js';
 
 export interface TrackerOptions {
@@ -58,6 +59,8 @@ export interface TrackerOptions {
   lookupCountry?: CountryLookup | undefined;
   /** Source of randomness for shuffling equally near peers. Default `Math.random`. */
   random?: (() => number) | undefined;
+  /** ICE servers handed to clients in `welcome`, and refreshed before TURN credentials expire. Default none. */
+  ice?: IceServers | undefined;
 }
 
 /** {@link TrackerOptions} checked and with every default filled in. */
@@ -74,6 +77,7 @@ export interface ResolvedTrackerOptions {
   readonly store: SwarmStore;
   readonly lookupCountry: CountryLookup;
   readonly random: () => number;
+  readonly ice: IceServers | undefined;
 }
 
 /** Checks `options` and fills in the defaults. Throws a `RangeError` for a value out of range. */
@@ -105,6 +109,7 @@ export function resolveTrackerOptions(options: TrackerOptions): ResolvedTrackerO
     store: options.store ?? new MemoryStore(),
     lookupCountry: options.lookupCountry ?? geoLookupCountry,
     random: options.random ?? Math.random,
+    ice: options.ice?.enabled ? options.ice : undefined,
   };
 }
 

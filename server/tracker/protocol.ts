@@ -7,6 +7,7 @@
  *
  * docs/protocol.md is the client implementer's reference for all of this.
  */
+import type { IceServer } from '../ice.js';
 
 /** How long a connection may stay silent before it is evicted, in ms. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
@@ -276,6 +277,17 @@ export interface WelcomeMessage {
   /** Send something at least this often (ms); a third of the heartbeat timeout. */
   heartbeatInterval: number;
   limits: TrackerLimits;
+  /** ICE servers to use for every peer connection, when the server hands any out. */
+  iceServers?: IceServer[];
+  /** Two STUN URLs on one host, different ports: `diagnose()` compares the mappings they see. */
+  natProbe?: string[];
+}
+
+/** Fresh ICE servers (new TURN credentials), pushed before the previous ones expire. */
+export interface IceMessage {
+  type: 'ice';
+  iceServers?: IceServer[];
+  natProbe?: string[];
 }
 
 /** A file's holder counts. `alive` is `seeders > 0`. */
@@ -324,7 +336,7 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ServerMessage = WelcomeMessage | OkMessage | PeersMessage | SwarmMessage | PongMessage | ErrorMessage;
+export type ServerMessage = WelcomeMessage | IceMessage | OkMessage | PeersMessage | SwarmMessage | PongMessage | ErrorMessage;
 
 /** The counted reason of a reported `reason`: itself when known, else `OTHER`. */
 export function reportReason(reason: string): ReportReason {

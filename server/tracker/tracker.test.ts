@@ -1,6 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { IceServers } from '../ice.js';
 import { MemoryStore } from './memory-store.js';
 import type { TrackerEvents } from './events.js';
 import { createTracker } from './tracker.js';
@@ -802,3 +803,34 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
     await delay(5);
   }
 }
+
+describe('ICE servers in welcome', () => {
+  it('hands out STUN at the host the client used and TURN credentials for its peer ID, and refreshes them before they expire', async () => {
+    const ice = new IceServers({ stunPort: 3478, turnUrls: ['turn:127.0.0.1:3478'], turnSecret: 'secret', turnTtlSeconds: 4 });
+    const t = await startTracker({ ice, heartbeatTimeoutMs: 8_000 });
+    try {
+      const client = await t.connect();
+      const welcome = await client.hello();
+      const servers = welcome.iceServers as Array<{ urls: unknown; username?: string; credential?: string }>;
+      assert.equal(servers[0]?.urls, 'stun:127.0.0.1:3478');
+      assert.match(servers[1]?.username ?? '', new RegExp(`^\\d+:${welcome.peerId}$`));
+      assert.deepEqual(welcome.natProbe, ['stun:127.0.0.1:3478', 'stun:127.0.0.1:3479']);
+      // A quarter of the lifetime before expiry: 3 s in, within a sweep (2 s).
+      const refresh = await client.next((m) => m.type === 'ice', 10_000);
+      const fresh = refresh.iceServers as Array<{ username?: string }>;
+      assert.ok(Number(fresh[1]?.username?.split(':')[0]) > Number(servers[1]?.username?.split(':')[0]), 'a later expiry');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('says nothing about ICE when nothing is configured', async () => {
+    const t = await startTracker({});
+    try {
+      const welcome = await (await t.connect()).hello();
+      assert.equal('iceServers' in welcome, false);
+    } finally {
+      await t.close();
+    }
+  });
+});

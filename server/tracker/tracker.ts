@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import createDebug from 'debug';
+import type { IceServer } from '../ice.js';
 import { clientAddress } from '../address.js';
 import { ConnectionsPerIp, RateLimit, StrikeWindow } from '../limits.js';
 import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, type Connection } from './connection.js';
@@ -196,6 +197,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     const { limits } = this.options;
     const now = performance.now();
     const conn = newConnection(socket, ip, country, new RateLimit(limits.maxMessagesPerSecond, limits.messageBurst, now), now);
+    if (this.options.ice) conn.host = req.headers.host;
     this.connections.add(conn);
     this.bySocket.set(socket, conn);
     debug('connection from %s (%s)', ip || 'unknown address', country ?? 'no country');
@@ -420,6 +422,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       token,
       heartbeatInterval: Math.round(heartbeatTimeoutMs / 3),
       limits: { ...limits },
+      ...this.iceGrant(conn, peerId),
     });
     this.emit('hello', { peerId, resumed, ip: conn.ip, country: conn.country });
   }
@@ -499,7 +502,26 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   // -------------------------------------------------------------------------
   // Liveness
 
+  /**
+   * The ICE servers for `conn`, as `welcome` and `ice` carry them, and when to
+   * hand out new ones: a quarter of the credentials' lifetime before they expire.
+   */
+  private iceGrant(conn: Connection, peerId: string): { iceServers?: IceServer[]; natProbe?: string[] } {
+    const ice = this.options.ice;
+    if (!ice) return {};
+    const now = Date.now();
+    const { iceServers, natProbe, expiresAt } = ice.grant(peerId, conn.host, now);
+    conn.iceRefreshAt = expiresAt === undefined ? undefined : now + 0.75 * (expiresAt - now);
+    return natProbe ? { iceServers, natProbe } : { iceServers };
+  }
+
   private sweep(): void {
+    const wallClock = Date.now();
+    for (const conn of this.connections) {
+      if (conn.iceRefreshAt !== undefined && conn.iceRefreshAt <= wallClock && conn.peerId !== undefined) {
+        this.send(conn, { type: 'ice', ...this.iceGrant(conn, conn.peerId) });
+      }
+    }
     const deadline = performance.now() - this.options.heartbeatTimeoutMs;
     for (const conn of [...this.connections]) {
       if (conn.lastSeen >= deadline) continue;
