@@ -15,11 +15,14 @@
 import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type SeedOptions } from './engine/engine.js';
 import type { HashInput } from './engine/hash.js';
 import type { FileStatus } from './engine/tracker-client.js';
+import type { Diagnosis } from './engine/diagnose.js';
 
 export { SwarmEngine } from './engine/engine.js';
 export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, SeedOptions } from './engine/engine.js';
 export type { FetchProgress } from './engine/download.js';
 export type { FileStatus } from './engine/tracker-client.js';
+export type { Diagnosis } from './engine/diagnose.js';
+export type { CandidateInfo, LinkRoute } from './engine/peer-link.js';
 export { EcdnError, isEcdnError, type EcdnErrorCode } from './engine/errors.js';
 
 let engine: SwarmEngine | undefined;
@@ -75,6 +78,14 @@ export function stream(hash: string, options?: FetchOptions): ReadableStream<Uin
 /** Watches a file's live seeder count; returns a function that stops watching. */
 export function watch(hash: string, callback: (status: FileStatus) => void): () => void {
   return getEngine().watch(hash, callback);
+}
+
+/**
+ * Why peers might not reach this page: tracker, signaling, ICE candidates, NAT
+ * type and relay, with a one-line verdict to show a person.
+ */
+export function diagnose(): Promise<Diagnosis> {
+  return getEngine().diagnose();
 }
 
 /** What this page seeds and downloads, bytes moved, peers connected. */

@@ -1,5 +1,6 @@
 import { createLog } from './log.js';
 import { Blame, type Verdict } from './blame.js';
+import type { Diagnosis } from './diagnose.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import { equalBytes } from './hash.js';
@@ -48,6 +49,8 @@ export interface DownloadHost {
   localId(): string | undefined;
   /** Opens (or reuses) a link to a peer; rejects when it cannot be reached. */
   connect(peerId: string, signal: AbortSignal): Promise<PeerLink>;
+  /** Why peers cannot be reached from here, for a `NO_PEER_REACHABLE` error; never rejects. */
+  diagnose?(): Promise<Diagnosis | undefined>;
 }
 
 export interface DownloadOptions {
@@ -297,9 +300,7 @@ export class Download extends Emitter<DownloadEvents> {
             new EcdnError('HASH_MISMATCH', `Every peer offering ${this.hash} sent bytes that do not match it.`, { hash: this.hash }),
           );
         }
-        return this.fail(
-          new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.`, { hash: this.hash }),
-        );
+        return this.#unreachable();
       }
       setTimeout(() => void this.#findPeers(), 500 * this.#emptyLookups);
     } catch (err) {
@@ -307,6 +308,17 @@ export class Download extends Emitter<DownloadEvents> {
     } finally {
       this.#lookingUp = false;
     }
+  }
+
+  /** Gives up with `NO_PEER_REACHABLE`, saying why when the host can tell. */
+  async #unreachable(): Promise<void> {
+    const details = await this.#host.diagnose?.();
+    // A peer may have turned up while the diagnosis ran.
+    if (this.destroyed || this.#peers.size > 0) return;
+    const why = details ? ` ${details.verdict}` : '';
+    this.fail(
+      new EcdnError('NO_PEER_REACHABLE', `None of the peers holding ${this.hash} could be reached.${why}`, { hash: this.hash, details }),
+    );
   }
 
   async #addPeer(peerId: string): Promise<void> {

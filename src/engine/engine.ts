@@ -2,11 +2,12 @@ import { createLog } from './log.js';
 import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';
+import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './diagnose.js';
 import { downloadStream, heldFileStream } from './file-stream.js';
 import { toBlob, type HashInput } from './hash.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
 import { buildManifest } from './manifest.js';
-import type { PeerLink } from './peer-link.js';
+import type { LinkRoute, PeerLink } from './peer-link.js';
 import { PeerNetwork } from './peer-network.js';
 import { TrackerClient, type Identity, type FileStatus, type WebSocketConstructor } from './tracker-client.js';
 import { Uploader, type UploaderHost } from './uploader.js';
@@ -19,12 +20,13 @@ export interface EngineConfig {
   /** Base URL of the EphemeralCDN server, e.g. `https://cdn.example.org`. */
   server?: string;
   /**
-   * ICE servers for WebRTC. Defaults to none, which connects peers on the same
-   * network; add STUN/TURN servers of your own to cross NATs. PeerJS's public
-   * STUN default is never used.
+   * ICE servers for WebRTC. Defaults to the ones the server hands out: its own
+   * STUN responder, and TURN with short-lived credentials where its operator set
+   * one up; none if it hands out nothing, which connects peers on one network.
+   * Setting this overrides them. PeerJS's public STUN default is never used.
    */
   iceServers?: RTCIceServer[];
-  /** `'relay'` hides this page's IP address from peers; needs a TURN server in `iceServers`. */
+  /** `'relay'` hides this page's IP address from peers; needs a TURN server (the server's, or one in `iceServers`). */
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Most bytes per second this page uploads to peers, all files together. Default: no limit. */
   uploadLimit?: number;
@@ -118,6 +120,8 @@ export interface FetchReport {
 const DEFAULT_MAX_PEERS = 5;
 const DEFAULT_MAX_CONNECTIONS = 40;
 const DEFAULT_CONNECT_TIMEOUT = 5_000;
+/** How long diagnose() gathers candidates by default. */
+const DIAGNOSE_TIMEOUT = 8_000;
 /** Blocks served within this are reported in one `seeding` event. */
 const SEEDING_REPORT_MS = 250;
 
@@ -145,6 +149,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #seedingReports = new Map<string, ReturnType<typeof setTimeout>>();
   /** Payload bytes received over peer networks that were replaced. */
   #bytesDownBefore = 0;
+  #diagnosis: { at: number; result: Promise<Diagnosis | undefined> } | undefined;
 
   constructor(config: EngineConfig = {}) {
     super();
@@ -296,6 +301,59 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       peers: this.#network?.size ?? 0,
       connections: links.map((link) => ({ peerId: link.remoteId, bytesUp: link.bytesSent, bytesDown: link.bytesReceived })),
     };
+  }
+
+  /**
+   * Finds out why peers might not reach this page: whether the tracker and the
+   * signaling server answer, which ICE candidates this network yields against
+   * the servers handed out, what kind of NAT it sits behind, and whether the
+   * relay works, with a one-line `verdict` a person can act on. Takes a few
+   * seconds; never rejects.
+   */
+  async diagnose(options: { timeout?: number } = {}): Promise<Diagnosis> {
+    this.#assertAlive();
+    const timeout = options.timeout ?? DIAGNOSE_TIMEOUT;
+    const signal = AbortSignal.timeout(timeout);
+    let tracker: Diagnosis['tracker'] = 'unreachable';
+    let signaling: Diagnosis['signaling'] = 'unreachable';
+    try {
+      await this.#startNetwork().ready(signal);
+      tracker = 'ok';
+      await this.#connected(signal);
+      signaling = 'ok';
+    } catch {
+      // Reported as unreachable.
+    }
+    const servers = this.#iceServers();
+    const urlsOf = (server: RTCIceServer) => (Array.isArray(server.urls) ? server.urls : [server.urls]);
+    const turn = servers.filter((server) => urlsOf(server).some((url) => /^turns?:/i.test(url)));
+    const probe = this.#tracker?.ice?.natProbe ?? [];
+    const stunUrls = probe.length >= 2 ? probe : servers.flatMap(urlsOf).filter((url) => /^stuns?:/i.test(url));
+    let found: Diagnosis['candidates'] = { host: 0, srflx: 0, relay: 0 };
+    let nat: Diagnosis['nat'] = 'unknown';
+    let relay: Diagnosis['turn'] = turn.length > 0 ? 'failed' : 'none';
+    try {
+      const gathering = await gatherCandidates([...stunUrls.map((urls) => ({ urls })), ...turn], timeout);
+      for (const { type } of gathering.candidates) if (type === 'host' || type === 'srflx' || type === 'relay') found[type]++;
+      nat = classifyNat(gathering, stunUrls);
+      if (turn.length > 0 && found.relay > 0) relay = 'ok';
+    } catch (err) {
+      this.emit('warning', err as Error);
+      found = { host: 0, srflx: 0, relay: 0 };
+    }
+    const diagnosis = { tracker, signaling, candidates: found, nat, turn: relay };
+    return { ...diagnosis, verdict: verdictFor(diagnosis) };
+  }
+
+  /**
+   * How each open peer connection's bytes travel: the ICE candidate pair in use
+   * (direct, through a NAT's mapping, or relayed) and the candidates the peer
+   * offered.
+   */
+  async routes(): Promise<Array<LinkRoute & { peerId: string }>> {
+    const links = [...(this.#network?.links() ?? [])].filter((link) => link.open);
+    const routes = await Promise.all(links.map(async (link) => ({ link, route: await link.route().catch(() => undefined) })));
+    return routes.flatMap(({ link, route }) => (route ? [{ peerId: link.remoteId, ...route }] : []));
   }
 
   /** Stops everything: downloads fail with `DESTROYED`, seeded files are withdrawn, connections close. */
@@ -486,7 +544,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     },
     localId: () => this.#tracker?.identity?.peerId,
     connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
+    diagnose: () => this.#diagnoseOnce(),
   };
+
+  /** One diagnosis shared by the downloads that give up within a minute, so that a page of images runs it once. */
+  #diagnoseOnce(): Promise<Diagnosis | undefined> {
+    const now = Date.now();
+    if (!this.#diagnosis || now - this.#diagnosis.at > 60_000) {
+      this.#diagnosis = { at: now, result: this.diagnose({ timeout: 5_000 }).catch(() => undefined) };
+    }
+    return this.#diagnosis.result;
+  }
 
   /**
    * Waits until this page is welcomed by the tracker and open on the signaling
@@ -537,6 +605,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       for (const callback of this.#watchers.get(status.hash) ?? []) callback(status);
     });
     tracker.on('identity', (identity) => this.#openNetwork(identity, base));
+    tracker.on('ice', () => this.#network?.setIceServers(this.#iceServers()));
     this.#networkOpen = new Promise((resolve) => (this.#resolveNetwork = resolve));
     return tracker;
   }
@@ -552,7 +621,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       identity,
       server,
       rtcConfig: {
-        iceServers: this.#config.iceServers ?? [],
+        iceServers: this.#iceServers(),
         ...(this.#config.iceTransportPolicy ? { iceTransportPolicy: this.#config.iceTransportPolicy } : {}),
       },
       maxConnections: this.#config.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -562,6 +631,11 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     network.on('warning', (err) => this.emit('warning', err));
     network.on('link', (link) => this.#onLink(link));
     this.#resolveNetwork?.(network);
+  }
+
+  /** The ICE servers in force: the page's own, else the server's. */
+  #iceServers(): RTCIceServer[] {
+    return this.#config.iceServers ?? this.#tracker?.ice?.iceServers ?? [];
   }
 
   #onLink(link: PeerLink): void {

@@ -22,18 +22,26 @@ export type EcdnErrorCode =
   | 'PROTOCOL'
   | 'DESTROYED';
 
+import type { Diagnosis } from './diagnose.js';
+
 /** The one error class EphemeralCDN throws. Read `code`, not `message`. */
 export class EcdnError extends Error {
   /** What went wrong, stable across versions. */
   readonly code: EcdnErrorCode;
   /** The file the failing call was about, when there was one. */
   readonly hash: string | undefined;
+  /**
+   * For `NO_PEER_REACHABLE`: what `diagnose()` found about this network, with a
+   * `verdict` to show a person ("Your network blocks direct connections…").
+   */
+  readonly details: Diagnosis | undefined;
 
-  constructor(code: EcdnErrorCode, message: string, options: { hash?: string; cause?: unknown } = {}) {
+  constructor(code: EcdnErrorCode, message: string, options: { hash?: string; cause?: unknown; details?: Diagnosis } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EcdnError';
     this.code = code;
     this.hash = options.hash;
+    this.details = options.details;
   }
 }
 

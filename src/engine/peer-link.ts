@@ -15,6 +15,25 @@ export const HIGH_WATER = 2 * 1024 * 1024;
 /** `bufferedamountlow` fires when the queue drains to this. */
 export const LOW_WATER = 1024 * 1024;
 
+/** One ICE candidate as `getStats()` reports it. */
+export interface CandidateInfo {
+  /** `host`, `srflx` (the address a NAT maps to), `prflx` or `relay` (a TURN server's). */
+  type: RTCIceCandidateType | undefined;
+  /** Undefined where the browser hides it (a peer-reflexive remote, say). */
+  address: string | undefined;
+  port: number | undefined;
+  protocol: string | undefined;
+}
+
+/** How a link's bytes travel. */
+export interface LinkRoute {
+  /** The selected candidate pair's ends; undefined while none is selected. */
+  local: CandidateInfo | undefined;
+  remote: CandidateInfo | undefined;
+  /** Every candidate the remote peer offered: all it revealed of its addresses. */
+  remoteCandidates: CandidateInfo[];
+}
+
 interface PeerLinkEvents extends Record<string, unknown> {
   /** A decoded frame other than the handshake. */
   frame: Frame;
@@ -65,6 +84,43 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   /** Bytes queued in the channel, not yet handed to the network. */
   get bufferedAmount(): number {
     return this.#channel?.bufferedAmount ?? 0;
+  }
+
+  /**
+   * The ICE candidate pair carrying this link now, read from `getStats()`.
+   * Browsers may switch pairs as ICE goes on, so read it when it matters (after
+   * a transfer), not at open. Undefined once the link is closed.
+   */
+  async route(): Promise<LinkRoute | undefined> {
+    const pc = (this.#conn as unknown as { peerConnection?: RTCPeerConnection }).peerConnection;
+    if (!pc || this.destroyed) return undefined;
+    const stats = await pc.getStats();
+    type Entry = Record<string, unknown> & { id: string; type: string };
+    let pairId: string | undefined;
+    const remoteCandidates: CandidateInfo[] = [];
+    const candidate = (id: unknown): CandidateInfo | undefined => {
+      const entry = typeof id === 'string' ? (stats.get(id) as Entry | undefined) : undefined;
+      if (!entry) return undefined;
+      return {
+        type: entry.candidateType as RTCIceCandidateType | undefined,
+        address: (entry.address ?? entry.ip) as string | undefined,
+        port: entry.port as number | undefined,
+        protocol: entry.protocol as string | undefined,
+      };
+    };
+    stats.forEach((entry: Entry) => {
+      if (entry.type === 'transport' && typeof entry.selectedCandidatePairId === 'string') pairId = entry.selectedCandidatePairId;
+      if (entry.type === 'remote-candidate') remoteCandidates.push(candidate(entry.id)!);
+    });
+    // Firefox reports no transport; its selected pair says so itself.
+    if (!pairId) {
+      stats.forEach((entry: Entry) => {
+        if (entry.type === 'candidate-pair' && (entry.selected === true || (entry.nominated === true && entry.state === 'succeeded')))
+          pairId = entry.id;
+      });
+    }
+    const pair = pairId === undefined ? undefined : (stats.get(pairId) as Entry | undefined);
+    return { local: candidate(pair?.localCandidateId), remote: candidate(pair?.remoteCandidateId), remoteCandidates };
   }
 
   /** Sends one frame now. Control frames are small, so they skip backpressure. */

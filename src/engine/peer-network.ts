@@ -73,7 +73,8 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
       token: identity.token,
       secure,
       debug: 0,
-      config: options.rtcConfig,
+      // A copy: setIceServers changes it.
+      config: { ...options.rtcConfig },
     });
     this.#peer = peer;
     let retries = 0;
@@ -109,6 +110,16 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
   /** Every link, open or opening. */
   links(): Iterable<PeerLink> {
     return this.#allLinks;
+  }
+
+  /**
+   * ICE servers for connections made from now on (fresh TURN credentials, say).
+   * Open connections keep the servers they started with.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    // PeerJS builds each RTCPeerConnection from `options.config` when it is made.
+    const config = this.#peer.options.config as RTCConfiguration;
+    config.iceServers = iceServers;
   }
 
   /** Opens (or reuses) a link to `peerId`; rejects with `NO_PEER_REACHABLE` or `ABORTED`. */

@@ -11,6 +11,14 @@ export interface Identity {
   token: string;
 }
 
+/** The ICE servers the server hands out, from `welcome` and later `ice` messages. */
+export interface IceGrant {
+  /** For every peer connection. */
+  iceServers: RTCIceServer[];
+  /** Two STUN URLs on one host, different ports, for telling cone from symmetric NATs. */
+  natProbe: string[];
+}
+
 /** What the tracker knows of one file. */
 export interface FileStatus {
   hash: string;
@@ -51,6 +59,8 @@ interface TrackerClientEvents extends Record<string, unknown> {
   connect: undefined;
   /** The connection dropped; a reconnection is scheduled. */
   disconnect: undefined;
+  /** The server handed out ICE servers: in `welcome`, and again before TURN credentials expire. */
+  ice: IceGrant;
   /** Something recoverable went wrong. */
   warning: Error;
 }
@@ -72,6 +82,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   destroyed = false;
   /** The current identity, once welcomed. */
   identity: Identity | undefined;
+  /** The ICE servers the server handed out last, if it hands out any. */
+  ice: IceGrant | undefined;
 
   readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket'>> & { WebSocket: WebSocketConstructor };
   #socket: WebSocket | undefined;
@@ -268,6 +280,10 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
       this.#onWelcome(socket, message);
       return;
     }
+    if (message.type === 'ice') {
+      this.#onIce(message);
+      return;
+    }
     if (message.type === 'swarm') {
       const hash = String(message.hash);
       if (message.alive !== true && Date.now() < this.#settlingUntil) {
@@ -305,7 +321,16 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     }
   }
 
+  #onIce(message: ServerMessage): void {
+    const grant = parseIceGrant(message);
+    if (!grant) return;
+    this.ice = grant;
+    this.emit('ice', grant);
+  }
+
   #onWelcome(socket: WebSocket, message: ServerMessage): void {
+    // Before `identity`, whose listeners open peer connections with these servers.
+    this.#onIce(message);
     const identity = { peerId: String(message.peerId), token: String(message.token) };
     const changed = this.identity?.peerId !== identity.peerId;
     this.identity = identity;
@@ -361,4 +386,24 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     debug('tracker connection closed; reconnecting in %d ms', Math.round(delay));
     this.#reconnectTimer = setTimeout(() => this.#open(), delay);
   }
+}
+
+/** The ICE servers in a `welcome` or `ice` message, keeping only well-formed entries; undefined when there are none. */
+function parseIceGrant(message: ServerMessage): IceGrant | undefined {
+  if (!Array.isArray(message.iceServers)) return undefined;
+  const isUrl = (url: unknown): url is string => typeof url === 'string' && /^(stun|stuns|turn|turns):/i.test(url);
+  const iceServers: RTCIceServer[] = [];
+  for (const entry of message.iceServers as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { urls, username, credential } = entry as Record<string, unknown>;
+    const list = (Array.isArray(urls) ? urls : [urls]).filter(isUrl);
+    if (list.length === 0) continue;
+    iceServers.push({
+      urls: list,
+      ...(typeof username === 'string' ? { username } : {}),
+      ...(typeof credential === 'string' ? { credential } : {}),
+    });
+  }
+  const natProbe = Array.isArray(message.natProbe) ? message.natProbe.filter(isUrl) : [];
+  return { iceServers, natProbe };
 }

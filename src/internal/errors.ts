@@ -23,7 +23,10 @@ export function isAbort(error: unknown): boolean {
  */
 export function errorMessage(detail: EcdnErrorDetail | undefined): string {
   const code = detail?.code ?? 'UNKNOWN';
-  return code === 'UNKNOWN' ? (detail?.message ?? errorText(code)) : errorText(code);
+  if (code === 'UNKNOWN') return detail?.message ?? errorText(code);
+  // Unreachable peers: the engine's diagnosis says why, in words a person can act on.
+  const verdict = isEcdnError(detail?.error, 'NO_PEER_REACHABLE') ? detail.error.details?.verdict : undefined;
+  return verdict ? `${errorText(code)} ${verdict}` : errorText(code);
 }
 
 /** Words for users, by error code. */
