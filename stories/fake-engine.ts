@@ -7,6 +7,7 @@ import type { EngineEvents, EngineStats, FetchOptions, SeedOptions } from '../sr
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
+import type { Diagnosis } from '../src/engine/diagnose.js';
 import type { FileStatus } from '../src/engine/tracker-client.js';
 import type { EcdnEngine } from '../src/internal/context.js';
 
@@ -38,6 +39,8 @@ export interface FakeEngineOptions {
    * seeded file's growing figures (as a page serving them would).
    */
   uploads?: number[];
+  /** What `diagnose` reports; by default a network that reaches its peers directly. */
+  diagnosis?: Partial<Diagnosis>;
 }
 
 type Seeding = EngineEvents['seeding'];
@@ -156,6 +159,20 @@ export class FakeEngine implements EcdnEngine {
 
   stats(): EngineStats {
     return this.#stats(this.#uploadTick);
+  }
+
+  async diagnose(): Promise<Diagnosis> {
+    this.calls.push({ method: 'diagnose' });
+    return {
+      tracker: 'ok',
+      signaling: 'ok',
+      candidates: { host: 1, srflx: 1, relay: 0 },
+      stun: 'ok',
+      nat: 'cone',
+      turn: 'none',
+      verdict: 'Direct connections work from this network for peers whose networks allow them.',
+      ...this.options.diagnosis,
+    };
   }
 
   /** Uploads grow on every tick, as live downloads would. */

@@ -5,7 +5,7 @@ import { classifyNat, parseCandidate, verdictFor, type Diagnosis, type GatheredC
 const PROBE = ['stun:198.18.0.1:3478', 'stun:198.18.0.1:3479'];
 const host: GatheredCandidate = { type: 'host', address: '192.168.1.2', port: 50000, relatedPort: undefined };
 const srflx = (port: number): GatheredCandidate => ({ type: 'srflx', address: '198.18.0.10', port, relatedPort: 50000 });
-const ok = { tracker: 'ok', signaling: 'ok', candidates: { host: 1, srflx: 1, relay: 0 } } as const;
+const ok = { tracker: 'ok', signaling: 'ok', candidates: { host: 1, srflx: 1, relay: 0 }, stun: 'ok' } as const;
 
 describe('diagnose', () => {
   it('reads candidate lines', () => {
@@ -48,5 +48,7 @@ describe('diagnose', () => {
     assert.match(verdict({ tracker: 'unreachable' }), /server cannot be reached/);
     assert.match(verdict({ nat: 'cone' }), /Direct connections work/);
     assert.match(verdict({ candidates: { host: 0, srflx: 0, relay: 0 } }), /WebRTC is disabled/);
+    assert.match(verdict({ stun: 'none', nat: 'unknown' }), /no STUN or TURN server: peers connect only within one network/);
+    assert.match(verdict({ stun: 'failed', nat: 'unknown', candidates: { host: 1, srflx: 0, relay: 0 } }), /no STUN answer through/);
   });
 });

@@ -12,6 +12,8 @@ export interface Diagnosis {
   signaling: 'ok' | 'unreachable';
   /** ICE candidates gathered, by type. */
   candidates: { host: number; srflx: number; relay: number };
+  /** Whether the STUN servers handed out answered; `none` when there are none. */
+  stun: 'ok' | 'failed' | 'none';
   /**
    * How this network maps addresses: `open` (no NAT), `cone` (one public port
    * per local port: direct connections work), `symmetric` (a new public port per
@@ -127,7 +129,10 @@ export function verdictFor(d: Omit<Diagnosis, 'verdict'>): string {
   if (d.candidates.host + d.candidates.srflx + d.candidates.relay === 0) {
     return 'This browser offers no network address to peers (WebRTC is disabled or blocked).';
   }
-  if (d.nat === 'symmetric' || (d.nat === 'unknown' && d.candidates.srflx === 0)) {
+  if (d.stun === 'none' && d.turn === 'none') {
+    return 'This server hands out no STUN or TURN server: peers connect only within one network.';
+  }
+  if (d.nat === 'symmetric' || (d.stun === 'failed' && d.candidates.srflx === 0)) {
     const blocked =
       d.nat === 'symmetric'
         ? 'Your network (a symmetric NAT) blocks direct connections'

@@ -332,16 +332,18 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     let found: Diagnosis['candidates'] = { host: 0, srflx: 0, relay: 0 };
     let nat: Diagnosis['nat'] = 'unknown';
     let relay: Diagnosis['turn'] = turn.length > 0 ? 'failed' : 'none';
+    let stun: Diagnosis['stun'] = stunUrls.length > 0 ? 'failed' : 'none';
     try {
       const gathering = await gatherCandidates([...stunUrls.map((urls) => ({ urls })), ...turn], timeout);
       for (const { type } of gathering.candidates) if (type === 'host' || type === 'srflx' || type === 'relay') found[type]++;
       nat = classifyNat(gathering, stunUrls);
+      if (stunUrls.some((url) => !gathering.unanswered.has(url)) && (found.srflx > 0 || nat === 'open')) stun = 'ok';
       if (turn.length > 0 && found.relay > 0) relay = 'ok';
     } catch (err) {
       this.emit('warning', err as Error);
       found = { host: 0, srflx: 0, relay: 0 };
     }
-    const diagnosis = { tracker, signaling, candidates: found, nat, turn: relay };
+    const diagnosis = { tracker, signaling, candidates: found, stun, nat, turn: relay };
     return { ...diagnosis, verdict: verdictFor(diagnosis) };
   }
 

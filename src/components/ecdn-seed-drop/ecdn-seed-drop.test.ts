@@ -40,6 +40,23 @@ describe('<ecdn-seed-drop>', () => {
     await expect(el).shadowDom.to.be.accessible();
   });
 
+  it('warns while seeding from a network others can reach only through a relay the server lacks', async () => {
+    const verdict = 'Your network (a symmetric NAT) blocks direct connections and this server has no relay configured.';
+    const fake = new FakeEngine({ diagnosis: { nat: 'symmetric', turn: 'none', verdict } });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    pickFile(el, new File(['hello'], 'hello.txt'));
+    await waitUntil(() => el.shadowRoot!.querySelector('[part="reach-warning"]'), 'the warning appears');
+    expect(part(el, 'reach-warning').textContent).to.include(verdict).and.include('may not be able to download');
+    await expect(el).shadowDom.to.be.accessible();
+
+    const direct = new FakeEngine();
+    const fine = await mount<EcdnSeedDrop>(direct, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    pickFile(fine, new File(['hello'], 'hello.txt'));
+    await waitUntil(() => direct.calls.some((c) => c.method === 'diagnose') && fine.state === 'ready');
+    await fine.updateComplete;
+    expect(fine.shadowRoot!.querySelector('[part="reach-warning"]'), 'no warning where peers connect directly').to.equal(null);
+  });
+
   it('shows hashing progress', async () => {
     const fake = new FakeEngine({ seed: 'loading', hashFraction: 0.4 });
     const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);

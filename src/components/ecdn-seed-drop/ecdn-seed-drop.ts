@@ -44,6 +44,7 @@ import { copyText, snippets } from './snippets.js';
  * @csspart counts - The live counts: seeders, downloading from you, bytes served.
  * @csspart stop-button - The stop-seeding button.
  * @csspart error - The error message.
+ * @csspart reach-warning - Shown while seeding from a network that others can reach only through a relay, when the server has none.
  *
  * @cssprop [--ecdn-seed-drop-max-width=40rem] - Widest the element grows.
  * @cssprop [--ecdn-seed-drop-min-height=10rem] - Least height of the drop zone.
@@ -75,6 +76,8 @@ export class EcdnSeedDrop extends EcdnElement {
   @state() private _downloaders = 0;
   @state() private _bytesUp = 0;
   @state() private _copied: string | undefined;
+  /** Why others may not reach this page, when they may not (from the engine's diagnosis). */
+  @state() private _unreachable: string | undefined;
 
   @query('input[type=file]') private _input!: HTMLInputElement;
 
@@ -86,6 +89,7 @@ export class EcdnSeedDrop extends EcdnElement {
       this._hash = hash;
       this.setState('ready');
       this.#startSeedingWatch();
+      void this.#checkReachable(engine, hash);
       this.emit(new EcdnLoadEvent({ hash, size: file.size, type: file.type, name: file.name }));
     },
     onError: (err) => {
@@ -163,6 +167,18 @@ export class EcdnSeedDrop extends EcdnElement {
     // Cancelled while announcing: the engine already serves it; withdraw it.
     if (run.stale) engine.unseed(hash);
     return { hash, engine, file };
+  }
+
+  /**
+   * Warns when peers elsewhere could reach this page only through a relay and
+   * the server has none: they would wait and fail, and the publisher should know.
+   */
+  async #checkReachable(engine: EcdnEngine, hash: string): Promise<void> {
+    this._unreachable = undefined;
+    const d = await engine.diagnose().catch(() => undefined);
+    if (!d || hash !== this._hash) return;
+    const needsRelay = d.nat === 'symmetric' || (d.stun === 'failed' && d.candidates.srflx === 0);
+    this._unreachable = needsRelay && d.turn !== 'ok' ? d.verdict : undefined;
   }
 
   /** Stops hashing, or stops seeding the file and tells the tracker. */
@@ -367,6 +383,14 @@ export class EcdnSeedDrop extends EcdnElement {
             : `Keep this tab open: the file lives only while ${seeders === undefined ? 'a' : 'at least one'} tab holding it is open.`
         }
       </p>
+
+      ${
+        this._unreachable
+          ? html`<p part="reach-warning" class="notice notice--last" role="status">
+              ${this._unreachable} People on other networks may not be able to download this file.
+            </p>`
+          : nothing
+      }
 
       <div class="row">
         <button part="stop-button" class="button" type="button" @click=${() => this.stop()}>Stop seeding</button>
