@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import WebSocket from 'ws';
+import { configFromEnv } from './config.js';
 import { createServer, type EcdnServer } from './create-server.js';
 
 let server: EcdnServer;
@@ -71,4 +73,47 @@ test('a WebSocket to an unknown path is refused with 404', async () => {
   const ws = new WebSocket(`${url.replace('http', 'ws')}/nowhere`);
   const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
   assert.equal(status, 404);
+});
+
+test("npm start's defaults exposed on HOST=0.0.0.0 hand out the built-in STUN server at the host name the client used, and it answers", async () => {
+  const {
+    port: _port,
+    host,
+    logLevel: _level,
+    ...options
+  } = configFromEnv({ HOST: '0.0.0.0', STUN_PORT: String(40_000 + Math.floor(Math.random() * 20_000)) });
+  const exposed = createServer(options);
+  const base = await exposed.listen(0, host);
+  try {
+    const port = new URL(base).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/tracker`, { headers: { Host: `cdn.example.org:${port}` } });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const welcome = new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+    ws.send(JSON.stringify({ type: 'hello' }));
+    const stunPort = options.ice!.stunPort!;
+    assert.deepEqual((await welcome).iceServers, [{ urls: `stun:cdn.example.org:${stunPort}` }]);
+    ws.close();
+    // Both STUN ports answer a binding request.
+    for (const stun of [stunPort, stunPort + 1]) {
+      const client = createSocket('udp4');
+      const request = Buffer.alloc(20);
+      request.writeUInt16BE(0x0001, 0);
+      request.writeUInt32BE(0x2112a442, 4);
+      const reply = new Promise<Buffer>((resolve) => client.once('message', resolve));
+      client.send(request, stun, '127.0.0.1');
+      assert.equal((await reply).readUInt16BE(0), 0x0101, `port ${stun} answers`);
+      client.close();
+    }
+  } finally {
+    await exposed.close();
+  }
+});
+
+test('a STUN port in use stops the start with a message that names STUN_PORT', async () => {
+  const taken = createSocket('udp4');
+  await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve));
+  const blocked = createServer({ ice: { stunPort: taken.address().port } });
+  await assert.rejects(blocked.listen(0, '127.0.0.1'), /STUN_PORT/);
+  await blocked.close();
+  taken.close();
 });
