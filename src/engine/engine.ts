@@ -491,23 +491,22 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     let interrupt!: (reason: EcdnError) => void;
-    const leave = (reason: EcdnError) => {
-      if (left) return;
+    /** Stops listening for this caller; false when it already had. */
+    const detach = (): boolean => {
+      if (left) return false;
       left = true;
       offProgress?.();
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const leave = (reason: EcdnError) => {
+      if (!detach()) return;
       interrupt(reason);
       download.leave(reason);
     };
     const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
-    const done = Promise.race([download.done, interrupted]).finally(() => {
-      if (left) return;
-      left = true;
-      offProgress?.();
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    });
+    const done = Promise.race([download.done, interrupted]).finally(detach);
     // A stream's caller reads errors from the stream, not from this promise.
     done.catch(() => {});
     if (signal?.aborted) {
