@@ -2,6 +2,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { closePage, openEcdnPage, openPage, openWebTorrentPage, peakHeap, type WebTorrentSite } from '../lib/browser.js';
 import { log, MiB, mbps, sleep, withTimeout } from '../lib/stats.js';
+import { seedRandomBlob } from '../../test/helpers/pages.js';
 
 let nextSeed = 1000;
 /** A fresh seed for the page-side byte generator, so that every trial moves a new file. */
@@ -283,16 +284,7 @@ export async function heapRun(browser: Browser, serverUrl: string, size: number)
   const seeder = await openEcdnPage(browser, serverUrl);
   const consumer = await openEcdnPage(browser, serverUrl);
   try {
-    // Built from 1 MiB parts, so that no buffer of the file's size ever exists in the seeder.
-    const hash = await seeder.evaluate(async (size) => {
-      const parts: Blob[] = [];
-      const chunk = new Uint8Array(1024 * 1024);
-      for (let offset = 0; offset < size; offset += chunk.length) {
-        for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
-        parts.push(new Blob([chunk]));
-      }
-      return window.EphemeralCDN.seed(new Blob(parts));
-    }, size);
+    const hash = await seedRandomBlob(seeder, size);
     // Let the background manifest pass finish before the baseline.
     await sleep(1500);
     let release!: () => void;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CDPSession, Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
-import { openEcdnPage } from '../helpers/pages.js';
+import { openEcdnPage, seedRandomBlob } from '../helpers/pages.js';
 import { useSession } from '../helpers/session.js';
 
 // A 256 MiB file: the seeder serves slices of its Blob, so its JavaScript heap
@@ -34,16 +34,7 @@ async function peakHeap(page: Page, until: Promise<unknown>): Promise<{ baseline
 
 test(`a ${SIZE / MiB} MiB file seeds and fetches without the seeder's heap growing by its size`, { timeout: 240_000 }, async () => {
   const seeder = await openEcdnPage(session.browser, session.server.url);
-  // Built from 1 MiB parts, so no single buffer of the file's size ever exists in the seeder.
-  const hash = await seeder.evaluate(async (size) => {
-    const parts: Blob[] = [];
-    const chunk = new Uint8Array(1024 * 1024);
-    for (let offset = 0; offset < size; offset += chunk.length) {
-      for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
-      parts.push(new Blob([chunk]));
-    }
-    return window.EphemeralCDN.seed(new Blob(parts));
-  }, SIZE);
+  const hash = await seedRandomBlob(seeder, SIZE);
 
   const consumer = await openEcdnPage(session.browser, session.server.url);
   const fetched = consumer.evaluate(async (hash) => {

@@ -36,6 +36,23 @@ export function seedRandom(page: Page, size: number, seed = nextSeed++): Promise
   );
 }
 
+/**
+ * Seeds `size` random bytes in the page, built from 1 MiB Blob parts so that no
+ * buffer of the file's size ever exists there (for heap measurements), and
+ * resolves with their hash.
+ */
+export function seedRandomBlob(page: Page, size: number): Promise<string> {
+  return page.evaluate(async (size) => {
+    const parts: Blob[] = [];
+    const chunk = new Uint8Array(1024 * 1024);
+    for (let offset = 0; offset < size; offset += chunk.length) {
+      for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
+      parts.push(new Blob([chunk]));
+    }
+    return window.EphemeralCDN.seed(new Blob(parts));
+  }, size);
+}
+
 /** Fetches `hash` in the page; resolves with the SHA-256 of what arrived, computed independently. */
 export function fetchDigest(page: Page, hash: string, options: { maxPeers?: number; reseed?: boolean } = {}): Promise<string> {
   return page.evaluate(
