@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,tracker]`
+// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,tracker,nat]`
 //
 // Real Chromium tabs (playwright-core, /usr/bin/chromium or CHROME_PATH) and the
 // real server; writes bench/results/latest.json and prints a table. See
@@ -27,6 +27,7 @@ import {
   wtWaitForPeers,
 } from './scenarios/transfer.js';
 import { runTracker } from './scenarios/tracker.js';
+import { runNat } from './scenarios/nat.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -52,6 +53,8 @@ const CONFIG = quick
       hashSize: 256 * MiB,
       hashRuns: 1,
       heapSize: 64 * MiB,
+      natRuns: 3,
+      natSize: 8 * MiB,
       tracker: {
         peers: 10_000,
         clientProcesses: 4,
@@ -76,6 +79,8 @@ const CONFIG = quick
       hashSize: 1024 * MiB,
       hashRuns: 3,
       heapSize: 256 * MiB,
+      natRuns: 5,
+      natSize: 32 * MiB,
       tracker: {
         peers: 19_000,
         clientProcesses: 4,
@@ -89,7 +94,7 @@ const CONFIG = quick
         heapProfile: args.includes('--tracker-heap'),
       },
     };
-if (Number.isFinite(runsArg)) CONFIG.runs = runsArg;
+if (Number.isFinite(runsArg)) CONFIG.runs = CONFIG.natRuns = runsArg;
 
 const SMALL = 16 * 1024;
 const loadAtStart = os.loadavg();
@@ -333,6 +338,28 @@ async function trackerScenario() {
   results.announce_p99_ms_at_5k = r.details.light_p99_ms;
 }
 
+async function natScenario() {
+  // The simulated internet is built from network namespaces and nftables.
+  if (process.getuid?.() !== 0) {
+    log('nat: skipped, it needs root (network namespaces, nftables, coturn)');
+    raw.nat = { skipped: 'needs root' };
+    return;
+  }
+  try {
+    const r = await runNat({ runs: CONFIG.natRuns, size: CONFIG.natSize });
+    Object.assign(results, r.results);
+    raw.nat = r.raw;
+  } catch (err) {
+    // A wrong route still leaves figures worth reading; keep them beside the failure.
+    const partial = (err as { partial?: { results: Record<string, number>; raw: unknown } }).partial;
+    if (partial) {
+      Object.assign(results, partial.results);
+      raw.nat = partial.raw;
+    }
+    throw err;
+  }
+}
+
 const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   single_vs_bare: ['>= 0.9', (v) => v >= 0.9],
   vs_webtorrent: ['>= 1.5', (v) => v >= 1.5],
@@ -367,6 +394,14 @@ const UNITS: Record<string, string> = {
   announce_p99_ms: 'ms',
   announce_p99_ms_at_5k: 'ms',
   tracker_server_cpu_us_per_announce: 'µs',
+  ...Object.fromEntries(
+    ['cone', 'turn', 'relay'].flatMap((path) => [
+      [`nat_${path}_setup_ms`, 'ms'],
+      [`nat_${path}_bare_setup_ms`, 'ms'],
+      [`nat_${path}_mbps`, 'MB/s'],
+      [`nat_${path}_bare_mbps`, 'MB/s'],
+    ]),
+  ),
 };
 
 function printTable(all: Record<string, unknown>) {
@@ -416,6 +451,7 @@ async function main() {
     await browser?.close();
     browser = undefined;
     await step('tracker', trackerScenario);
+    await step('nat', natScenario);
   } finally {
     await browser?.close().catch(() => {});
     await site.close().catch(() => {});
