@@ -323,7 +323,7 @@ export async function hashRun(browser: Browser, serverUrl: string, size: number)
       for (let i = 0; i < chunk.length; i += 65_536) crypto.getRandomValues(chunk.subarray(i, i + 65_536));
       const parts: Blob[] = [];
       const stamp = new DataView(chunk.buffer);
-      for (let offset = 0; offset < size; offset += chunk.length) {
+      for (let offset = 0, n = 0; offset < size; offset += chunk.length, n++) {
         stamp.setUint32(0, n);
         parts.push(new Blob([chunk]));
       }
