@@ -1,18 +1,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { closePage, launchChromium, openPage } from '../helpers/browser.js';
+import { makePng } from '../helpers/png.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { plainPage, startSite, type Site } from '../helpers/site.js';
 
 // The custom elements as an embedding site uses them: plain HTML pages, on an
 // origin of their own, whose only script is the server's /ephemeralcdn.js,
 // against the real server, with no ICE server (the engine's default).
 
 let server: RunningServer;
-let site: { url: string; pages: Map<string, string>; close: () => Promise<void> };
+let site: Site;
 let browser: Browser;
 
 before(async () => {
@@ -26,65 +25,9 @@ after(async () => {
   await server?.close();
 });
 
-/**
- * An embedding site: another origin on loopback that serves the test's plain
- * HTML pages. (Pages fulfilled by request interception would have no address,
- * and Chromium's local network access checks then block their WebSocket to
- * the loopback tracker.)
- */
-async function startSite(): Promise<typeof site> {
-  const pages = new Map<string, string>();
-  const http = createHttpServer((req, res) => {
-    const body = pages.get(req.url ?? '');
-    res.writeHead(body ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(body ?? 'not found');
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pages,
-    close: () => new Promise((resolve) => http.close(() => resolve())),
-  };
-}
-
 /** Opens a plain HTML page of the embedding site whose one script is the server's `/ephemeralcdn.js`. */
-async function openPlainPage(body: string, head = '', scriptAtEnd = false): Promise<Page> {
-  const path = `/plain-${Math.random().toString(36).slice(2)}.html`;
-  const script = `<script src="${server.url}/ephemeralcdn.js"></script>`;
-  site.pages.set(
-    path,
-    `<!doctype html><html><head><meta charset="utf-8"><title>plain</title>
-      ${scriptAtEnd ? '' : script}${head}</head><body>${body}${scriptAtEnd ? script : ''}</body></html>`,
-  );
-  return openPage(browser, `${site.url}${path}`);
-}
-
-/** A real `width`×`height` PNG (an RGB gradient), made without any image library. */
-function makePng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) rows.set([(x * 255) / width, (y * 255) / height, 200], row + 1 + x * 3);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+function openPlainPage(body: string, head = '', scriptAtEnd = false): Promise<Page> {
+  return openPage(browser, plainPage(site, `${server.url}/ephemeralcdn.js`, body, head, scriptAtEnd));
 }
 
 function state(page: Page, selector: string): Promise<string | null> {

@@ -4,7 +4,9 @@ import type { Browser as ChromiumBrowser } from 'playwright-core';
 import puppeteer, { type Browser as FirefoxBrowser } from 'puppeteer-core';
 import { launchChromium, openPage } from '../helpers/browser.js';
 import { firefoxLaunchOptions, firefoxPath, NO_FIREFOX } from '../helpers/firefox.js';
+import { makePng } from '../helpers/png.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { plainPage, startSite, type Site } from '../helpers/site.js';
 
 // Swarms across browser engines: Chromium (through Playwright) and Firefox
 // (through Puppeteer over WebDriver BiDi, the only way to drive Debian's
@@ -17,6 +19,7 @@ const firefox = firefoxPath();
 const skip = firefox ? false : process.env.ECDN_REQUIRE_FIREFOX ? false : NO_FIREFOX;
 
 let server: RunningServer;
+let site: Site;
 let chromium: ChromiumBrowser;
 let gecko: FirefoxBrowser;
 
@@ -24,12 +27,14 @@ before(async () => {
   if (skip) return;
   if (!firefox) throw new Error(NO_FIREFOX);
   server = await startServer();
+  site = await startSite();
   chromium = await launchChromium();
   gecko = await puppeteer.launch(firefoxLaunchOptions(firefox));
 });
 after(async () => {
   await gecko?.close();
   await chromium?.close();
+  await site?.close();
   await server?.close();
 });
 
@@ -43,29 +48,49 @@ interface Tab {
 async function open(engine: Tab['engine']): Promise<Tab> {
   const url = `${server.url}/healthz`;
   const bundle = `${server.url}/ephemeralcdn.js`;
+  const tab = await openAt(engine, url);
+  await tab.run(loadScript, bundle);
+  await tab.run(() => window.EphemeralCDN.configure({ iceServers: [] }), undefined);
+  return tab;
+}
+
+/** A tab of `engine` at `url`, in a context of its own, as a separate user's tab would be. */
+async function openAt(engine: Tab['engine'], url: string): Promise<Tab> {
   if (engine === 'chromium') {
     const page = await openPage(chromium, url);
-    await page.addScriptTag({ url: bundle });
-    const tab: Tab = {
-      engine,
-      run: (fn, arg) => page.evaluate(fn as never, arg) as never,
-      close: () => page.context().close(),
-    };
-    await tab.run(() => window.EphemeralCDN.configure({ iceServers: [] }), undefined);
-    return tab;
+    return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close: () => page.context().close() };
   }
-  // A separate context, as a separate user's tab would be.
   const context = await gecko.createBrowserContext();
   const page = await context.newPage();
   await page.goto(url);
-  await page.addScriptTag({ url: bundle });
-  const tab: Tab = {
-    engine,
-    run: (fn, arg) => page.evaluate(fn as never, arg) as never,
-    close: () => context.close(),
-  };
-  await tab.run(() => window.EphemeralCDN.configure({ iceServers: [] }), undefined);
-  return tab;
+  return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close: () => context.close() };
+}
+
+/** In a page: loads a classic script and waits for it to run. */
+function loadScript(src: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = () => resolve();
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(script);
+  });
+}
+
+/** In a page: resolves once `selector`'s `state` attribute is `expected`. */
+function waitForState({ selector, expected }: { selector: string; expected: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${selector} stayed ${document.querySelector(selector)?.getAttribute('state')}`)),
+      30_000,
+    );
+    const poll = setInterval(() => {
+      if (document.querySelector(selector)?.getAttribute('state') !== expected) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    }, 50);
+  });
 }
 
 /** Seeds `size` bytes from `seed` (the same bytes in any engine) and resolves with their hash. */
@@ -135,4 +160,53 @@ test('a mixed swarm: a Firefox consumer receives pieces from Chromium and Firefo
   const engines = new Set(sources.map((id) => seeders[ids.indexOf(id)]?.engine));
   assert.deepEqual([...engines].sort(), ['chromium', 'firefox'], `pieces came from ${sources.length} seeders`);
   for (const tab of [...seeders, consumer]) await tab.close();
+});
+
+test('Firefox: one <script src> on another origin is enough to seed and fetch', { skip, timeout: 60_000 }, async () => {
+  const url = plainPage(site, `${server.url.replace('127.0.0.1', 'localhost')}/ephemeralcdn.js`, '');
+  const [a, b] = [await openAt('firefox', url), await openAt('firefox', url)];
+  const hash = await a.run(() => window.EphemeralCDN.seed(new TextEncoder().encode('hello from another origin')), undefined);
+  assert.equal(await b.run((hash) => window.EphemeralCDN.fetchText(hash), hash), 'hello from another origin');
+  assert.notEqual(await b.run(() => location.origin, undefined), new URL(server.url).origin);
+  for (const tab of [a, b]) await tab.close();
+});
+
+test("Firefox: a PNG dropped on <ecdn-seed-drop> renders in another page's <ecdn-img>, which turns dead when the seeder leaves", {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  const bundle = `${server.url}/ephemeralcdn.js`;
+  const seeder = await openAt('firefox', plainPage(site, bundle, '<ecdn-seed-drop></ecdn-seed-drop>'));
+  const png = makePng(96, 64).toString('base64');
+  // What choosing a file does: the input's files change, and it says so.
+  const hash = await seeder.run(async (png) => {
+    const el = document.querySelector('ecdn-seed-drop')!;
+    await customElements.whenDefined('ecdn-seed-drop');
+    await el.updateComplete;
+    const input = el.shadowRoot!.querySelector('input[type=file]') as HTMLInputElement;
+    const transfer = new DataTransfer();
+    const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], 'gradient.png', { type: 'image/png' }));
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    await new Promise<void>((resolve) => el.addEventListener('ecdn-load', () => resolve(), { once: true }));
+    return el.hash!;
+  }, png);
+  assert.match(hash, /^[0-9a-f]{64}$/);
+
+  const viewer = await openAt(
+    'firefox',
+    plainPage(
+      site,
+      bundle,
+      `<ecdn-img hash="${hash}" alt="a gradient"></ecdn-img>`,
+      '<script>EphemeralCDN.configure({ reseed: false });</script>',
+    ),
+  );
+  await viewer.run(waitForState, { selector: 'ecdn-img', expected: 'ready' });
+  const width = await viewer.run(() => document.querySelector('ecdn-img')!.shadowRoot!.querySelector('img')!.naturalWidth, undefined);
+  assert.equal(width, 96);
+  await seeder.close();
+  await viewer.run(waitForState, { selector: 'ecdn-img', expected: 'dead' });
+  await viewer.close();
 });
