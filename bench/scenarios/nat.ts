@@ -83,7 +83,8 @@ interface Trial {
   route: string;
 }
 
-const describe = (r: Route | undefined) => (r ? `${r.local?.type} ${r.local?.address ?? '?'} ↔ ${r.remote?.type} ${r.remote?.address ?? '?'}` : 'no route');
+const describe = (r: Route | undefined) =>
+  r ? `${r.local?.type} ${r.local?.address ?? '?'} ↔ ${r.remote?.type} ${r.remote?.address ?? '?'}` : 'no route';
 
 /** Runs the scenario; resolves with the keys for the table and the raw runs. Throws if a path took the wrong route. */
 export async function runNat(options: NatOptions): Promise<{ results: Record<string, number>; raw: Record<string, unknown> }> {
@@ -97,7 +98,11 @@ export async function runNat(options: NatOptions): Promise<{ results: Record<str
     const secure = [`--unsafely-treat-insecure-origin-as-secure=${servers.stunOnly},${servers.withTurn}`];
     const browsers = {} as Record<HomeName, Browser>;
     for (const home of Object.keys(HOMES) as HomeName[]) browsers[home] = await net.launchChromium(home, { args: secure });
-    log(`nat: internet up (homes ${Object.entries(HOMES).map(([h, t]) => `${h} ${t}`).join(', ')}), servers and browsers started`);
+    log(
+      `nat: internet up (homes ${Object.entries(HOMES)
+        .map(([h, t]) => `${h} ${t}`)
+        .join(', ')}), servers and browsers started`,
+    );
 
     // Per path: a seeder tab holding a small and a large file of its own, and the two bare tabs.
     const setups = {} as Record<PathName, { seeder: Page; small: string; large: string; bare: BarePair }>;
@@ -169,8 +174,7 @@ export async function runNat(options: NatOptions): Promise<{ results: Record<str
     const routes: Record<string, { expected: string; ecdn: string[]; bare: string[] }> = {};
     for (const name of PATH_NAMES) {
       const of = (who: 'ecdn' | 'bare', key: 'setupMs' | 'mbps') => runs.map((run) => run[name][who]?.[key] ?? NaN);
-      const ratio = (key: 'setupMs' | 'mbps') =>
-        median(runs.map((run) => (run[name].ecdn?.[key] ?? NaN) / (run[name].bare?.[key] ?? NaN)));
+      const ratio = (key: 'setupMs' | 'mbps') => median(runs.map((run) => (run[name].ecdn?.[key] ?? NaN) / (run[name].bare?.[key] ?? NaN)));
       results[`nat_${name}_setup_ms`] = round(median(of('ecdn', 'setupMs')), 0);
       results[`nat_${name}_bare_setup_ms`] = round(median(of('bare', 'setupMs')), 0);
       results[`nat_${name}_setup_vs_bare`] = round(ratio('setupMs'), 2);
@@ -188,7 +192,15 @@ export async function runNat(options: NatOptions): Promise<{ results: Record<str
       paths: Object.fromEntries(
         PATH_NAMES.map((name) => {
           const p: PathSpec = PATHS[name];
-          return [name, { seeder: `${p.seeder} (${HOMES[p.seeder]})`, consumer: `${p.consumer} (${HOMES[p.consumer]})`, server: p.server, policy: p.policy ?? 'all' }];
+          return [
+            name,
+            {
+              seeder: `${p.seeder} (${HOMES[p.seeder]})`,
+              consumer: `${p.consumer} (${HOMES[p.consumer]})`,
+              server: p.server,
+              policy: p.policy ?? 'all',
+            },
+          ];
         }),
       ),
       routes,
@@ -212,10 +224,7 @@ export async function runNat(options: NatOptions): Promise<{ results: Record<str
     );
     if (wrong.length || missing.length) {
       const error = new Error(
-        [
-          ...wrong.map((w) => `wrong route: ${w}`),
-          ...missing.map((m) => `no successful trial: ${m}`),
-        ].join('; '),
+        [...wrong.map((w) => `wrong route: ${w}`), ...missing.map((m) => `no successful trial: ${m}`)].join('; '),
       ) as Error & { partial?: unknown };
       error.partial = { results, raw };
       throw error;
@@ -341,10 +350,11 @@ async function bareTrial(pair: BarePair, config: RTCConfiguration, size: number)
     await Promise.all([a, b].map((page) => page.evaluate(installBare, { gen, config, small: SMALL })));
     const setupMs = await withTimeout('bare set-up', 30_000, () => b.evaluate(() => window.__natBare.offerAndWait()));
     await b.evaluate((size) => window.__natBare.expect(size), size);
-    const start = await a.evaluate(
-      ({ size, high, low }) => window.__natBare.sendBulk(size, high, low),
-      { size, high: BARE_HIGH_WATER, low: BARE_LOW_WATER },
-    );
+    const start = await a.evaluate(({ size, high, low }) => window.__natBare.sendBulk(size, high, low), {
+      size,
+      high: BARE_HIGH_WATER,
+      low: BARE_LOW_WATER,
+    });
     const end = await withTimeout('bare transfer', 120_000, () => b.evaluate(() => window.__natBare.done()));
     const routeInfo = await b.evaluate(() => window.__natBare.route());
     return { setupMs, mbps: mbps(size, end - start), route: describe(routeInfo), routeInfo };
