@@ -1,9 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { Browser as ChromiumBrowser } from 'playwright-core';
 import puppeteer, { type Browser as FirefoxBrowser } from 'puppeteer-core';
 import { launchChromium, openPage } from '../helpers/browser.js';
-import { firefoxLaunchOptions, firefoxPath, NO_FIREFOX } from '../helpers/firefox.js';
+import { createServer } from '../../server/create-server.js';
+import { firefoxLaunchOptions, firefoxPath, NO_FIREFOX, openFirefoxPage } from '../helpers/firefox.js';
 import { makePng } from '../helpers/png.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { plainPage, startSite, type Site } from '../helpers/site.js';
@@ -45,9 +47,9 @@ interface Tab {
   close(): Promise<void>;
 }
 
-async function open(engine: Tab['engine']): Promise<Tab> {
-  const url = `${server.url}/healthz`;
-  const bundle = `${server.url}/ephemeralcdn.js`;
+async function open(engine: Tab['engine'], serverUrl = server.url): Promise<Tab> {
+  const url = `${serverUrl}/healthz`;
+  const bundle = `${serverUrl}/ephemeralcdn.js`;
   const tab = await openAt(engine, url);
   await tab.run(loadScript, bundle);
   await tab.run(() => window.EphemeralCDN.configure({ iceServers: [] }), undefined);
@@ -60,10 +62,8 @@ async function openAt(engine: Tab['engine'], url: string): Promise<Tab> {
     const page = await openPage(chromium, url);
     return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close: () => page.context().close() };
   }
-  const context = await gecko.createBrowserContext();
-  const page = await context.newPage();
-  await page.goto(url);
-  return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close: () => context.close() };
+  const { page, close } = await openFirefoxPage(gecko, url);
+  return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close };
 }
 
 /** In a page: loads a classic script and waits for it to run. */
@@ -209,4 +209,33 @@ test("Firefox: a PNG dropped on <ecdn-seed-drop> renders in another page's <ecdn
   await seeder.close();
   await viewer.run(waitForState, { selector: 'ecdn-img', expected: 'dead' });
   await viewer.close();
+});
+
+test('Firefox: a seeder comes back after a server restart, and a Chromium consumer fetches from it', {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  // The same secret, so that the seeder keeps its peer ID across the restart.
+  const secret = randomBytes(32);
+  const first = createServer({ secret, heartbeatTimeoutMs: 5_000 });
+  const url = await first.listen(0, '127.0.0.1');
+  const seeder = await open('firefox', url);
+  const hash = await seed(seeder, 1 * MiB, 4002);
+  await first.close();
+  // While the server is away, Firefox reports the refused WebSocket as a page error: expected.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const second = createServer({ secret, heartbeatTimeoutMs: 5_000 });
+  await second.listen(Number(new URL(url).port), '127.0.0.1');
+  try {
+    const consumer = await open('chromium', url);
+    const alive = async () => ((await (await fetch(`${url}/api/files/${hash}`)).json()) as { alive: boolean }).alive;
+    for (const started = Date.now(); !(await alive()); ) {
+      assert.ok(Date.now() - started < 30_000, 'the seeder announced itself again within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(await fetchDigest(consumer, hash), hash);
+    for (const tab of [seeder, consumer]) await tab.close();
+  } finally {
+    await second.close();
+  }
 });

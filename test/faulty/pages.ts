@@ -35,7 +35,8 @@ export async function openFaultyPage(browser: Browser, serverUrl: string, faults
 
 /**
  * Has a faulty page claim to hold `hash` and serve `size` other pseudo-random
- * bytes under it (see {@link FaultyEngine.lie}).
+ * bytes under it (see {@link FaultyEngine.lie}); resolves once the tracker
+ * offers it.
  */
 export function lieAbout(page: Page, hash: string, size: number): Promise<void> {
   return page.evaluate(
@@ -43,6 +44,9 @@ export function lieAbout(page: Page, hash: string, size: number): Promise<void> 
       const bytes = new Uint8Array(size);
       for (let i = 0; i < size; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
       await (window.EphemeralCDN.getEngine() as FaultyEngine).lie(hash, bytes);
+      // Resolve once the tracker offers this page for the hash, as seed() does
+      // once announced: by then the page has its peer ID too.
+      while (!(await (await fetch(`/api/files/${hash}`)).json()).alive) await new Promise((r) => setTimeout(r, 50));
     },
     { hash, size },
   );

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 
 /**
  * Firefox preferences for test runs on a closed network.
@@ -45,4 +46,28 @@ export function firefoxLaunchOptions(executablePath: string) {
     headless: true,
     extraPrefsFirefox: FIREFOX_PREFS,
   };
+}
+
+/**
+ * Firefox's message for a WebSocket that cannot connect. Puppeteer over BiDi
+ * reports it as a page error even when the page handles the failure, as the
+ * tracker client does while the server restarts: it is expected, not a bug.
+ */
+const WEBSOCKET_REFUSED = /can(?:'|’)t establish a connection to the server at wss?:\/\//;
+
+/**
+ * Opens a Firefox page in a context of its own, as a separate tab of a separate
+ * user would be, and fails the run on any uncaught page error but a refused
+ * WebSocket (see above).
+ */
+export async function openFirefoxPage(browser: FirefoxBrowser, url: string): Promise<{ page: FirefoxPage; close(): Promise<void> }> {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  page.on('pageerror', (err) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (WEBSOCKET_REFUSED.test(message)) return;
+    throw new Error(`Uncaught error in Firefox page ${url}: ${message}`);
+  });
+  await page.goto(url);
+  return { page, close: () => context.close() };
 }
