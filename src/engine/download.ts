@@ -162,7 +162,8 @@ export class Download extends Emitter<DownloadEvents> {
   readPiece(index: number): Uint8Array {
     const manifest = this.#manifest;
     if (!manifest || !this.#buffer || !this.#picker?.has(index)) {
-      throw new EcdnError('PROTOCOL', `Piece ${index} of ${this.hash} is not verified yet.`, { hash: this.hash });
+      // A caller's mistake, not a failure of the download: read only what a `piece` event announced.
+      throw new RangeError(`Piece ${index} of ${this.hash} is not verified yet.`);
     }
     const [start, end] = manifest.pieceRange(index);
     return this.#buffer.slice(start, end);
