@@ -60,4 +60,14 @@ export interface SwarmStore {
   counts(hash: string): Promise<SwarmCounts>;
   /** Size of the whole store. */
   stats(): Promise<StoreStats>;
+  /**
+   * Optional, for a store that several trackers share: calls `listener` with each hash
+   * whose holders changed other than through this store's own methods (through
+   * another tracker, or when the store removed a dead tracker's entries), so that
+   * the tracker can push the new counts to its watchers. Changes made through this
+   * store's methods are not reported: the tracker that made them already knows.
+   * Returns a function that stops the calls. A store used by one tracker alone
+   * (the default {@link MemoryStore}) leaves it out.
+   */
+  onChange?(listener: (hash: string) => void): () => void;
 }

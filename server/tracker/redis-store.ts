@@ -1,0 +1,425 @@
+/**
+ * A {@link SwarmStore} in Redis, shared by several tracker instances, so that a lookup
+ * on any instance sees the holders on every instance.
+ *
+ * Keys, all under `prefix` (default `ecdn:`):
+ *
+ * | key               | type   | content                                                              |
+ * | ----------------- | ------ | -------------------------------------------------------------------- |
+ * | `s:<hash>`        | hash   | peer ID -> `<1 or 0: complete><instance ID>`; field `#` = seeders     |
+ * | `peers`           | hash   | peer ID -> `<swarms held>\|<ip>\|<country>` (one address per peer)    |
+ * | `i:<instance>`    | set    | `<hash><peer ID>` of every entry the instance owns: what a sweep reads |
+ * | `alive:<instance>`| string | present while the instance heartbeats (TTL half the timeout)         |
+ * | `instances`       | set    | instance IDs that may still own entries                              |
+ * | `stats`           | hash   | `swarms`, `entries`: counters for {@link StoreStats}                 |
+ * | `changed`         | channel| `<instance ID or *> <hash>` after each change of a swarm             |
+ *
+ * Every change runs as one Lua script, so it is atomic. An entry belongs to the
+ * instance whose connection announced it: `remove` and `removePeer` only remove this
+ * instance's own entries, so a peer that reconnected to another instance is not
+ * removed when the old instance notices its old connection died. A swarm with no
+ * holder left is deleted in the same script.
+ *
+ * Liveness: each instance sets `alive:<id>` every sixth of `heartbeatTimeoutMs`
+ * with a TTL of half of it, and every quarter of it looks for instances whose key
+ * is gone. Their entries are removed (in batches, from their `i:` index, so a
+ * sweep costs what the dead instance held) by whichever live instance gets there
+ * first: an instance killed without a goodbye leaves every swarm within 3/4 of the
+ * timeout. On {@link RedisStore.close} an instance removes what is left of its
+ * own entries at once.
+ *
+ * Watches across instances: each change is published on `changed`; every instance
+ * subscribes and hands the hashes changed elsewhere to {@link RedisStore.onChange}.
+ */
+import { EventEmitter } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
+import { createClient, type RedisClientType } from '@redis/client';
+import createDebug from 'debug';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, type SwarmCounts } from './protocol.js';
+import type { PeerInfo, PeerRecord, StoreStats, SwarmStore } from './store.js';
+
+const debug = createDebug('ecdn:redis-store');
+
+/** Entries a sweep script removes at once, so that Redis never blocks for long. */
+const SWEEP_BATCH = 1000;
+/** Peer IDs per HMGET inside the list script (Lua's unpack has a stack limit). */
+const LIST_CHUNK = 500;
+/** How long {@link RedisStore.close} waits for its goodbye before cutting the connections. */
+const GOODBYE_TIMEOUT_MS = 2000;
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
+  url: string;
+  /**
+   * An instance that stops heartbeating for this long (ms) is taken for dead, and its
+   * entries are removed by the others. Default 30,000, the tracker's own default.
+   */
+  heartbeatTimeoutMs?: number | undefined;
+  /** Prefix of every key and channel, so that several deployments can share one Redis. Default `ecdn:`. */
+  prefix?: string | undefined;
+  /** This instance's ID. Default 12 random hexadecimal characters. */
+  instanceId?: string | undefined;
+}
+
+interface RedisStoreEvents {
+  /** Recoverable trouble: Redis unreachable, a sweep that failed, this instance taken for dead. */
+  warning: [Error];
+}
+
+// Shared by the scripts that remove entries. `P` is the key prefix (ARGV[1]).
+const LUA_DROP = `
+local P = ARGV[1]
+local function unhold(id)
+  local rec = redis.call('HGET', P .. 'peers', id)
+  if not rec then return end
+  local held, rest = string.match(rec, '^(%d+)(|.*)$')
+  held = tonumber(held) - 1
+  if held <= 0 then redis.call('HDEL', P .. 'peers', id) else redis.call('HSET', P .. 'peers', id, held .. rest) end
+end
+local function drop(hash, id, inst)
+  local key = P .. 's:' .. hash
+  local v = redis.call('HGET', key, id)
+  if not v or string.sub(v, 2) ~= inst then return false end
+  redis.call('HDEL', key, id)
+  if string.sub(v, 1, 1) == '1' then redis.call('HINCRBY', key, '#', -1) end
+  if redis.call('HLEN', key) <= 1 then
+    redis.call('DEL', key)
+    redis.call('HINCRBY', P .. 'stats', 'swarms', -1)
+  end
+  redis.call('HINCRBY', P .. 'stats', 'entries', -1)
+  redis.call('SREM', P .. 'i:' .. inst, hash .. id)
+  unhold(id)
+  return true
+end
+`;
+
+/** ARGV: prefix, instance, hash, peer ID, complete (1/0), `|ip|country`. Returns 1 when the swarm changed. */
+const LUA_ADD = `
+local P, inst, hash, id, c, addr = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local key = P .. 's:' .. hash
+local rec = redis.call('HGET', P .. 'peers', id)
+local held = rec and tonumber(string.match(rec, '^(%d+)')) or 0
+local v = redis.call('HGET', key, id)
+if v then
+  local owner = string.sub(v, 2)
+  redis.call('HSET', P .. 'peers', id, held .. addr)
+  if owner ~= inst then
+    redis.call('SREM', P .. 'i:' .. owner, hash .. id)
+    redis.call('SADD', P .. 'i:' .. inst, hash .. id)
+    redis.call('HSET', key, id, c .. inst)
+  end
+  if string.sub(v, 1, 1) == c then return 0 end
+  redis.call('HSET', key, id, c .. inst)
+  redis.call('HINCRBY', key, '#', c == '1' and 1 or -1)
+else
+  if redis.call('HSETNX', key, '#', 0) == 1 then redis.call('HINCRBY', P .. 'stats', 'swarms', 1) end
+  redis.call('HSET', key, id, c .. inst)
+  if c == '1' then redis.call('HINCRBY', key, '#', 1) end
+  redis.call('HINCRBY', P .. 'stats', 'entries', 1)
+  redis.call('SADD', P .. 'i:' .. inst, hash .. id)
+  redis.call('HSET', P .. 'peers', id, (held + 1) .. addr)
+end
+redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. hash)
+return 1
+`;
+
+/** ARGV: prefix, instance, peer ID, hash… Returns the hashes it removed the peer from. */
+const LUA_REMOVE = `${LUA_DROP}
+local inst, id = ARGV[2], ARGV[3]
+local removed = {}
+for i = 4, #ARGV do
+  if drop(ARGV[i], id, inst) then
+    removed[#removed + 1] = ARGV[i]
+    redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. ARGV[i])
+  end
+end
+return removed
+`;
+
+/**
+ * ARGV: prefix, dead instance, batch size. Removes up to a batch of the instance's
+ * entries, unless it is alive after all. Returns -1 (alive), 0 (none left) or 1 (more).
+ */
+const LUA_SWEEP = `${LUA_DROP}
+local dead = ARGV[2]
+if redis.call('EXISTS', P .. 'alive:' .. dead) == 1 then return -1 end
+local idx = P .. 'i:' .. dead
+local seen = {}
+for _, m in ipairs(redis.call('SPOP', idx, tonumber(ARGV[3]))) do
+  local hash = string.sub(m, 1, 64)
+  if drop(hash, string.sub(m, 65), dead) and not seen[hash] then
+    seen[hash] = true
+    redis.call('PUBLISH', P .. 'changed', '* ' .. hash)
+  end
+end
+if redis.call('SCARD', idx) > 0 then return 1 end
+redis.call('SREM', P .. 'instances', dead)
+return 0
+`;
+
+/** ARGV: prefix, hash. Returns peer ID, complete flag, `held|ip|country`, … */
+const LUA_LIST = `
+local P = ARGV[1]
+local all = redis.call('HGETALL', P .. 's:' .. ARGV[2])
+local ids, flags = {}, {}
+for i = 1, #all, 2 do
+  if all[i] ~= '#' then
+    ids[#ids + 1] = all[i]
+    flags[#flags + 1] = string.sub(all[i + 1], 1, 1)
+  end
+end
+local out = {}
+for from = 1, #ids, ${LIST_CHUNK} do
+  local to = math.min(from + ${LIST_CHUNK} - 1, #ids)
+  local recs = redis.call('HMGET', P .. 'peers', unpack(ids, from, to))
+  for i = from, to do
+    out[#out + 1] = ids[i]
+    out[#out + 1] = flags[i]
+    out[#out + 1] = recs[i - from + 1] or ''
+  end
+end
+return out
+`;
+
+/** ARGV: prefix, hash. Returns seeders, leechers. */
+const LUA_COUNTS = `
+local key = ARGV[1] .. 's:' .. ARGV[2]
+local n = redis.call('HLEN', key)
+if n == 0 then return {0, 0} end
+local s = tonumber(redis.call('HGET', key, '#')) or 0
+return {s, n - 1 - s}
+`;
+
+/** ARGV: prefix. Returns swarms, peers, entries. */
+const LUA_STATS = `
+local P = ARGV[1]
+local c = redis.call('HMGET', P .. 'stats', 'swarms', 'entries')
+return {tonumber(c[1]) or 0, redis.call('HLEN', P .. 'peers'), tonumber(c[2]) or 0}
+`;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+const ADD = new Script(LUA_ADD);
+const REMOVE = new Script(LUA_REMOVE);
+const SWEEP = new Script(LUA_SWEEP);
+const LIST = new Script(LUA_LIST);
+const COUNTS = new Script(LUA_COUNTS);
+const STATS = new Script(LUA_STATS);
+
+/**
+ * The {@link SwarmStore} for several tracker instances. Call {@link RedisStore.start}
+ * before handing it to a tracker, and {@link RedisStore.close} after the tracker closed.
+ *
+ * @fires warning - recoverable trouble
+ */
+export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmStore {
+  /** True once {@link RedisStore.close} was called. */
+  destroyed = false;
+  /** This instance's ID, carried by each entry it owns. */
+  readonly instanceId: string;
+
+  private readonly prefix: string;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly client: RedisClientType;
+  private readonly subscriber: RedisClientType;
+  private readonly changeListeners = new Set<(hash: string) => void>();
+  private timers: NodeJS.Timeout[] = [];
+  private sweeping = false;
+  private started = false;
+
+  constructor(options: RedisStoreOptions) {
+    super();
+    this.prefix = options.prefix ?? 'ecdn:';
+    this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
+    if (!/^[\w-]+$/.test(this.instanceId)) throw new RangeError('instanceId must be letters, digits, _ and - only');
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.client = createClient({
+      url: options.url,
+      socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) + Math.random() * 100 },
+    }) as RedisClientType;
+    this.subscriber = this.client.duplicate() as RedisClientType;
+    // node-redis emits 'error' on each failed reconnect; an unheard 'error' would crash the process.
+    this.client.on('error', (err: Error) => this.warn(`Redis: ${err.message}`, err));
+    this.subscriber.on('error', (err: Error) => this.warn(`Redis subscriber: ${err.message}`, err));
+  }
+
+  /** Connects, subscribes to changes and starts heartbeating. Rejects when Redis cannot be reached. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Promise.all([this.client.connect(), this.subscriber.connect()]);
+    await this.subscriber.subscribe(`${this.prefix}changed`, (message) => this.onMessage(message));
+    await this.heartbeat();
+    const { heartbeatTimeoutMs: timeout } = this;
+    this.timers.push(setInterval(() => void this.heartbeat(), Math.max(10, Math.round(timeout / 6))));
+    this.timers.push(setInterval(() => void this.sweep(), Math.max(10, Math.round(timeout / 4))));
+    for (const timer of this.timers) timer.unref();
+    debug('instance %s started', this.instanceId);
+  }
+
+  /**
+   * Stops heartbeating, removes whatever entries this instance still owns (the tracker
+   * removed its peers' already if it closed first) and disconnects. Never rejects.
+   */
+  async close(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    this.changeListeners.clear();
+    if (!this.started) return;
+    const goodbye = async () => {
+      await this.client.del(this.key(`alive:${this.instanceId}`));
+      while ((await this.sweepInstance(this.instanceId)) === 1);
+      await Promise.all([this.subscriber.close(), this.client.close()]);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        goodbye(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('Redis did not answer the goodbye in time')), GOODBYE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      this.warn(`closing: ${(err as Error).message}`, err);
+    } finally {
+      clearTimeout(timer);
+      for (const client of [this.subscriber, this.client]) if (client.isOpen) client.destroy();
+    }
+  }
+
+  async add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
+    const addr = `|${peer.ip}|${peer.country ?? ''}`;
+    return (await this.run(ADD, hash, peer.peerId, complete ? '1' : '0', addr)) === 1;
+  }
+
+  async remove(hash: string, peerId: string): Promise<boolean> {
+    return ((await this.run(REMOVE, peerId, hash)) as string[]).length > 0;
+  }
+
+  async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
+    const list = [...hashes];
+    if (list.length === 0) return [];
+    return (await this.run(REMOVE, peerId, ...list)) as string[];
+  }
+
+  async list(hash: string): Promise<PeerRecord[]> {
+    const flat = (await this.runAs(LIST, hash)) as string[];
+    const records: PeerRecord[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
+      const [, ip = '', country = ''] = flat[i + 2]!.split('|');
+      records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
+    }
+    return records;
+  }
+
+  async counts(hash: string): Promise<SwarmCounts> {
+    const [seeders, leechers] = (await this.runAs(COUNTS, hash)) as [number, number];
+    return { seeders, leechers };
+  }
+
+  async stats(): Promise<StoreStats> {
+    const [swarms, peers, entries] = (await this.runAs(STATS)) as [number, number, number];
+    return { swarms, peers, entries };
+  }
+
+  onChange(listener: (hash: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  // -------------------------------------------------------------------------
+
+  private onMessage(message: string): void {
+    const space = message.indexOf(' ');
+    // This instance's own changes were made through its methods: its tracker knows of them.
+    if (space < 0 || message.slice(0, space) === this.instanceId) return;
+    const hash = message.slice(space + 1);
+    for (const listener of this.changeListeners) listener(hash);
+  }
+
+  /** Refreshes this instance's liveness key, and notices when it had expired. */
+  private async heartbeat(): Promise<void> {
+    if (this.destroyed) return;
+    const ttl = Math.max(1, Math.round(this.heartbeatTimeoutMs / 2));
+    try {
+      const [previous] = await this.client
+        .multi()
+        .set(this.key(`alive:${this.instanceId}`), '1', { expiration: { type: 'PX', value: ttl }, GET: true })
+        .sAdd(this.key('instances'), this.instanceId)
+        .exec();
+      if (previous === null && this.timers.length > 0) {
+        // Rebuilding the entries from the live connections is not done yet (issue 12).
+        this.warn(
+          `this instance's liveness key in Redis had expired: other instances may have removed its peers' entries, until they announce again`,
+        );
+      }
+    } catch (err) {
+      this.warn(`heartbeat failed: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** Removes the entries of every instance whose liveness key is gone. */
+  private async sweep(): Promise<void> {
+    if (this.destroyed || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const instances = await this.client.sMembers(this.key('instances'));
+      const others = instances.filter((id) => id !== this.instanceId);
+      if (others.length === 0) return;
+      const alive = await this.client.exists(others.map((id) => this.key(`alive:${id}`)));
+      if (alive === others.length) return;
+      for (const id of others) {
+        if (this.destroyed) return;
+        let result: number;
+        do result = await this.sweepInstance(id);
+        while (result === 1 && !this.destroyed);
+        if (result === 0) debug('swept the entries of dead instance %s', id);
+      }
+    } catch (err) {
+      this.warn(`sweeping dead instances failed: ${(err as Error).message}`, err);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async sweepInstance(id: string): Promise<number> {
+    return (await this.evalScript(SWEEP, [this.prefix, id, String(SWEEP_BATCH)])) as number;
+  }
+
+  /** Runs a script that changes entries of this instance: ARGV = prefix, instance, `args`. */
+  private run(script: Script, ...args: string[]): Promise<unknown> {
+    return this.evalScript(script, [this.prefix, this.instanceId, ...args]);
+  }
+
+  /** Runs a read-only script: ARGV = prefix, `args`. */
+  private runAs(script: Script, ...args: string[]): Promise<unknown> {
+    return this.evalScript(script, [this.prefix, ...args]);
+  }
+
+  private async evalScript(script: Script, argv: string[]): Promise<unknown> {
+    try {
+      return await this.client.sendCommand(['EVALSHA', script.sha, '0', ...argv]);
+    } catch (err) {
+      // Redis forgets its script cache when it restarts: send the source, which caches it again.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.client.sendCommand(['EVAL', script.source, '0', ...argv]);
+    }
+  }
+
+  private key(name: string): string {
+    return this.prefix + name;
+  }
+
+  private warn(message: string, cause?: unknown): void {
+    debug('warning: %s', message);
+    const err = new Error(message, cause === undefined ? undefined : { cause });
+    if (this.listenerCount('warning') > 0) this.emit('warning', err);
+  }
+}
