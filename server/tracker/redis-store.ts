@@ -59,6 +59,8 @@ export interface RedisStoreOptions {
   prefix?: string | undefined;
   /** This instance's ID. Default 12 random hexadecimal characters. */
   instanceId?: string | undefined;
+  /** How long {@link RedisStore.start} keeps trying to connect before it rejects. Default 10,000. */
+  startTimeoutMs?: number | undefined;
 }
 
 interface RedisStoreEvents {
@@ -225,6 +227,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 
   private readonly prefix: string;
   private readonly heartbeatTimeoutMs: number;
+  private readonly startTimeoutMs: number;
+  /** The last connection error reported, so that a reconnect loop reports each error once. */
+  private lastClientError: string | undefined;
   private readonly client: RedisClientType;
   private readonly subscriber: RedisClientType;
   private readonly changeListeners = new Set<(hash: string) => void>();
@@ -238,21 +243,44 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     if (!/^[\w-]+$/.test(this.instanceId)) throw new RangeError('instanceId must be letters, digits, _ and - only');
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.client = createClient({
       url: options.url,
       socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) + Math.random() * 100 },
     }) as RedisClientType;
     this.subscriber = this.client.duplicate() as RedisClientType;
     // node-redis emits 'error' on each failed reconnect; an unheard 'error' would crash the process.
-    this.client.on('error', (err: Error) => this.warn(`Redis: ${err.message}`, err));
-    this.subscriber.on('error', (err: Error) => this.warn(`Redis subscriber: ${err.message}`, err));
+    const onError = (err: Error) => {
+      if (err.message === this.lastClientError) return;
+      this.lastClientError = err.message;
+      this.warn(`Redis: ${err.message}`, err);
+    };
+    this.client.on('error', onError);
+    this.subscriber.on('error', onError);
+    this.client.on('ready', () => {
+      this.lastClientError = undefined;
+    });
   }
 
   /** Connects, subscribes to changes and starts heartbeating. Rejects when Redis cannot be reached. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await Promise.all([this.client.connect(), this.subscriber.connect()]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all([this.client.connect(), this.subscriber.connect()]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.startTimeoutMs} ms`)), this.startTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      this.destroyed = true;
+      for (const client of [this.subscriber, this.client]) if (client.isOpen) client.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     await this.subscriber.subscribe(`${this.prefix}changed`, (message) => this.onMessage(message));
     await this.heartbeat();
     const { heartbeatTimeoutMs: timeout } = this;

@@ -125,6 +125,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   /** Hash -> how many connections here announced it. */
   private readonly localSwarms = new Map<string, LocalSwarm>();
   private readonly sweepTimer: NodeJS.Timeout;
+  /** Stops the store's reports of changes made elsewhere (a shared store only). */
+  private readonly stopChanges: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: TrackerOptions = {}) {
@@ -142,6 +144,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       this.options.limits.maxWatchesPerConnection,
     );
     this.handleMessage = (conn, data, isBinary, limited) => this.handle(conn, data, isBinary, limited);
+    // A shared store reports what other trackers changed, so that watchers here hear of it too.
+    this.stopChanges = this.store.onChange?.((hash) => this.watches.changed(hash));
 
     const { heartbeatTimeoutMs } = this.options;
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.round(heartbeatTimeoutMs / 4)));
@@ -253,6 +257,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     if (this.closing) return this.closing;
     this.destroyed = true;
     this.watches.close();
+    this.stopChanges?.();
     clearInterval(this.sweepTimer);
     const evictions: Array<Promise<void> | undefined> = [];
     const sockets: WebSocket[] = [];
