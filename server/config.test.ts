@@ -157,3 +157,21 @@ test('ICE: bad settings stop the server with one line naming the setting, and ne
   refuses({ STUN_PORT: '70000' }, /STUN_PORT/);
   refuses({ TURN_URLS: 'turn:x', TURN_SECRET: 'hunter2', TURN_TTL: '1' }, /TURN_TTL/);
 });
+
+test('REDIS_URL: read when well-formed, refused with one line naming it otherwise, and only with ECDN_SECRET', () => {
+  const secret = { ECDN_SECRET: 'a-long-enough-secret' };
+  assert.equal(configFromEnv({}).redisUrl, undefined);
+  assert.equal(configFromEnv({ ...secret, REDIS_URL: 'redis://:pw@cache.internal:6380/2' }).redisUrl, 'redis://:pw@cache.internal:6380/2');
+  assert.equal(configFromEnv({ ...secret, REDIS_URL: 'rediss://cache.internal' }).redisUrl, 'rediss://cache.internal');
+  for (const bad of ['localhost:6379', 'http://cache:6379', 'redis://', 'redis://cache/zero', 'not a url']) {
+    assert.throws(
+      () => configFromEnv({ ...secret, REDIS_URL: bad }),
+      (err: Error) => err instanceof ConfigError && /^REDIS_URL /.test(err.message) && !err.message.includes('\n'),
+      bad,
+    );
+  }
+  assert.throws(
+    () => configFromEnv({ REDIS_URL: 'redis://:hunter2@cache:6379' }),
+    (err: Error) => err instanceof ConfigError && /REDIS_URL.*ECDN_SECRET/.test(err.message) && !err.message.includes('hunter2'),
+  );
+});

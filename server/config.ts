@@ -108,6 +108,25 @@ function iceServers(env: NodeJS.ProcessEnv): IceServer[] | undefined {
   });
 }
 
+/** REDIS_URL: a redis:// or rediss:// URL. Its value is never quoted back, since it may hold a password. */
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
+    throw new ConfigError('REDIS_URL must be a URL such as redis://[user:password@]host[:port][/db] (or rediss:// for TLS).');
+  }
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL may end with a database number (/0, /1, ...) and nothing else.');
+  }
+  return raw;
+}
+
 /** Everything `server/index.ts` needs: the server's options, where to listen, and the log level. */
 export type Config = ServerOptions & { port: number; host: string; logLevel: LogLevel };
 
@@ -121,8 +140,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   if (secret !== undefined && secret.length < 16) {
     throw new ConfigError('ECDN_SECRET must be at least 16 characters long.');
   }
+  const redis = redisUrl(env);
+  if (redis !== undefined && secret === undefined) {
+    throw new ConfigError(
+      'REDIS_URL is set but ECDN_SECRET is not: every instance sharing the Redis must sign peer tokens with the same ECDN_SECRET.',
+    );
+  }
   const int = (name: string, min: number, max: number) => integer(env, name, min, max);
   return {
+    redisUrl: redis,
     port: integer(env, 'PORT', 0, 65535) ?? 8787,
     host: env.HOST || '127.0.0.1',
     logLevel: logLevel(env),

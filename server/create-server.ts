@@ -25,6 +25,7 @@ import { IceServers, type IceOptions } from './ice.js';
 import { startStunServer, type StunServer } from './stun-server.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import type { TrackerOptions } from './tracker/options.js';
+import { RedisStore } from './tracker/redis-store.js';
 import { createTracker, type Tracker } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
@@ -81,6 +82,12 @@ export interface ServerOptions extends Omit<TrackerOptions, 'ice'> {
   metrics?: boolean | undefined;
   /** The operator-facing JSON log (see server/logger.ts). Default: a logger that writes nothing. */
   logger?: Logger | undefined;
+  /**
+   * Keep the swarms in this Redis (`redis://…`), shared with every other instance
+   * using it, instead of in this process's memory. Needs `secret`, which all instances
+   * share. Ignored when `store` is given. Default unset: the in-memory store.
+   */
+  redisUrl?: string | undefined;
 }
 
 export interface EcdnServer {
@@ -107,10 +114,17 @@ const HASH_RE = /^[0-9a-f]{64}$/;
  */
 export function createServer(options: ServerOptions = {}): EcdnServer {
   const ice = new IceServers(options.ice ?? {});
-  const tracker = createTracker({ ...options, ice });
+  const log = options.logger ?? silentLogger();
+  // A store made here is started with listen() and closed with close(); an injected one is its owner's.
+  let redisStore: RedisStore | undefined;
+  if (options.redisUrl !== undefined && options.store === undefined) {
+    if (options.secret === undefined) throw new RangeError('redisUrl needs secret: every instance sharing the Redis signs tokens with it');
+    redisStore = new RedisStore({ url: options.redisUrl, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+    redisStore.on('warning', (err) => log.warn({ event: 'redis', err: err.cause ?? err }, err.message));
+  }
+  const tracker = createTracker({ ...options, ice, store: options.store ?? redisStore });
   const stunServers: StunServer[] = [];
   const server = http.createServer();
-  const log = options.logger ?? silentLogger();
   const stopLog = logTracker(tracker, log);
   const hops = proxyHops(options.trustProxy);
   // Set below, once the guard it reads from exists.
@@ -238,6 +252,13 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     metrics,
     signalingConnections: () => guard.connections,
     async listen(port = 0, host = '127.0.0.1') {
+      if (redisStore) {
+        try {
+          await redisStore.start();
+        } catch (err) {
+          throw new Error(`Redis at REDIS_URL cannot be reached: ${(err as Error).message}`);
+        }
+      }
       const stunPort = options.ice?.stunPort;
       // The second port lets diagnose() tell a cone NAT from a symmetric one.
       if (stunPort) for (const p of [stunPort, stunPort + 1]) stunServers.push(await startStun(p, host));
@@ -255,6 +276,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     // process that only wants to exit after close() may still need process.exit.
     async close() {
       await tracker.close();
+      await redisStore?.close();
       stopLog();
       metrics?.destroy();
       tracker.terminateSockets();

@@ -32,6 +32,7 @@ log.info(
     url,
     tracker: `${url.replace(/^http/, 'ws')}/tracker`,
     metrics: options.metrics === false ? undefined : `${url}/metrics`,
+    store: options.redisUrl ? 'redis' : 'memory',
     stun: options.ice?.stunPort ? `udp ${host}:${options.ice.stunPort}` : undefined,
     turn: options.ice?.turnUrls,
   },

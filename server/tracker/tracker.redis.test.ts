@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createClient } from '@redis/client';
 import { redisSkip, startRedis, type RunningRedis } from '../../test/helpers/redis.js';
 import type { TrackerOptions } from './options.js';
+import { createServer } from '../create-server.js';
 import { RedisStore } from './redis-store.js';
 import { startTracker, TestClient, type TestTracker } from './test-helpers.js';
 
@@ -174,6 +175,39 @@ describe('tracker instances sharing one Redis', { skip }, () => {
     }
     for (const item of running.splice(0).reverse()) await item.close();
     assert.deepEqual(await keys(redis, `${prefix}*`), [`${prefix}stats`]);
+  });
+});
+
+describe('createServer with redisUrl', { skip }, () => {
+  let redis: RunningRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('refuses to build without the secret that every instance shares', () => {
+    assert.throws(() => createServer({ redisUrl: 'redis://127.0.0.1:6379' }), /secret/);
+  });
+
+  it("two servers on one Redis answer for each other's peers, and close without leaving an entry", async () => {
+    const options = { redisUrl: redis.url, secret: Buffer.from(SECRET), lookupCountry: () => undefined, metrics: false };
+    const one = createServer(options);
+    const two = createServer(options);
+    try {
+      const url1 = await one.listen(0, '127.0.0.1');
+      const url2 = await two.listen(0, '127.0.0.1');
+      const client = await TestClient.connect(`${url1.replace(/^http/, 'ws')}/tracker`);
+      await client.hello();
+      await client.request({ type: 'announce', hash: H1, complete: true });
+      const res = await fetch(`${url2}/api/files/${H1}`);
+      assert.deepEqual(await res.json(), { hash: H1, alive: true, seeders: 1, leechers: 0 });
+    } finally {
+      await one.close();
+      await two.close();
+    }
+    assert.deepEqual(await keys(redis, 'ecdn:*'), ['ecdn:stats']);
   });
 });
 
