@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,tracker,nat]`
+// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,tracker,nat,browsers]`
 //
 // Real Chromium tabs (playwright-core, /usr/bin/chromium or CHROME_PATH) and the
 // real server; writes bench/results/latest.json and prints a table. See
@@ -28,6 +28,8 @@ import {
 } from './scenarios/transfer.js';
 import { runTracker } from './scenarios/tracker.js';
 import { runNat } from './scenarios/nat.js';
+import { runBrowsers } from './scenarios/browsers.js';
+import { firefoxPath, launchFirefox, NO_FIREFOX } from './lib/firefox.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -55,6 +57,8 @@ const CONFIG = quick
       heapSize: 64 * MiB,
       natRuns: 3,
       natSize: 8 * MiB,
+      browsersRuns: 3,
+      browsersSize: 24 * MiB,
       tracker: {
         peers: 10_000,
         clientProcesses: 4,
@@ -81,6 +85,8 @@ const CONFIG = quick
       heapSize: 256 * MiB,
       natRuns: 5,
       natSize: 32 * MiB,
+      browsersRuns: 5,
+      browsersSize: 64 * MiB,
       tracker: {
         peers: 19_000,
         clientProcesses: 4,
@@ -94,7 +100,7 @@ const CONFIG = quick
         heapProfile: args.includes('--tracker-heap'),
       },
     };
-if (Number.isFinite(runsArg)) CONFIG.runs = CONFIG.natRuns = runsArg;
+if (Number.isFinite(runsArg)) CONFIG.runs = CONFIG.natRuns = CONFIG.browsersRuns = runsArg;
 
 const SMALL = 16 * 1024;
 const loadAtStart = os.loadavg();
@@ -360,8 +366,28 @@ async function natScenario() {
   }
 }
 
+async function browsersScenario(browser: Browser, serverUrl: string) {
+  const path = firefoxPath();
+  if (!path) {
+    log(`browsers: skipped. ${NO_FIREFOX}`);
+    raw.browsers = { skipped: 'no Firefox' };
+    return;
+  }
+  const firefox = await launchFirefox(path);
+  try {
+    const r = await runBrowsers(browser, firefox, serverUrl, { runs: CONFIG.browsersRuns, size: CONFIG.browsersSize });
+    Object.assign(results, r.results);
+    raw.browsers = r.raw;
+  } finally {
+    await firefox.close().catch(() => {});
+  }
+}
+
 const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   single_vs_bare: ['>= 0.9', (v) => v >= 0.9],
+  firefox_vs_bare: ['>= 0.9', (v) => v >= 0.9],
+  chromium_to_firefox_vs_bare: ['>= 0.9', (v) => v >= 0.9],
+  firefox_to_chromium_vs_bare: ['>= 0.9', (v) => v >= 0.9],
   vs_webtorrent: ['>= 1.5', (v) => v >= 1.5],
   capped_speedup_2: ['>= 1.9', (v) => v >= 1.9],
   capped_speedup_4: ['>= 3.6', (v) => v >= 3.6],
@@ -394,6 +420,12 @@ const UNITS: Record<string, string> = {
   announce_p99_ms: 'ms',
   announce_p99_ms_at_5k: 'ms',
   tracker_server_cpu_us_per_announce: 'µs',
+  ...Object.fromEntries(
+    ['firefox', 'chromium_to_firefox', 'firefox_to_chromium'].flatMap((pair) => [
+      [`${pair}_mbps`, 'MB/s'],
+      [`${pair}_bare_mbps`, 'MB/s'],
+    ]),
+  ),
   ...Object.fromEntries(
     ['cone', 'turn', 'relay'].flatMap((path) => [
       [`nat_${path}_setup_ms`, 'ms'],
@@ -439,7 +471,7 @@ async function main() {
     log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   };
   try {
-    if (['transfer', 'capped', 'small', 'hash', 'heap'].some(wants)) {
+    if (['transfer', 'capped', 'small', 'hash', 'heap', 'browsers'].some(wants)) {
       browser = await launchBrowser();
       browserVersion = browser.version();
     }
@@ -448,6 +480,7 @@ async function main() {
     await step('small', () => smallScenario(browser!, serverUrl, site));
     await step('hash', () => hashScenario(browser!, serverUrl));
     await step('heap', () => heapScenario(browser!, serverUrl));
+    await step('browsers', () => browsersScenario(browser!, serverUrl));
     await browser?.close();
     browser = undefined;
     await step('tracker', trackerScenario);

@@ -17,7 +17,7 @@ export function launchBrowser(): Promise<Browser> {
  * pseudo-random bytes (xorshift32, the same generator as test/helpers/pages.ts),
  * so that several pages can hold the same file without shipping it through Node.
  */
-const PAGE_HELPERS = `
+export const PAGE_HELPERS = `
 globalThis.__name = (fn) => fn;
 globalThis.__benchBytes = (size, seed) => {
   const words = new Uint32Array(Math.ceil(size / 4));
