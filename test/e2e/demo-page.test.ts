@@ -34,3 +34,14 @@ test('publish a file in one tab and fetch it in another through the demo page', 
   await late.waitForSelector('#result ecdn-img[state=dead]');
   await closePage(late);
 });
+
+test('"Check my connection" on the demo page says what this network allows', { timeout: 60_000 }, async () => {
+  const page = await openPage(session.browser, `${session.server.url}/`);
+  await page.click('#diagnose');
+  await page.waitForFunction(() => !document.getElementById('diagnosis')!.hidden);
+  // The test server hands out no ICE server: the verdict says peers connect within one network only.
+  assert.equal(await page.textContent('#verdict'), 'This server hands out no STUN or TURN server: peers connect only within one network.');
+  const details = JSON.parse((await page.textContent('#diagnosis'))!) as { tracker: string; signaling: string; stun: string; turn: string };
+  assert.deepEqual([details.tracker, details.signaling, details.stun, details.turn], ['ok', 'ok', 'none', 'none']);
+  await closePage(page);
+});
