@@ -26,6 +26,7 @@ import { startStunServer, type StunServer } from './stun-server.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import type { TrackerOptions } from './tracker/options.js';
 import { RedisStore } from './tracker/redis-store.js';
+import { StoreUnavailableError, type SwarmStore } from './tracker/store.js';
 import { createTracker, type Tracker } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
@@ -122,7 +123,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     redisStore = new RedisStore({ url: options.redisUrl, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
     redisStore.on('warning', (err) => log.warn({ event: 'redis', err: err.cause ?? err }, err.message));
   }
-  const tracker = createTracker({ ...options, ice, store: options.store ?? redisStore });
+  const store: SwarmStore | undefined = options.store ?? redisStore;
+  const tracker = createTracker({ ...options, ice, store });
   const stunServers: StunServer[] = [];
   const server = http.createServer();
   const stopLog = logTracker(tracker, log);
@@ -154,7 +156,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
       },
     },
   );
-  if (options.metrics !== false) metrics = createMetrics(tracker, { connections: () => guard.connections });
+  if (options.metrics !== false) metrics = createMetrics(tracker, { connections: () => guard.connections }, store);
   const refuse = (socket: Duplex, endpoint: Endpoint, ip: string, status: 403 | 429, code: string, message: string) => {
     metrics?.refused(endpoint, status === 429 ? 'too_many_per_ip' : 'invalid_token');
     log[status === 429 ? 'warn' : 'info']({ event: 'refused', endpoint, ip, code }, message);
@@ -165,7 +167,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
   app.proxy = hops > 0;
   app.maxIpsCount = hops;
   app.use(cors({ origin: '*' }));
-  app.use(apiRoutes(tracker, metrics).routes());
+  app.use(apiRoutes(tracker, metrics, store).routes());
   app.ws.use((ctx) => {
     tracker.handleConnection(ctx.websocket, ctx.req);
   });
@@ -252,13 +254,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     metrics,
     signalingConnections: () => guard.connections,
     async listen(port = 0, host = '127.0.0.1') {
-      if (redisStore) {
-        try {
-          await redisStore.start();
-        } catch (err) {
-          throw new Error(`Redis at REDIS_URL cannot be reached: ${(err as Error).message}`);
-        }
-      }
+      // Not awaited: the instance serves (with /healthz at 503) while the store connects, retrying with backoff.
+      void redisStore?.start();
       const stunPort = options.ice?.stunPort;
       // The second port lets diagnose() tell a cone NAT from a symmetric one.
       if (stunPort) for (const p of [stunPort, stunPort + 1]) stunServers.push(await startStun(p, host));
@@ -318,7 +315,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   );
 }
 
-function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined): Router {
+function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: SwarmStore | undefined): Router {
   const router = new Router();
 
   if (metrics) {
@@ -339,14 +336,29 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined): Router
       };
       return;
     }
-    const { alive, seeders, leechers } = await tracker.fileStatus(hash);
+    let status: Awaited<ReturnType<Tracker['fileStatus']>>;
+    try {
+      status = await tracker.fileStatus(hash);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.body = { error: 'STORE_UNAVAILABLE', message: 'The swarm store is unreachable; retry in a few seconds.' };
+      return;
+    }
+    const { alive, seeders, leechers } = status;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { hash, alive, seeders, leechers };
   });
 
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ok: true, uptime: Math.round(process.uptime()), ...tracker.stats() };
+    // A shared store that does not answer makes the instance unhealthy: a load balancer sends its clients elsewhere.
+    const health = store?.health?.();
+    const redis = health === undefined ? {} : { redis: health.up ? 'up' : health.reason, rebuilds: health.rebuilds };
+    const ok = health === undefined || health.up;
+    if (!ok) ctx.status = 503;
+    ctx.body = { ok, ...redis, uptime: Math.round(process.uptime()), ...tracker.stats() };
   });
 
   router.get('/', async (ctx) => {

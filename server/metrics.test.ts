@@ -74,6 +74,8 @@ describe('GET /metrics', () => {
       ecdn_tracker_peers: 1,
       ecdn_tracker_swarms: 2,
       ecdn_store_entries: 2,
+      ecdn_store_up: 1,
+      ecdn_store_rebuilds_total: 0,
       ecdn_signaling_connections: 0,
       'ecdn_tracker_hellos_total{resumed="false"}': 2,
       'ecdn_tracker_announces_total{complete="true"}': 1,

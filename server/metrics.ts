@@ -9,6 +9,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, REPORT_REASONS } from './tracker/protocol.js';
 import { EVICT_REASONS } from './tracker/events.js';
+import type { SwarmStore } from './tracker/store.js';
 import type { Tracker } from './tracker/tracker.js';
 
 /** Where a connection was refused. */
@@ -37,7 +38,7 @@ export interface ServerMetrics {
 }
 
 /** Builds the registry and hooks it to the tracker's events. */
-export function createMetrics(tracker: Tracker, signaling: SignalingStats): ServerMetrics {
+export function createMetrics(tracker: Tracker, signaling: SignalingStats, store?: SwarmStore): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -79,9 +80,30 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats): Serv
     help: '(hash, peer) pairs in the swarm store.',
     registers,
     async collect() {
+      // While a shared store is away, 0 rather than a scrape that waits for it and fails.
+      if (store?.health?.().up === false) return this.reset();
       this.set((await tracker.storeStats()).entries);
     },
   });
+  new Gauge({
+    name: 'ecdn_store_up',
+    help: 'Whether the swarm store answers (1) or not (0: Redis unreachable, or being re-written after it returned).',
+    registers,
+    collect() {
+      this.set(store?.health?.().up === false ? 0 : 1);
+    },
+  });
+  const rebuilds = new Counter({
+    name: 'ecdn_store_rebuilds_total',
+    help: "Times a shared store came back (Redis restarted or reconnected) and this instance re-wrote its peers' entries.",
+    registers,
+    collect() {
+      const done = store?.health?.().rebuilds ?? 0;
+      this.reset();
+      this.inc(done);
+    },
+  });
+  rebuilds.inc(0);
   new Gauge({
     name: 'ecdn_signaling_connections',
     help: 'Open PeerServer (signaling) WebSocket connections.',

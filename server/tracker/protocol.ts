@@ -105,6 +105,7 @@ export function isValidPeerId(id: unknown): id is string {
  * - `ID_IN_USE`: another live connection holds the `peerId` given in `hello`.
  * - `RATE_LIMITED`: the connection sent messages (or `report`s) faster than its limit; the message was dropped. Persistent abuse closes the connection with 1008.
  * - `TOO_MANY_CONNECTIONS`: the client's address already has `maxConnectionsPerIp` tracker connections; the connection is then closed with 1013.
+ * - `STORE_UNAVAILABLE`: the shared swarm store (Redis) is unreachable for now; retry in a few seconds.
  * - `INTERNAL_ERROR`: the tracker failed (e.g. its store); the request may be retried.
  */
 export type ErrorCode =
@@ -121,6 +122,7 @@ export type ErrorCode =
   | 'ID_IN_USE'
   | 'RATE_LIMITED'
   | 'TOO_MANY_CONNECTIONS'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 /** All error codes, for tests and documentation. */
@@ -138,6 +140,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'ID_IN_USE',
   'RATE_LIMITED',
   'TOO_MANY_CONNECTIONS',
+  'STORE_UNAVAILABLE',
   'INTERNAL_ERROR',
 ];
 

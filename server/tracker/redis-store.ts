@@ -30,13 +30,32 @@
  *
  * Watches across instances: each change is published on `changed`; every instance
  * subscribes and hands the hashes changed elsewhere to {@link RedisStore.onChange}.
+ *
+ * Redis trouble: {@link RedisStore.start} does not wait for Redis; the client retries
+ * with backoff. Commands are not queued while Redis is away (`disableOfflineQueue`):
+ * a method waits up to `unavailableWaitMs` for Redis to come back, then rejects with
+ * {@link StoreUnavailableError}, so that a tracker request fails with a clear code
+ * instead of hanging. Each time Redis comes back (after a restart it is empty) the
+ * store re-writes the entries of this instance's connected peers, as listed by
+ * {@link RedisStore.setRebuild}, removes those of its peers that left meanwhile,
+ * and only then answers again. For a short while after that, while the other
+ * instances re-write theirs, a swarm read without seeders is read again before it is
+ * answered, so that no lookup says "dead" for a file whose seeders stayed connected.
  */
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
 import createDebug from 'debug';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, type SwarmCounts } from './protocol.js';
-import type { PeerInfo, PeerRecord, StoreStats, SwarmStore } from './store.js';
+import {
+  StoreUnavailableError,
+  type PeerInfo,
+  type PeerRecord,
+  type StoreEntry,
+  type StoreHealth,
+  type StoreStats,
+  type SwarmStore,
+} from './store.js';
 
 const debug = createDebug('ecdn:redis-store');
 
@@ -46,6 +65,16 @@ const SWEEP_BATCH = 1000;
 const LIST_CHUNK = 500;
 /** How long {@link RedisStore.close} waits for its goodbye before cutting the connections. */
 const GOODBYE_TIMEOUT_MS = 2000;
+/** Longest wait between two reconnection attempts (plus up to 100 ms of jitter). */
+const MAX_RECONNECT_DELAY_MS = 2000;
+/**
+ * After Redis came back, how long a swarm without seeders is read again before being
+ * answered: every instance reconnects within {@link MAX_RECONNECT_DELAY_MS} and then
+ * re-writes its peers' entries.
+ */
+const SETTLE_MS = MAX_RECONNECT_DELAY_MS + 1000;
+/** Entries re-written at once by a rebuild. */
+const REBUILD_BATCH = 200;
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
@@ -59,8 +88,12 @@ export interface RedisStoreOptions {
   prefix?: string | undefined;
   /** This instance's ID. Default 12 random hexadecimal characters. */
   instanceId?: string | undefined;
-  /** How long {@link RedisStore.start} keeps trying to connect before it rejects. Default 10,000. */
-  startTimeoutMs?: number | undefined;
+  /**
+   * How long (ms) a method waits for an unreachable Redis to come back before rejecting
+   * with {@link StoreUnavailableError}. Default 5,000: half a client's request timeout,
+   * so that a lookup made during a Redis restart is answered late rather than failed.
+   */
+  unavailableWaitMs?: number | undefined;
 }
 
 interface RedisStoreEvents {
@@ -227,7 +260,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 
   private readonly prefix: string;
   private readonly heartbeatTimeoutMs: number;
-  private readonly startTimeoutMs: number;
+  private readonly unavailableWaitMs: number;
+  private state: 'unreachable' | 'rebuilding' | 'up' = 'unreachable';
+  /** Bumped by each recovery, so that a recovery overtaken by a newer one stops. */
+  private generation = 0;
+  private everUp = false;
+  private rebuilds = 0;
+  private settledAt = 0;
+  private rebuildEntries: (() => Iterable<StoreEntry>) | undefined;
+  private readonly waiters = new Set<() => void>();
+  private resolveFirstUp!: () => void;
+  private readonly firstUp = new Promise<void>((resolve) => {
+    this.resolveFirstUp = resolve;
+  });
   /** The last connection error reported, so that a reconnect loop reports each error once. */
   private lastClientError: string | undefined;
   private readonly client: RedisClientType;
@@ -243,51 +288,66 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     this.instanceId = options.instanceId ?? randomBytes(6).toString('hex');
     if (!/^[\w-]+$/.test(this.instanceId)) throw new RangeError('instanceId must be letters, digits, _ and - only');
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
-    this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.unavailableWaitMs = options.unavailableWaitMs ?? 5000;
     this.client = createClient({
       url: options.url,
-      socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000) + Math.random() * 100 },
+      // Fail at once while disconnected: the store decides how long to wait (see whenUp).
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 5000,
+        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.random() * 100,
+      },
     }) as RedisClientType;
-    this.subscriber = this.client.duplicate() as RedisClientType;
+    // The subscriber's SUBSCRIBE may wait for the connection; node-redis subscribes again after each reconnect.
+    this.subscriber = this.client.duplicate({ disableOfflineQueue: false }) as RedisClientType;
     // node-redis emits 'error' on each failed reconnect; an unheard 'error' would crash the process.
     const onError = (err: Error) => {
-      if (err.message === this.lastClientError) return;
+      if (this.destroyed || err.message === this.lastClientError) return;
       this.lastClientError = err.message;
       this.warn(`Redis: ${err.message}`, err);
     };
-    this.client.on('error', onError);
+    this.client.on('error', (err: Error) => {
+      this.lost();
+      onError(err);
+    });
+    this.client.on('end', () => this.lost());
+    this.client.on('reconnecting', () => this.lost());
     this.subscriber.on('error', onError);
     this.client.on('ready', () => {
       this.lastClientError = undefined;
+      void this.recover();
     });
   }
 
-  /** Connects, subscribes to changes and starts heartbeating. Rejects when Redis cannot be reached. */
-  async start(): Promise<void> {
-    if (this.started) return;
+  /**
+   * Starts connecting (retrying with backoff for as long as it takes), subscribes to
+   * changes and starts heartbeating. Resolves the first time Redis answers; a server
+   * need not wait for that: {@link RedisStore.health} says meanwhile.
+   */
+  start(): Promise<void> {
+    if (this.started || this.destroyed) return this.firstUp;
     this.started = true;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        Promise.all([this.client.connect(), this.subscriber.connect()]),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.startTimeoutMs} ms`)), this.startTimeoutMs);
-        }),
-      ]);
-    } catch (err) {
-      this.destroyed = true;
-      for (const client of [this.subscriber, this.client]) if (client.isOpen) client.destroy();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-    await this.subscriber.subscribe(`${this.prefix}changed`, (message) => this.onMessage(message));
-    await this.heartbeat();
+    const failed = (err: Error) => {
+      if (!this.destroyed) this.warn(`connecting to Redis failed: ${err.message}`, err);
+    };
+    this.client.connect().catch(failed);
+    this.subscriber.connect().catch(failed);
+    this.subscriber.subscribe(`${this.prefix}changed`, (message) => this.onMessage(message)).catch(failed);
     const { heartbeatTimeoutMs: timeout } = this;
     this.timers.push(setInterval(() => void this.heartbeat(), Math.max(10, Math.round(timeout / 6))));
     this.timers.push(setInterval(() => void this.sweep(), Math.max(10, Math.round(timeout / 4))));
     for (const timer of this.timers) timer.unref();
-    debug('instance %s started', this.instanceId);
+    debug('instance %s starting', this.instanceId);
+    return this.firstUp;
+  }
+
+  setRebuild(entries: () => Iterable<StoreEntry>): void {
+    this.rebuildEntries = entries;
+  }
+
+  health(): StoreHealth {
+    const { state, rebuilds } = this;
+    return state === 'up' ? { up: true, rebuilds } : { up: false, reason: state, rebuilds };
   }
 
   /**
@@ -299,7 +359,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     this.destroyed = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     this.changeListeners.clear();
+    for (const wake of [...this.waiters]) wake();
     if (!this.started) return;
+    if (this.state !== 'up') {
+      // Nothing to say goodbye to; stop the reconnection attempts.
+      for (const client of [this.subscriber, this.client]) if (client.isOpen) client.destroy();
+      return;
+    }
     const goodbye = async () => {
       await this.client.del(this.key(`alive:${this.instanceId}`));
       while ((await this.sweepInstance(this.instanceId)) === 1);
@@ -322,38 +388,33 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   }
 
   async add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
-    const addr = `|${peer.ip}|${peer.country ?? ''}`;
-    return (await this.run(ADD, hash, peer.peerId, complete ? '1' : '0', addr)) === 1;
+    return (await this.guarded(() => this.addNow(hash, peer, complete))) === 1;
   }
 
   async remove(hash: string, peerId: string): Promise<boolean> {
-    return ((await this.run(REMOVE, peerId, hash)) as string[]).length > 0;
+    return ((await this.guarded(() => this.run(REMOVE, peerId, hash))) as string[]).length > 0;
   }
 
   async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
     const list = [...hashes];
     if (list.length === 0) return [];
-    return (await this.run(REMOVE, peerId, ...list)) as string[];
+    return (await this.guarded(() => this.run(REMOVE, peerId, ...list))) as string[];
   }
 
   async list(hash: string): Promise<PeerRecord[]> {
-    const flat = (await this.runAs(LIST, hash)) as string[];
-    const records: PeerRecord[] = [];
-    for (let i = 0; i < flat.length; i += 3) {
-      // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
-      const [, ip = '', country = ''] = flat[i + 2]!.split('|');
-      records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
-    }
+    let records = await this.guarded(() => this.listNow(hash));
+    if (!records.some((record) => record.complete) && (await this.settling())) records = await this.guarded(() => this.listNow(hash));
     return records;
   }
 
   async counts(hash: string): Promise<SwarmCounts> {
-    const [seeders, leechers] = (await this.runAs(COUNTS, hash)) as [number, number];
-    return { seeders, leechers };
+    let counts = await this.guarded(() => this.countsNow(hash));
+    if (counts.seeders === 0 && (await this.settling())) counts = await this.guarded(() => this.countsNow(hash));
+    return counts;
   }
 
   async stats(): Promise<StoreStats> {
-    const [swarms, peers, entries] = (await this.runAs(STATS)) as [number, number, number];
+    const [swarms, peers, entries] = (await this.guarded(() => this.runAs(STATS))) as [number, number, number];
     return { swarms, peers, entries };
   }
 
@@ -364,6 +425,133 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 
   // -------------------------------------------------------------------------
 
+  private addNow(hash: string, peer: PeerInfo, complete: boolean): Promise<unknown> {
+    return this.run(ADD, hash, peer.peerId, complete ? '1' : '0', `|${peer.ip}|${peer.country ?? ''}`);
+  }
+
+  private async countsNow(hash: string): Promise<SwarmCounts> {
+    const [seeders, leechers] = (await this.runAs(COUNTS, hash)) as [number, number];
+    return { seeders, leechers };
+  }
+
+  private async listNow(hash: string): Promise<PeerRecord[]> {
+    const flat = (await this.runAs(LIST, hash)) as string[];
+    const records: PeerRecord[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
+      const [, ip = '', country = ''] = flat[i + 2]!.split('|');
+      records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
+    }
+    return records;
+  }
+
+  /**
+   * Runs `command` once Redis answers (waiting up to `unavailableWaitMs` for it), and
+   * again if the connection drops under it. Every script is safe to run twice.
+   */
+  private async guarded<T>(command: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.unavailableWaitMs;
+    for (;;) {
+      await this.whenUp(deadline);
+      try {
+        return await command();
+      } catch (err) {
+        if (this.state === 'up' && this.client.isReady) throw err;
+      }
+    }
+  }
+
+  /** Resolves once the store is up; rejects with {@link StoreUnavailableError} at `deadline`. */
+  private whenUp(deadline: number): Promise<void> {
+    if (this.destroyed) return Promise.reject(new StoreUnavailableError('The swarm store is closed.'));
+    if (this.state === 'up') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        if (this.state === 'up') resolve();
+        else reject(new StoreUnavailableError(this.destroyed ? 'The swarm store is closed.' : undefined));
+      };
+      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      this.waiters.add(wake);
+    });
+  }
+
+  /** True (after waiting) when Redis came back recently and other instances may still be re-writing their entries. */
+  private async settling(): Promise<boolean> {
+    const wait = this.settledAt - Date.now();
+    if (wait <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    return true;
+  }
+
+  /** The connection to Redis dropped (or never came up). */
+  private lost(): void {
+    if (this.state === 'unreachable') return;
+    this.state = 'unreachable';
+    this.generation++;
+    debug('Redis unreachable');
+  }
+
+  /**
+   * Redis answers (again): re-writes this instance's entries (Redis may have restarted
+   * empty, or other instances may have swept them), then serves.
+   */
+  private async recover(): Promise<void> {
+    if (this.destroyed) return;
+    const generation = ++this.generation;
+    const again = this.everUp;
+    this.state = 'rebuilding';
+    try {
+      await this.rebuild();
+      if (generation !== this.generation || this.destroyed) return;
+      await this.beat();
+      if (generation !== this.generation || this.destroyed) return;
+    } catch (err) {
+      if (generation !== this.generation || this.destroyed) return;
+      this.warn(`re-writing this instance's entries failed: ${(err as Error).message}`, err);
+      this.state = 'unreachable';
+      // Not a dropped connection (that brings a new 'ready'): try again shortly.
+      setTimeout(() => {
+        if (this.client.isReady && this.state === 'unreachable' && generation === this.generation) void this.recover();
+      }, 1000).unref();
+      return;
+    }
+    if (again) {
+      this.rebuilds++;
+      this.settledAt = Date.now() + SETTLE_MS;
+    }
+    this.state = 'up';
+    this.everUp = true;
+    debug('Redis %s', again ? 'back, entries re-written' : 'up');
+    for (const wake of [...this.waiters]) wake();
+    this.resolveFirstUp();
+  }
+
+  /** Writes every entry of this instance's connected peers, and removes its entries of peers that left. */
+  private async rebuild(): Promise<void> {
+    const own = new Set<string>();
+    let batch: Array<Promise<unknown>> = [];
+    for (const { hash, peer, complete } of this.rebuildEntries?.() ?? []) {
+      own.add(hash + peer.peerId);
+      batch.push(this.addNow(hash, peer, complete));
+      if (batch.length >= REBUILD_BATCH) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    // Peers that left while Redis was away: their removal failed then.
+    const stale = new Map<string, string[]>();
+    for (const member of await this.client.sMembers(this.key(`i:${this.instanceId}`))) {
+      if (own.has(member)) continue;
+      const peerId = member.slice(64);
+      stale.set(peerId, [...(stale.get(peerId) ?? []), member.slice(0, 64)]);
+    }
+    await Promise.all([...stale].map(([peerId, hashes]) => this.run(REMOVE, peerId, ...hashes)));
+    debug('re-wrote %d entries, removed %d stale peers', own.size, stale.size);
+  }
+
   private onMessage(message: string): void {
     const space = message.indexOf(' ');
     // This instance's own changes were made through its methods: its tracker knows of them.
@@ -372,30 +560,36 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     for (const listener of this.changeListeners) listener(hash);
   }
 
-  /** Refreshes this instance's liveness key, and notices when it had expired. */
+  /** Refreshes this instance's liveness key, and re-writes its entries when it had expired. */
   private async heartbeat(): Promise<void> {
-    if (this.destroyed) return;
-    const ttl = Math.max(1, Math.round(this.heartbeatTimeoutMs / 2));
+    if (this.destroyed || this.state !== 'up') return;
+    const generation = this.generation;
     try {
-      const [previous] = await this.client
-        .multi()
-        .set(this.key(`alive:${this.instanceId}`), '1', { expiration: { type: 'PX', value: ttl }, GET: true })
-        .sAdd(this.key('instances'), this.instanceId)
-        .exec();
-      if (previous === null && this.timers.length > 0) {
-        // Rebuilding the entries from the live connections is not done yet (issue 12).
-        this.warn(
-          `this instance's liveness key in Redis had expired: other instances may have removed its peers' entries, until they announce again`,
-        );
+      const previous = await this.beat();
+      if (previous === null && generation === this.generation && this.state === 'up') {
+        // Stalled for longer than the timeout: other instances may have swept this one's entries.
+        debug('liveness key had expired: re-writing the entries');
+        void this.recover();
       }
     } catch (err) {
-      this.warn(`heartbeat failed: ${(err as Error).message}`, err);
+      if (this.state === 'up' && this.client.isReady) this.warn(`heartbeat failed: ${(err as Error).message}`, err);
     }
+  }
+
+  /** Sets this instance's liveness key; resolves its previous value (null when it had expired). */
+  private async beat(): Promise<unknown> {
+    const ttl = Math.max(1, Math.round(this.heartbeatTimeoutMs / 2));
+    const [previous] = await this.client
+      .multi()
+      .set(this.key(`alive:${this.instanceId}`), '1', { expiration: { type: 'PX', value: ttl }, GET: true })
+      .sAdd(this.key('instances'), this.instanceId)
+      .exec();
+    return previous;
   }
 
   /** Removes the entries of every instance whose liveness key is gone. */
   private async sweep(): Promise<void> {
-    if (this.destroyed || this.sweeping) return;
+    if (this.destroyed || this.sweeping || this.state !== 'up') return;
     this.sweeping = true;
     try {
       const instances = await this.client.sMembers(this.key('instances'));
@@ -411,7 +605,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
         if (result === 0) debug('swept the entries of dead instance %s', id);
       }
     } catch (err) {
-      this.warn(`sweeping dead instances failed: ${(err as Error).message}`, err);
+      if (this.state === 'up' && this.client.isReady) this.warn(`sweeping dead instances failed: ${(err as Error).message}`, err);
     } finally {
       this.sweeping = false;
     }

@@ -26,6 +26,34 @@ export interface StoreStats {
   entries: number;
 }
 
+/** One entry a tracker holds through its own connections: what a shared store re-writes after it lost its data. */
+export interface StoreEntry {
+  hash: string;
+  peer: PeerInfo;
+  complete: boolean;
+}
+
+/** Whether a shared store can be used now, for `/healthz`. */
+export interface StoreHealth {
+  /** True while the store answers. */
+  up: boolean;
+  /** Why not, when not: `unreachable` (never reached yet, or lost) or `rebuilding`. */
+  reason?: 'unreachable' | 'rebuilding' | undefined;
+  /** Times the store re-wrote this instance's entries after it came back. */
+  rebuilds: number;
+}
+
+/**
+ * Rejection of a store method while a shared store is unreachable, after waiting a
+ * little for it to come back. The tracker answers it with `STORE_UNAVAILABLE`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'The swarm store is unreachable.') {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /**
  * The interface a store must implement.
  *
@@ -70,4 +98,12 @@ export interface SwarmStore {
    * (the default {@link MemoryStore}) leaves it out.
    */
   onChange?(listener: (hash: string) => void): () => void;
+  /**
+   * Optional, for a shared store that can lose its data (Redis restarted, or away long
+   * enough for other instances to take this one for dead): `entries` lists what this
+   * tracker's connected peers hold, and the store re-writes them when it comes back.
+   */
+  setRebuild?(entries: () => Iterable<StoreEntry>): void;
+  /** Optional: whether the store answers now. A store without it always does. */
+  health?(): StoreHealth;
 }

@@ -51,7 +51,7 @@ import {
   type SwarmStatus,
   type WithdrawMessage,
 } from './protocol.js';
-import type { PeerInfo, StoreStats, SwarmStore } from './store.js';
+import { StoreUnavailableError, type PeerInfo, type StoreEntry, type StoreStats, type SwarmStore } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
 const debug = createDebug('ecdn:tracker');
@@ -124,6 +124,8 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   private readonly peers = new Map<string, Connection>();
   /** Hash -> how many connections here announced it. */
   private readonly localSwarms = new Map<string, LocalSwarm>();
+  /** Connection -> the hashes it announced as partial: what a shared store's rebuild needs besides `conn.hashes`. */
+  private readonly partial = new WeakMap<Connection, Set<string>>();
   private readonly sweepTimer: NodeJS.Timeout;
   /** Stops the store's reports of changes made elsewhere (a shared store only). */
   private readonly stopChanges: (() => void) | undefined;
@@ -139,13 +141,15 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       {
         counts: (hash) => this.store.counts(hash),
         send: (conn, message) => this.send(conn, message),
-        countsFailed: (hash, err) => this.warn('INTERNAL_ERROR', `reading the counts of ${hash} failed`, { cause: err }),
+        countsFailed: (hash, err) => this.warn(storeFailure(err), `reading the counts of ${hash} failed`, { cause: err }),
       },
       this.options.limits.maxWatchesPerConnection,
     );
     this.handleMessage = (conn, data, isBinary, limited) => this.handle(conn, data, isBinary, limited);
     // A shared store reports what other trackers changed, so that watchers here hear of it too.
     this.stopChanges = this.store.onChange?.((hash) => this.watches.changed(hash));
+    // A shared store that lost its data (Redis restarted) writes back what this tracker's peers hold.
+    this.store.setRebuild?.(() => this.ownEntries());
 
     const { heartbeatTimeoutMs } = this.options;
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.round(heartbeatTimeoutMs / 4)));
@@ -357,6 +361,17 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       this.reject(conn, err);
       return;
     }
+    if (err instanceof StoreUnavailableError) {
+      this.reject(
+        conn,
+        new ProtocolError(
+          'STORE_UNAVAILABLE',
+          `The swarm store is unreachable: "${message.type}" failed; retry in a few seconds.`,
+          message.rid,
+        ),
+      );
+      return;
+    }
     this.warn('INTERNAL_ERROR', `"${message.type}" failed: ${err instanceof Error ? err.message : String(err)}`, {
       peerId: conn.peerId,
       ip: conn.ip,
@@ -441,16 +456,29 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const peer: PeerInfo = { peerId: conn.peerId!, ip: conn.ip, country: conn.country };
     const shared = this.localSwarms.get(hash)?.hash ?? hash;
-    const changed = await this.store.add(shared, peer, complete);
-    if (isNew) this.holds(conn, shared);
+    let changed: boolean;
+    try {
+      changed = await this.store.add(shared, peer, complete);
+    } catch (err) {
+      // Kept, so that the store writes it back when it returns (the client is told to retry too).
+      if (err instanceof StoreUnavailableError) this.holds(conn, shared, isNew, complete);
+      throw err;
+    }
+    this.holds(conn, shared, isNew, complete);
     const counts = await this.store.counts(shared);
     this.send(conn, okWithStatus(rid, hash, counts));
     this.emit('announce', { hash, peerId: conn.peerId!, complete, changed });
     if (changed) this.watches.changed(hash);
   }
 
-  /** Records that the connection holds one more hash, once the store does. */
-  private holds(conn: Connection, hash: string): void {
+  /** Records that the connection holds a hash (one more when `isNew`), once the store does. */
+  private holds(conn: Connection, hash: string, isNew: boolean, complete: boolean): void {
+    let partial = this.partial.get(conn);
+    if (!complete) {
+      if (partial === undefined) this.partial.set(conn, (partial = new Set()));
+      partial.add(hash);
+    } else partial?.delete(hash);
+    if (!isNew) return;
     let local = this.localSwarms.get(hash);
     if (local === undefined) {
       local = { hash, count: 0 };
@@ -462,8 +490,14 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private async onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> {
     const { hash, rid } = message;
-    const changed = await this.store.remove(hash, conn.peerId!);
-    if (conn.hashes.delete(hash)) this.forgetLocal(hash);
+    let changed: boolean;
+    try {
+      changed = await this.store.remove(hash, conn.peerId!);
+    } finally {
+      // Forgotten even when the store failed, so that its rebuild does not write it back.
+      this.partial.get(conn)?.delete(hash);
+      if (conn.hashes.delete(hash)) this.forgetLocal(hash);
+    }
     const counts = await this.store.counts(hash);
     this.send(conn, okWithStatus(rid, hash, counts));
     this.emit('withdraw', { hash, peerId: conn.peerId!, changed });
@@ -560,7 +594,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       try {
         hashes = await this.store.removePeer(peerId, conn.hashes);
       } catch (err) {
-        this.warn('INTERNAL_ERROR', `removing peer ${peerId} failed`, { peerId, ip: conn.ip, cause: err });
+        this.warn(storeFailure(err), `removing peer ${peerId} failed`, { peerId, ip: conn.ip, cause: err });
       }
       if (this.peers.get(peerId) === conn) this.peers.delete(peerId);
     }
@@ -569,6 +603,17 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     debug('evicted %s (%s): %s, left %d swarms', peerId ?? 'no identity', conn.ip, reason, hashes.length);
     this.emit('evict', { peerId, ip: conn.ip, reason, hashes: hashes.length });
     for (const hash of hashes) this.watches.changed(hash);
+  }
+
+  /** What this tracker's connected peers hold, for a shared store to write back. */
+  private *ownEntries(): Iterable<StoreEntry> {
+    for (const conn of this.connections) {
+      const { peerId } = conn;
+      if (peerId === undefined || conn.closed) continue;
+      const peer: PeerInfo = { peerId, ip: conn.ip, country: conn.country };
+      const partial = this.partial.get(conn);
+      for (const hash of conn.hashes) yield { hash, peer, complete: partial?.has(hash) !== true };
+    }
   }
 
   private forgetLocal(hash: string): void {
@@ -607,6 +652,11 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 /** Creates a tracker. See {@link TrackerOptions} for the defaults. */
 export function createTracker(options: TrackerOptions = {}): Tracker {
   return new Tracker(options);
+}
+
+/** The warning code for a failed store call. */
+function storeFailure(err: unknown): TrackerWarningCode {
+  return err instanceof StoreUnavailableError ? 'STORE_UNAVAILABLE' : 'INTERNAL_ERROR';
 }
 
 /**
