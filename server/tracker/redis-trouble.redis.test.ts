@@ -6,6 +6,7 @@
  */
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createClient } from '@redis/client';
 import { freePort, redisSkip, startRedis, type RunningRedis } from '../../test/helpers/redis.js';
 import { createServer, type EcdnServer } from '../create-server.js';
 import { RedisStore } from './redis-store.js';
@@ -115,6 +116,30 @@ describe('Redis trouble', { skip }, () => {
     await other.hello();
     const reply = await other.request({ type: 'lookup', hash: H1 });
     assert.equal(reply.seeders, 1);
+  });
+
+  it('connections to a Redis that kept its data drop: the entries are written back once, not counted twice', async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const store = new RedisStore({ url: redis.url, prefix: `blip${n++}:` });
+    store.on('warning', () => {});
+    await store.start();
+    running.push(store);
+    const t = await startTracker({ store, secret: SECRET });
+    running.push(t);
+    const seeder = await t.connect();
+    await seeder.hello();
+    await seeder.request({ type: 'announce', hash: H1, complete: true });
+    await seeder.request({ type: 'announce', hash: H2, complete: false });
+
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+    await admin.close();
+    await until('the entries written back', 5000, async () => (store.health().rebuilds === 1 && store.health().up ? true : undefined));
+    assert.deepEqual(await t.tracker.storeStats(), { swarms: 2, peers: 1, entries: 2 });
+    assert.deepEqual(await t.tracker.fileStatus(H2), { hash: H2, alive: false, seeders: 0, leechers: 1 });
+    assert.equal((await seeder.request({ type: 'lookup', hash: H1 })).seeders, 1);
   });
 
   it('Redis restarted mid-swarm: the swarm is whole again within one heartbeat interval, and no watcher hears "dead"', async () => {
