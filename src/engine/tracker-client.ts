@@ -73,6 +73,16 @@ interface Pending {
 type ServerMessage = { type: string; rid?: string | number; [key: string]: unknown };
 
 /**
+ * Tracker error codes that mean "not now" rather than "no": its swarm store is
+ * briefly away (a Redis restart), or it failed on its side. A lookup asks again.
+ */
+const TRANSIENT_ERRORS = new Set(['STORE_UNAVAILABLE', 'INTERNAL_ERROR']);
+/** How long a lookup keeps asking again through transient tracker errors. */
+export const TRANSIENT_GRACE_MS = 30_000;
+/** Errors built from a transient reply; a lookup retries these, and only these. */
+const transient = new WeakSet<Error>();
+
+/**
  * The engine's connection to the tracker. It keeps what this page announces and
  * watches as desired state, and replays it after every reconnection, so that a
  * tracker restart costs a few seconds of staleness and never a false `DEAD`.
@@ -174,7 +184,18 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
    * swarm had time to re-announce.
    */
   async lookup(hash: string, max?: number, signal?: AbortSignal): Promise<LookupResult> {
-    const reply = await this.#request({ type: 'lookup', hash, ...(max === undefined ? {} : { max }) }, signal);
+    const message = { type: 'lookup', hash, ...(max === undefined ? {} : { max }) };
+    const deadline = Date.now() + TRANSIENT_GRACE_MS;
+    let reply: ServerMessage | undefined;
+    for (let attempt = 0; !reply; attempt++) {
+      try {
+        reply = await this.#request(message, signal);
+      } catch (err) {
+        // A short store outage must not fail the download that asked: ask again, with backoff.
+        if (!transient.has(err as Error) || Date.now() > deadline || signal?.aborted) throw err;
+        await new Promise((resolve) => setTimeout(resolve, (0.5 + Math.random() / 2) * Math.min(2_000, 100 * 2 ** attempt)));
+      }
+    }
     const wait = this.#settlingUntil - Date.now();
     if (reply.alive !== true && wait > 0) {
       await new Promise((resolve) => setTimeout(resolve, wait));
@@ -312,7 +333,12 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (pending) {
       this.#pending.delete(rid!);
       if (message.type === 'error') {
-        pending.reject(new EcdnError('PROTOCOL', `Tracker error ${String(message.code)}: ${String(message.message)}`));
+        const code = String(message.code);
+        const err = TRANSIENT_ERRORS.has(code)
+          ? new EcdnError('TRACKER_UNREACHABLE', `The tracker cannot answer now (${code}): ${String(message.message)}`)
+          : new EcdnError('PROTOCOL', `Tracker error ${code}: ${String(message.message)}`);
+        if (TRANSIENT_ERRORS.has(code)) transient.add(err);
+        pending.reject(err);
       } else {
         pending.resolve(message);
       }
