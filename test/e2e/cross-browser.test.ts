@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Browser as ChromiumBrowser } from 'playwright-core';
+import type { Browser as ChromiumBrowser, Page as ChromiumPage } from 'playwright-core';
 import puppeteer, { type Browser as FirefoxBrowser } from 'puppeteer-core';
 import { launchChromium, openPage } from '../helpers/browser.js';
+import { fetchDigest, seedRandom } from '../helpers/pages.js';
 import { createServer } from '../../server/create-server.js';
 import { firefoxLaunchOptions, firefoxPath, NO_FIREFOX, openFirefoxPage } from '../helpers/firefox.js';
 import { makePng } from '../helpers/png.js';
@@ -43,7 +44,8 @@ after(async () => {
 /** A tab of either engine with the server's bundle loaded, reduced to what these tests do with it. */
 interface Tab {
   readonly engine: 'chromium' | 'firefox';
-  run<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Runs a function in the page, as Playwright's `page.evaluate` does. */
+  evaluate: ChromiumPage['evaluate'];
   close(): Promise<void>;
 }
 
@@ -51,8 +53,8 @@ async function open(engine: Tab['engine'], serverUrl = server.url): Promise<Tab>
   const url = `${serverUrl}/healthz`;
   const bundle = `${serverUrl}/ephemeralcdn.js`;
   const tab = await openAt(engine, url);
-  await tab.run(loadScript, bundle);
-  await tab.run(() => window.EphemeralCDN.configure({ iceServers: [] }), undefined);
+  await tab.evaluate(loadScript, bundle);
+  await tab.evaluate(() => window.EphemeralCDN.configure({ iceServers: [] }));
   return tab;
 }
 
@@ -60,10 +62,12 @@ async function open(engine: Tab['engine'], serverUrl = server.url): Promise<Tab>
 async function openAt(engine: Tab['engine'], url: string): Promise<Tab> {
   if (engine === 'chromium') {
     const page = await openPage(chromium, url);
-    return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close: () => page.context().close() };
+    return { engine, evaluate: page.evaluate.bind(page), close: () => page.context().close() };
   }
   const { page, close } = await openFirefoxPage(gecko, url);
-  return { engine, run: (fn, arg) => page.evaluate(fn as never, arg) as never, close };
+  // Puppeteer's evaluate takes the same function and argument; only its types differ.
+  const evaluate = ((fn: never, arg: never) => page.evaluate(fn, arg)) as unknown as ChromiumPage['evaluate'];
+  return { engine, evaluate, close };
 }
 
 /** In a page: loads a classic script and waits for it to run. */
@@ -93,37 +97,7 @@ function waitForState({ selector, expected }: { selector: string; expected: stri
   });
 }
 
-/** Seeds `size` bytes from `seed` (the same bytes in any engine) and resolves with their hash. */
-function seed(tab: Tab, size: number, seed: number): Promise<string> {
-  return tab.run(
-    ({ size, seed }) => {
-      const words = new Uint32Array(Math.ceil(size / 4));
-      let x = (seed * 2654435761) >>> 0 || 1;
-      for (let i = 0; i < words.length; i++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        words[i] = x >>> 0;
-      }
-      return window.EphemeralCDN.seed(new Uint8Array(words.buffer, 0, size));
-    },
-    { size, seed },
-  );
-}
-
-/** Fetches `hash`; resolves with the SHA-256 of what arrived, computed by the browser itself. */
-function fetchDigest(tab: Tab, hash: string, options: { maxPeers?: number } = {}): Promise<string> {
-  return tab.run(
-    async ({ hash, options }) => {
-      const buffer = await window.EphemeralCDN.fetch(hash, options);
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', buffer));
-      return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    },
-    { hash, options },
-  );
-}
-
-const peerId = (tab: Tab) => tab.run(() => window.EphemeralCDN.stats().peerId!, undefined);
+const peerId = (tab: Tab) => tab.evaluate(() => window.EphemeralCDN.stats().peerId!);
 
 for (const [from, to] of [
   ['chromium', 'firefox'],
@@ -133,7 +107,7 @@ for (const [from, to] of [
   test(`${from} seeds, ${to} fetches: 8 MiB, verified`, { skip, timeout: 90_000 }, async () => {
     const seeder = await open(from);
     const consumer = await open(to);
-    const hash = await seed(seeder, 8 * MiB, from.length * 10 + to.length);
+    const hash = await seedRandom(seeder, 8 * MiB, from.length * 10 + to.length);
     assert.equal(await fetchDigest(consumer, hash), hash);
     for (const tab of [seeder, consumer]) await tab.close();
   });
@@ -144,13 +118,13 @@ test('a mixed swarm: a Firefox consumer receives pieces from Chromium and Firefo
   const consumer = await open('firefox');
   let hash = '';
   for (const tab of seeders) {
-    hash = await seed(tab, 6 * MiB, 4001);
+    hash = await seedRandom(tab, 6 * MiB, 4001);
     // Capped, so that no seeder finishes the file before the others' links open.
-    await tab.run(() => window.EphemeralCDN.configure({ uploadLimit: 1_500_000 }), undefined);
+    await tab.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1_500_000 }));
   }
   assert.equal(await fetchDigest(consumer, hash, { maxPeers: 5 }), hash);
   const ids = await Promise.all(seeders.map(peerId));
-  const sources = await consumer.run(
+  const sources = await consumer.evaluate(
     () =>
       window.EphemeralCDN.stats()
         .connections.filter((c) => c.bytesDown > 0)
@@ -165,9 +139,9 @@ test('a mixed swarm: a Firefox consumer receives pieces from Chromium and Firefo
 test('Firefox: one <script src> on another origin is enough to seed and fetch', { skip, timeout: 60_000 }, async () => {
   const url = plainPage(site, `${server.url.replace('127.0.0.1', 'localhost')}/ephemeralcdn.js`, '');
   const [a, b] = [await openAt('firefox', url), await openAt('firefox', url)];
-  const hash = await a.run(() => window.EphemeralCDN.seed(new TextEncoder().encode('hello from another origin')), undefined);
-  assert.equal(await b.run((hash) => window.EphemeralCDN.fetchText(hash), hash), 'hello from another origin');
-  assert.notEqual(await b.run(() => location.origin, undefined), new URL(server.url).origin);
+  const hash = await a.evaluate(() => window.EphemeralCDN.seed(new TextEncoder().encode('hello from another origin')));
+  assert.equal(await b.evaluate((hash) => window.EphemeralCDN.fetchText(hash), hash), 'hello from another origin');
+  assert.notEqual(await b.evaluate(() => location.origin), new URL(server.url).origin);
   for (const tab of [a, b]) await tab.close();
 });
 
@@ -179,7 +153,7 @@ test("Firefox: a PNG dropped on <ecdn-seed-drop> renders in another page's <ecdn
   const seeder = await openAt('firefox', plainPage(site, bundle, '<ecdn-seed-drop></ecdn-seed-drop>'));
   const png = makePng(96, 64).toString('base64');
   // What choosing a file does: the input's files change, and it says so.
-  const hash = await seeder.run(async (png) => {
+  const hash = await seeder.evaluate(async (png) => {
     const el = document.querySelector('ecdn-seed-drop')!;
     await customElements.whenDefined('ecdn-seed-drop');
     await el.updateComplete;
@@ -203,11 +177,11 @@ test("Firefox: a PNG dropped on <ecdn-seed-drop> renders in another page's <ecdn
       '<script>EphemeralCDN.configure({ reseed: false });</script>',
     ),
   );
-  await viewer.run(waitForState, { selector: 'ecdn-img', expected: 'ready' });
-  const width = await viewer.run(() => document.querySelector('ecdn-img')!.shadowRoot!.querySelector('img')!.naturalWidth, undefined);
+  await viewer.evaluate(waitForState, { selector: 'ecdn-img', expected: 'ready' });
+  const width = await viewer.evaluate(() => document.querySelector('ecdn-img')!.shadowRoot!.querySelector('img')!.naturalWidth);
   assert.equal(width, 96);
   await seeder.close();
-  await viewer.run(waitForState, { selector: 'ecdn-img', expected: 'dead' });
+  await viewer.evaluate(waitForState, { selector: 'ecdn-img', expected: 'dead' });
   await viewer.close();
 });
 
@@ -220,7 +194,7 @@ test('Firefox: a seeder comes back after a server restart, and a Chromium consum
   const first = createServer({ secret, heartbeatTimeoutMs: 5_000 });
   const url = await first.listen(0, '127.0.0.1');
   const seeder = await open('firefox', url);
-  const hash = await seed(seeder, 1 * MiB, 4002);
+  const hash = await seedRandom(seeder, 1 * MiB, 4002);
   await first.close();
   // While the server is away, Firefox reports the refused WebSocket as a page error: expected.
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -12,6 +12,9 @@ export async function openEcdnPage(browser: Browser, serverUrl: string): Promise
   return page;
 }
 
+/** What the page helpers need of a page: Playwright's, or a Firefox tab made to look like one. */
+export type ScriptPage = Pick<Page, 'evaluate'>;
+
 let nextSeed = 1;
 
 /**
@@ -19,7 +22,7 @@ let nextSeed = 1;
  * The same `seed` gives the same bytes, so several pages can seed one file
  * without shipping it through the test; by default every call makes new bytes.
  */
-export function seedRandom(page: Page, size: number, seed = nextSeed++): Promise<string> {
+export function seedRandom(page: ScriptPage, size: number, seed = nextSeed++): Promise<string> {
   return page.evaluate(
     async ({ size, seed }) => {
       const words = new Uint32Array(Math.ceil(size / 4));
@@ -41,7 +44,7 @@ export function seedRandom(page: Page, size: number, seed = nextSeed++): Promise
  * buffer of the file's size ever exists there (for heap measurements), and
  * resolves with their hash.
  */
-export function seedRandomBlob(page: Page, size: number): Promise<string> {
+export function seedRandomBlob(page: ScriptPage, size: number): Promise<string> {
   return page.evaluate(async (size) => {
     const parts: Blob[] = [];
     const chunk = new Uint8Array(1024 * 1024);
@@ -54,7 +57,7 @@ export function seedRandomBlob(page: Page, size: number): Promise<string> {
 }
 
 /** Fetches `hash` in the page; resolves with the SHA-256 of what arrived, computed independently. */
-export function fetchDigest(page: Page, hash: string, options: { maxPeers?: number; reseed?: boolean } = {}): Promise<string> {
+export function fetchDigest(page: ScriptPage, hash: string, options: { maxPeers?: number; reseed?: boolean } = {}): Promise<string> {
   return page.evaluate(
     async ({ hash, options }) => {
       const buffer = await window.EphemeralCDN.fetch(hash, options);
