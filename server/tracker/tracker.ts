@@ -124,8 +124,12 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   private readonly peers = new Map<string, Connection>();
   /** Hash -> how many connections here announced it. */
   private readonly localSwarms = new Map<string, LocalSwarm>();
-  /** Connection -> the hashes it announced as partial: what a shared store's rebuild needs besides `conn.hashes`. */
-  private readonly partial = new WeakMap<Connection, Set<string>>();
+  /**
+   * Connection -> the hashes it announced as partial: what a shared store's rebuild
+   * needs besides `conn.hashes`. Kept only for a store that rebuilds, so that the
+   * in-memory store's announces pay nothing for it.
+   */
+  private readonly partial: WeakMap<Connection, Set<string>> | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   /** Stops the store's reports of changes made elsewhere (a shared store only). */
   private readonly stopChanges: (() => void) | undefined;
@@ -149,7 +153,10 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     // A shared store reports what other trackers changed, so that watchers here hear of it too.
     this.stopChanges = this.store.onChange?.((hash) => this.watches.changed(hash));
     // A shared store that lost its data (Redis restarted) writes back what this tracker's peers hold.
-    this.store.setRebuild?.(() => this.ownEntries());
+    if (this.store.setRebuild) {
+      this.partial = new WeakMap();
+      this.store.setRebuild(() => this.ownEntries());
+    }
 
     const { heartbeatTimeoutMs } = this.options;
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.round(heartbeatTimeoutMs / 4)));
@@ -473,11 +480,13 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   /** Records that the connection holds a hash (one more when `isNew`), once the store does. */
   private holds(conn: Connection, hash: string, isNew: boolean, complete: boolean): void {
-    let partial = this.partial.get(conn);
-    if (!complete) {
-      if (partial === undefined) this.partial.set(conn, (partial = new Set()));
-      partial.add(hash);
-    } else partial?.delete(hash);
+    if (this.partial) {
+      let partial = this.partial.get(conn);
+      if (!complete) {
+        if (partial === undefined) this.partial.set(conn, (partial = new Set()));
+        partial.add(hash);
+      } else partial?.delete(hash);
+    }
     if (!isNew) return;
     let local = this.localSwarms.get(hash);
     if (local === undefined) {
@@ -495,7 +504,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       changed = await this.store.remove(hash, conn.peerId!);
     } finally {
       // Forgotten even when the store failed, so that its rebuild does not write it back.
-      this.partial.get(conn)?.delete(hash);
+      this.partial?.get(conn)?.delete(hash);
       if (conn.hashes.delete(hash)) this.forgetLocal(hash);
     }
     const counts = await this.store.counts(hash);
@@ -611,7 +620,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       const { peerId } = conn;
       if (peerId === undefined || conn.closed) continue;
       const peer: PeerInfo = { peerId, ip: conn.ip, country: conn.country };
-      const partial = this.partial.get(conn);
+      const partial = this.partial?.get(conn);
       for (const hash of conn.hashes) yield { hash, peer, complete: partial?.has(hash) !== true };
     }
   }
