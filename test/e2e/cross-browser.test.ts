@@ -120,7 +120,7 @@ test('a mixed swarm: a Firefox consumer receives pieces from Chromium and Firefo
   for (const tab of seeders) {
     hash = await seedRandom(tab, 6 * MiB, 4001);
     // Capped, so that no seeder finishes the file before the others' links open.
-    await tab.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1_500_000 }));
+    await tab.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 750_000 }));
   }
   assert.equal(await fetchDigest(consumer, hash, { maxPeers: 5 }), hash);
   const ids = await Promise.all(seeders.map(peerId));
