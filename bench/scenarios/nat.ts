@@ -12,9 +12,8 @@
 // throughput are measured; the candidate pair that carried the bytes is read at
 // the end of each transfer, and a path that did not take its route fails the
 // scenario. docs/performance.md, "Across NATs", says what each key means.
-import type { ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
-import { internet, type Internet } from '../../test/netsim/index.js';
+import { internet, startEcdnServer, type Internet } from '../../test/netsim/index.js';
 import { closePage, openPage } from '../lib/browser.js';
 import { log, median, MiB, mbps, round, sleep, withTimeout } from '../lib/stats.js';
 import { BARE_HIGH_WATER, BARE_LOW_WATER, freshSeed } from './transfer.js';
@@ -235,26 +234,9 @@ export async function runNat(options: NatOptions): Promise<{ results: Record<str
   }
 }
 
-/** `npm start`'s server in the public segment on 198.18.0.1; resolves with its URL once it listens. */
-async function startServer(net: Internet, name: ServerName, env: Record<string, string>): Promise<string> {
-  const child: ChildProcess = net.spawn('pub', process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-    env: { HOST: '198.18.0.1', PORT: String(HTTP_PORTS[name]), STUN_PORT: String(STUN_PORTS[name]), LOG_LEVEL: 'info', ...env },
-  });
-  await withTimeout(`the ${name} server's start`, 30_000, () => {
-    return new Promise<void>((resolve, reject) => {
-      let output = '';
-      // Kept reading for the server's whole life, so that a full pipe never blocks it.
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        if (output.length < 65_536) output += chunk;
-        if (output.includes('"event":"listening"')) resolve();
-      });
-      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-        if (output.length < 65_536) output += chunk;
-      });
-      child.once('exit', (code) => reject(new Error(`the ${name} server exited (${code}): ${output}`)));
-    });
-  });
-  return `http://198.18.0.1:${HTTP_PORTS[name]}`;
+/** `npm start`'s server in the public segment, on the ports of `name`. */
+function startServer(net: Internet, name: ServerName, env: Record<string, string>): Promise<string> {
+  return startEcdnServer(net, HTTP_PORTS[name], { STUN_PORT: String(STUN_PORTS[name]), ...env });
 }
 
 /** A tab with the server's bundle, using the ICE servers the server hands out (and relay-only if asked). */

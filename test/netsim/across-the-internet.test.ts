@@ -1,11 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { closePage, openPage } from '../helpers/browser.js';
 import { fetchDigest, seedRandom } from '../helpers/pages.js';
 import type { LinkRoute } from '../../src/index.js';
-import { internet, type Internet } from './index.js';
+import { internet, startEcdnServer, type Internet } from './index.js';
 
 // EphemeralCDN across the simulated internet: the real server in the public
 // segment handing out its STUN (and, for some servers, coturn's TURN), real
@@ -27,8 +26,8 @@ before(async () => {
   net = await internet({ homes: { ...HOMES }, turn: true });
   const turn = net.turn!;
   // coturn holds 3478 on both public addresses; the built-in STUN takes 3480 and 3481.
-  servers.stunOnly = await startServer(8787, { STUN_PORT: '3480' });
-  servers.withTurn = await startServer(8788, {
+  servers.stunOnly = await startEcdnServer(net, 8787, { STUN_PORT: '3480' });
+  servers.withTurn = await startEcdnServer(net, 8788, {
     STUN_PORT: '3482',
     TURN_URLS: turn.urls.join(','),
     TURN_SECRET: turn.secret,
@@ -47,23 +46,6 @@ before(async () => {
 after(async () => {
   await net?.close();
 });
-
-/** `npm start`'s server, run in the public segment on 198.18.0.1; resolves with its URL once it listens. */
-async function startServer(port: number, env: Record<string, string>): Promise<string> {
-  const child: ChildProcess = net.spawn('pub', process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-    env: { HOST: '198.18.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      if (output.includes('"event":"listening"')) resolve();
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${output}`)));
-  });
-  return `http://198.18.0.1:${port}`;
-}
 
 /** A page in `home` with the server's bundle, using the ICE servers the server hands out. */
 async function openHomePage(home: HomeName, server: string, config: Record<string, unknown> = {}): Promise<Page> {

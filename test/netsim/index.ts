@@ -2,3 +2,4 @@
 export { internet, Internet, PUBLIC_ADDRESSES, type Home, type InternetOptions, type NatType, type Place } from './internet.js';
 export { turnCredentials, type TurnCredentials, type TurnOptions, type TurnService } from './coturn.js';
 export { NetsimError, type NetsimErrorCode } from './errors.js';
+export { startEcdnServer } from './ecdn-server.js';
