@@ -22,6 +22,7 @@ import {
 } from './signaling-guard.js';
 import { clientAddress, proxyHops } from './address.js';
 import { IceServers, type IceOptions } from './ice.js';
+import { SignalingRelay } from './signaling-relay.js';
 import { startStunServer, type StunServer } from './stun-server.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
 import type { TrackerOptions } from './tracker/options.js';
@@ -157,6 +158,9 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     },
   );
   if (options.metrics !== false) metrics = createMetrics(tracker, { connections: () => guard.connections }, store);
+  // Instances sharing a Redis forward signaling to one another: no sticky sessions needed.
+  const relay =
+    store instanceof RedisStore ? new SignalingRelay(store, { onForward: (way) => metrics?.signalingForwarded(way) }) : undefined;
   const refuse = (socket: Duplex, endpoint: Endpoint, ip: string, status: 403 | 429, code: string, message: string) => {
     metrics?.refused(endpoint, status === 429 ? 'too_many_per_ip' : 'invalid_token');
     log[status === 429 ? 'warn' : 'info']({ event: 'refused', endpoint, ip, code }, message);
@@ -240,7 +244,8 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
       }
       const wss = signalingWss;
       wss.handleUpgrade(req, socket, head, (ws) => {
-        // The guard sees the socket first, so that it can throttle what reaches the PeerServer.
+        relay?.attach(ws, id);
+        // The guard wraps the socket last, so that it throttles messages before anything else sees them.
         if (guard.attach(ws, ip)) wss.emit('connection', ws, req);
       });
     } else {
@@ -272,6 +277,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
     // The `peer` package starts interval timers it offers no way to stop, so a
     // process that only wants to exit after close() may still need process.exit.
     async close() {
+      relay?.close();
       await tracker.close();
       await redisStore?.close();
       stopLog();

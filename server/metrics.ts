@@ -31,6 +31,8 @@ export interface ServerMetrics {
   refused(endpoint: Endpoint, reason: RefusalReason): void;
   /** Counts a PeerServer message dropped for its rate, and whether the connection was then closed. */
   signalingLimited(disconnected: boolean): void;
+  /** Counts a PeerJS message forwarded to (`out`) or from (`in`) another instance. */
+  signalingForwarded(direction: 'in' | 'out'): void;
   /** The metrics, in the Prometheus text format. */
   render(): Promise<string>;
   /** Stops listening to the tracker. */
@@ -156,6 +158,12 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats, store
     help: 'PeerServer messages dropped for going over the rate limit.',
     registers,
   });
+  const signalingForwarded = new Counter({
+    name: 'ecdn_signaling_forwarded_total',
+    help: 'PeerJS messages forwarded between instances through the shared store, by direction.',
+    labelNames: ['direction'] as const,
+    registers,
+  });
   const signalingDisconnects = new Counter({
     name: 'ecdn_signaling_rate_limit_disconnects_total',
     help: 'PeerServer connections closed for persistently going over the rate limit.',
@@ -168,6 +176,7 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats, store
   for (const reason of EVICT_REASONS) evictions.inc({ reason }, 0);
   for (const code of [...ERROR_CODES, 'SOCKET_ERROR', 'SLOW_CONSUMER']) errors.inc({ code }, 0);
   for (const reason of [...REPORT_REASONS, 'OTHER']) reports.inc({ reason }, 0);
+  for (const direction of ['in', 'out']) signalingForwarded.inc({ direction }, 0);
   for (const endpoint of ['tracker', 'signaling']) {
     for (const reason of ['too_many_per_ip', 'invalid_token']) refusals.inc({ endpoint, reason }, 0);
   }
@@ -196,6 +205,7 @@ export function createMetrics(tracker: Tracker, signaling: SignalingStats, store
       signalingLimited.inc();
       if (disconnected) signalingDisconnects.inc();
     },
+    signalingForwarded: (direction) => signalingForwarded.inc({ direction }),
     render: () => registry.metrics(),
     destroy() {
       for (const [event, listener] of Object.entries(listeners)) tracker.off(event as 'hello', listener as () => void);

@@ -380,7 +380,8 @@ export function rawByteLength(data: RawData): number {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function decode(data: RawData): string {
+/** A received frame as text; throws on invalid UTF-8. */
+export function rawText(data: RawData): string {
   if (typeof data === 'string') return data;
   if (Array.isArray(data)) return utf8.decode(Buffer.concat(data));
   return utf8.decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
@@ -419,7 +420,7 @@ export function parseClientMessage(data: RawData, isBinary: boolean, maxMessageB
 
   let value: unknown;
   try {
-    value = JSON.parse(decode(data));
+    value = JSON.parse(rawText(data));
   } catch {
     return fail('BAD_JSON', 'Message is not valid UTF-8 JSON.');
   }

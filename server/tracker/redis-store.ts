@@ -13,6 +13,9 @@
  * | `instances`       | set    | instance IDs that may still own entries                              |
  * | `stats`           | hash   | `swarms`, `entries`: counters for {@link StoreStats}                 |
  * | `changed`         | channel| `<instance ID or *> <hash>` after each change of a swarm             |
+ * | `at`              | hash   | peer ID -> instance holding its PeerServer (signaling) connection     |
+ * | `ai:<instance>`   | set    | peer IDs of the instance's signaling connections: what a sweep reads |
+ * | `signal:<instance>`| channel| `<peer ID> <PeerJS message>` for a signaling connection there       |
  *
  * Every change runs as one Lua script, so it is atomic. An entry belongs to the
  * instance whose connection announced it: `remove` and `removePeer` only remove this
@@ -30,6 +33,11 @@
  *
  * Watches across instances: each change is published on `changed`; every instance
  * subscribes and hands the hashes changed elsewhere to {@link RedisStore.onChange}.
+ *
+ * Signaling across instances (see server/signaling-relay.ts): `at` says which instance
+ * holds each peer's PeerServer connection, and a PeerJS message for a peer connected
+ * elsewhere is published on that instance's `signal:` channel. A dead instance's
+ * entries in `at` are swept with its swarm entries.
  *
  * Redis trouble: {@link RedisStore.start} does not wait for Redis; the client retries
  * with backoff. Commands are not queued while Redis is away (`disableOfflineQueue`):
@@ -188,8 +196,39 @@ for _, m in ipairs(redis.call('SPOP', idx, tonumber(ARGV[3]))) do
   end
 end
 if redis.call('SCARD', idx) > 0 then return 1 end
+local at = P .. 'ai:' .. dead
+for _, id in ipairs(redis.call('SPOP', at, tonumber(ARGV[3]))) do
+  if redis.call('HGET', P .. 'at', id) == dead then redis.call('HDEL', P .. 'at', id) end
+end
+if redis.call('SCARD', at) > 0 then return 1 end
 redis.call('SREM', P .. 'instances', dead)
 return 0
+`;
+
+/** ARGV: prefix, instance, peer ID. The peer's signaling connection is on this instance now. */
+const LUA_ATTACH = `
+local P, inst, id = ARGV[1], ARGV[2], ARGV[3]
+local old = redis.call('HGET', P .. 'at', id)
+if old and old ~= inst then redis.call('SREM', P .. 'ai:' .. old, id) end
+redis.call('HSET', P .. 'at', id, inst)
+redis.call('SADD', P .. 'ai:' .. inst, id)
+`;
+
+/** ARGV: prefix, instance, peer ID… Forgets the peers' signaling connections, where this instance holds them. */
+const LUA_DETACH = `
+local P, inst = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  if redis.call('HGET', P .. 'at', ARGV[i]) == inst then redis.call('HDEL', P .. 'at', ARGV[i]) end
+  redis.call('SREM', P .. 'ai:' .. inst, ARGV[i])
+end
+`;
+
+/** ARGV: prefix, peer ID, message. Publishes to the instance holding the peer's connection; returns receivers (0: none). */
+const LUA_SIGNAL = `
+local P, id = ARGV[1], ARGV[2]
+local inst = redis.call('HGET', P .. 'at', id)
+if not inst then return 0 end
+return redis.call('PUBLISH', P .. 'signal:' .. inst, id .. ' ' .. ARGV[3])
 `;
 
 /** ARGV: prefix, hash. Returns peer ID, complete flag, `held|ip|country`, … */
@@ -245,6 +284,9 @@ const SWEEP = new Script(LUA_SWEEP);
 const LIST = new Script(LUA_LIST);
 const COUNTS = new Script(LUA_COUNTS);
 const STATS = new Script(LUA_STATS);
+const ATTACH = new Script(LUA_ATTACH);
+const DETACH = new Script(LUA_DETACH);
+const SIGNAL = new Script(LUA_SIGNAL);
 
 /**
  * The {@link SwarmStore} for several tracker instances. Call {@link RedisStore.start}
@@ -278,6 +320,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   private readonly client: RedisClientType;
   private readonly subscriber: RedisClientType;
   private readonly changeListeners = new Set<(hash: string) => void>();
+  private readonly signalListeners = new Set<(peerId: string, message: string) => void>();
+  private signalingPeers: (() => Iterable<string>) | undefined;
   private timers: NodeJS.Timeout[] = [];
   private sweeping = false;
   private started = false;
@@ -333,6 +377,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     this.client.connect().catch(failed);
     this.subscriber.connect().catch(failed);
     this.subscriber.subscribe(`${this.prefix}changed`, (message) => this.onMessage(message)).catch(failed);
+    this.subscriber.subscribe(this.key(`signal:${this.instanceId}`), (message) => this.onSignalMessage(message)).catch(failed);
     const { heartbeatTimeoutMs: timeout } = this;
     this.timers.push(setInterval(() => void this.heartbeat(), Math.max(10, Math.round(timeout / 6))));
     this.timers.push(setInterval(() => void this.sweep(), Math.max(10, Math.round(timeout / 4))));
@@ -359,6 +404,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     this.destroyed = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     this.changeListeners.clear();
+    this.signalListeners.clear();
     for (const wake of [...this.waiters]) wake();
     if (!this.started) return;
     if (this.state !== 'up') {
@@ -423,6 +469,39 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     return () => this.changeListeners.delete(listener);
   }
 
+  /**
+   * Records that `peerId`'s PeerServer connection is on this instance, so that other
+   * instances forward its signaling here. Rejects at once while Redis is away: the
+   * rebuild when it returns records every connection listed by {@link setSignalingRebuild}.
+   */
+  async attachSignaling(peerId: string): Promise<void> {
+    await this.ifUp(() => this.run(ATTACH, peerId));
+  }
+
+  /** Forgets `peerId`'s PeerServer connection, unless it has moved to another instance meanwhile. */
+  async detachSignaling(peerId: string): Promise<void> {
+    await this.ifUp(() => this.run(DETACH, peerId));
+  }
+
+  /**
+   * Hands a PeerJS message to the instance holding `peerId`'s PeerServer connection.
+   * Resolves false when no live instance holds one; rejects at once while Redis is away.
+   */
+  async sendSignal(peerId: string, message: string): Promise<boolean> {
+    return ((await this.ifUp(() => this.runAs(SIGNAL, peerId, message))) as number) > 0;
+  }
+
+  /** Calls `listener` with each PeerJS message another instance sent to a connection on this one. */
+  onSignal(listener: (peerId: string, message: string) => void): () => void {
+    this.signalListeners.add(listener);
+    return () => this.signalListeners.delete(listener);
+  }
+
+  /** `peers` lists this instance's PeerServer connections, which a rebuild records again. */
+  setSignalingRebuild(peers: () => Iterable<string>): void {
+    this.signalingPeers = peers;
+  }
+
   // -------------------------------------------------------------------------
 
   private addNow(hash: string, peer: PeerInfo, complete: boolean): Promise<unknown> {
@@ -459,6 +538,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
         if (this.state === 'up' && this.client.isReady) throw err;
       }
     }
+  }
+
+  /** Runs `command` now if Redis answers; signaling cannot wait for it, and has a fallback. */
+  private ifUp<T>(command: () => Promise<T>): Promise<T> {
+    if (this.state !== 'up' || this.destroyed) return Promise.reject(new StoreUnavailableError());
+    return command();
   }
 
   /** Resolves once the store is up; rejects with {@link StoreUnavailableError} at `deadline`. */
@@ -550,6 +635,23 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     }
     await Promise.all([...stale].map(([peerId, hashes]) => this.run(REMOVE, peerId, ...hashes)));
     debug('re-wrote %d entries, removed %d stale peers', own.size, stale.size);
+    await this.rebuildSignaling();
+  }
+
+  /** Records this instance's PeerServer connections again, and forgets those that closed meanwhile. */
+  private async rebuildSignaling(): Promise<void> {
+    const connected = new Set(this.signalingPeers?.() ?? []);
+    let batch: Array<Promise<unknown>> = [];
+    for (const peerId of connected) {
+      batch.push(this.run(ATTACH, peerId));
+      if (batch.length >= REBUILD_BATCH) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    const gone = (await this.client.sMembers(this.key(`ai:${this.instanceId}`))).filter((id) => !connected.has(id));
+    for (let i = 0; i < gone.length; i += REBUILD_BATCH) await this.run(DETACH, ...gone.slice(i, i + REBUILD_BATCH));
   }
 
   private onMessage(message: string): void {
@@ -558,6 +660,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     if (space < 0 || message.slice(0, space) === this.instanceId) return;
     const hash = message.slice(space + 1);
     for (const listener of this.changeListeners) listener(hash);
+  }
+
+  private onSignalMessage(message: string): void {
+    const space = message.indexOf(' ');
+    if (space < 0) return;
+    const peerId = message.slice(0, space);
+    const payload = message.slice(space + 1);
+    for (const listener of this.signalListeners) listener(peerId, payload);
   }
 
   /** Refreshes this instance's liveness key, and re-writes its entries when it had expired. */
