@@ -74,13 +74,15 @@ const LIST_CHUNK = 500;
 /** How long {@link RedisStore.close} waits for its goodbye before cutting the connections. */
 const GOODBYE_TIMEOUT_MS = 2000;
 /** Longest wait between two reconnection attempts (plus up to 100 ms of jitter). */
-const MAX_RECONNECT_DELAY_MS = 2000;
+const MAX_RECONNECT_DELAY_MS = 1000;
 /**
  * After Redis came back, how long a swarm without seeders is read again before being
  * answered: every instance reconnects within {@link MAX_RECONNECT_DELAY_MS} and then
  * re-writes its peers' entries.
  */
 const SETTLE_MS = MAX_RECONNECT_DELAY_MS + 1000;
+/** How often a swarm read without seeders is read again while settling. */
+const SETTLE_POLL_MS = 100;
 /** Entries re-written at once by a rebuild. */
 const REBUILD_BATCH = 200;
 
@@ -449,13 +451,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 
   async list(hash: string): Promise<PeerRecord[]> {
     let records = await this.guarded(() => this.listNow(hash));
-    if (!records.some((record) => record.complete) && (await this.settling())) records = await this.guarded(() => this.listNow(hash));
+    while (!records.some((record) => record.complete) && (await this.settling())) records = await this.guarded(() => this.listNow(hash));
     return records;
   }
 
   async counts(hash: string): Promise<SwarmCounts> {
     let counts = await this.guarded(() => this.countsNow(hash));
-    if (counts.seeders === 0 && (await this.settling())) counts = await this.guarded(() => this.countsNow(hash));
+    while (counts.seeders === 0 && (await this.settling())) counts = await this.guarded(() => this.countsNow(hash));
     return counts;
   }
 
@@ -562,11 +564,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     });
   }
 
-  /** True (after waiting) when Redis came back recently and other instances may still be re-writing their entries. */
+  /**
+   * True (after a short wait) while Redis came back recently and other instances may
+   * still be re-writing their entries: a swarm without seeders is worth reading again.
+   */
   private async settling(): Promise<boolean> {
     const wait = this.settledAt - Date.now();
     if (wait <= 0) return false;
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, SETTLE_POLL_MS)));
     return true;
   }
 

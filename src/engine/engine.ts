@@ -17,8 +17,13 @@ const debug = createLog('ecdn:engine');
 
 /** Engine-wide settings, all optional. */
 export interface EngineConfig {
-  /** Base URL of the EphemeralCDN server, e.g. `https://cdn.example.org`. */
-  server?: string;
+  /**
+   * Base URL of the EphemeralCDN server, e.g. `https://cdn.example.org`, or the URLs
+   * of several instances sharing one Redis (see docs/scaling.md). With several, the
+   * page connects to the first and, when its instance fails, moves on to the next,
+   * keeping its peer ID, its links and what it seeds.
+   */
+  server?: string | readonly string[];
   /**
    * ICE servers for WebRTC. Defaults to the ones the server hands out: its own
    * STUN responder, and TURN with short-lived credentials where its operator set
@@ -173,8 +178,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * new connection. Seeds and fetches under way carry on over it.
    */
   configure(changes: EngineConfig): void {
-    const reconnect = ['server', 'iceServers', 'iceTransportPolicy', 'WebSocket'].some(
-      (key) => key in changes && changes[key as keyof EngineConfig] !== this.#config[key as keyof EngineConfig],
+    const reconnect = (['server', 'iceServers', 'iceTransportPolicy', 'WebSocket'] as const).some(
+      (key) => key in changes && !sameSetting(changes[key], this.#config[key]),
     );
     this.#config = { ...this.#config, ...changes };
     if ('uploadLimit' in changes) this.#uploader.setLimit(changes.uploadLimit);
@@ -578,23 +583,30 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     }
   }
 
-  #serverUrl(): URL {
-    const server = this.#config.server;
-    if (!server) {
+  /** The configured server (or servers): each one's base URL, and its tracker's WebSocket URL. */
+  #servers(): Array<{ base: URL; tracker: string }> {
+    const { server } = this.#config;
+    const list = typeof server === 'string' ? [server] : (server ?? []);
+    if (list.length === 0) {
       throw new EcdnError(
         'TRACKER_UNREACHABLE',
         'No EphemeralCDN server is configured: call configure({ server: "https://your-server" }).',
       );
     }
-    return new URL(server);
+    return list.map((url) => {
+      const base = new URL(url);
+      const tracker = new URL('tracker', base.href.endsWith('/') ? base : `${base.href}/`);
+      tracker.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+      return { base, tracker: tracker.href };
+    });
   }
 
   #startNetwork(): TrackerClient {
     if (this.#tracker) return this.#tracker;
-    const base = this.#serverUrl();
-    const wsUrl = new URL('tracker', base.href.endsWith('/') ? base : `${base.href}/`);
-    wsUrl.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
-    const tracker = new TrackerClient({ url: wsUrl.href, WebSocket: this.#config.WebSocket });
+    const servers = this.#servers();
+    const tracker = new TrackerClient({ url: servers.map((server) => server.tracker), WebSocket: this.#config.WebSocket });
+    // Signaling goes to the instance the tracker connection is on: the one known to be up.
+    const base = () => servers.find((server) => server.tracker === tracker.url)!.base;
     this.#tracker = tracker;
     for (const file of this.#held.values()) {
       // A partial copy with no piece yet has nothing to offer.
@@ -605,7 +617,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     tracker.on('swarm', (status) => {
       for (const callback of this.#watchers.get(status.hash) ?? []) callback(status);
     });
-    tracker.on('identity', (identity) => this.#openNetwork(identity, base));
+    tracker.on('identity', (identity) => this.#openNetwork(identity, base()));
+    tracker.on('connect', () => this.#network?.moveTo(base()));
     tracker.on('ice', () => this.#network?.setIceServers(this.#iceServers()));
     this.#networkOpen = new Promise((resolve) => (this.#resolveNetwork = resolve));
     return tracker;
@@ -687,4 +700,10 @@ export class SwarmEngine extends Emitter<EngineEvents> {
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
   return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** Whether two values of one setting are the same: server lists compare by content. */
+function sameSetting(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((value, i) => value === b[i]);
+  return a === b;
 }

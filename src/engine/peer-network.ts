@@ -11,7 +11,7 @@ const debug = createLog('ecdn:peer-network');
 export interface PeerNetworkOptions {
   /** This page's identity, as the tracker issued it. */
   identity: Identity;
-  /** Base URL of the server; its PeerServer listens at `<server>/peerjs`. */
+  /** Base URL of the server; its PeerServer listens at `<server>/peerjs`. See {@link PeerNetwork.moveTo}. */
   server: URL;
   /** Passed to every RTCPeerConnection. */
   rtcConfig: RTCConfiguration;
@@ -31,8 +31,8 @@ interface PeerNetworkEvents extends Record<string, unknown> {
 /**
  * This page's place in the WebRTC mesh: its PeerJS identity on the signaling
  * server, the links to other peers (dialled or accepted) and the dials under
- * way. It reconnects to the signaling server on its own; a new identity means
- * a new PeerNetwork.
+ * way. It reconnects to the signaling server on its own, and moves to another
+ * instance of it when told to; a new identity means a new PeerNetwork.
  */
 export class PeerNetwork extends Emitter<PeerNetworkEvents> {
   /** True once {@link destroy} ran. */
@@ -42,8 +42,13 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
   /** Payload bytes received over links that are closed now. */
   bytesDownClosed = 0;
 
-  readonly #options: PeerNetworkOptions;
-  readonly #peer: Peer;
+  #options: PeerNetworkOptions;
+  /** The PeerJS peer on the current signaling server, which dials and is dialled. */
+  #peer: Peer;
+  /** Resolves once {@link #peer} is open on its server. */
+  #peerOpen: Promise<void>;
+  /** Peers left on servers this network moved away from: disconnected, their links still open. */
+  readonly #retired: Peer[] = [];
   /** One open link per peer, for downloads to share. */
   readonly #links = new Map<string, PeerLink>();
   /** Every link, including a second one when two peers dialled each other at once. */
@@ -51,19 +56,43 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
   readonly #dialing = new Map<string, Promise<PeerLink>>();
   /** Fails a dial under way, when PeerJS reports the peer unavailable. */
   readonly #failDial = new Map<string, (err: Error) => void>();
+  #resolveOpened!: () => void;
   #rejectOpened!: (err: Error) => void;
 
   constructor(options: PeerNetworkOptions) {
     super();
     this.#options = options;
-    let resolveOpened!: () => void;
     this.opened = new Promise<void>((resolve, reject) => {
-      resolveOpened = resolve;
+      this.#resolveOpened = resolve;
       this.#rejectOpened = reject;
     });
     // Callers that never wait for it must not see an unhandled rejection.
     this.opened.catch(() => {});
-    const { identity, server } = options;
+    [this.#peer, this.#peerOpen] = this.#openPeer(options.server);
+  }
+
+  /** The base URL of the signaling server in use. */
+  get server(): URL {
+    return this.#options.server;
+  }
+
+  /**
+   * Moves to the signaling server at `server` (another instance of one deployment),
+   * keeping this identity and every open link: a link needs its signaling server
+   * only to open. Dials from now on go through the new server.
+   */
+  moveTo(server: URL): void {
+    if (this.destroyed || server.href === this.#options.server.href) return;
+    debug('moving to the signaling server at %s', server.href);
+    const old = this.#peer;
+    this.#retired.push(old);
+    old.disconnect();
+    this.#options = { ...this.#options, server };
+    [this.#peer, this.#peerOpen] = this.#openPeer(server);
+  }
+
+  #openPeer(server: URL): [Peer, Promise<void>] {
+    const { identity } = this.#options;
     const secure = server.protocol === 'https:';
     const peer = new Peer(identity.peerId, {
       host: server.hostname,
@@ -73,23 +102,25 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
       token: identity.token,
       secure,
       debug: 0,
-      // A copy: setIceServers changes it.
-      config: { ...options.rtcConfig },
+      // A copy: setIceServers changes it. The current peer's, since it may have changed since the start.
+      config: { ...(this.#peer?.options.config ?? this.#options.rtcConfig) },
     });
-    this.#peer = peer;
+    let resolveOpen!: () => void;
+    const open = new Promise<void>((resolve) => (resolveOpen = resolve));
     let retries = 0;
     peer.on('open', () => {
       retries = 0;
-      debug('signaling open as %s', identity.peerId);
-      resolveOpened();
+      debug('signaling open as %s at %s', identity.peerId, server.host);
+      resolveOpen();
+      this.#resolveOpened();
     });
     peer.on('connection', (conn) => this.#adopt(conn));
     peer.on('disconnected', () => {
-      if (this.destroyed) return;
+      if (this.destroyed || peer !== this.#peer) return;
       // The PeerServer went away; come back with backoff and jitter.
       const delay = Math.random() * Math.min(10_000, 250 * 2 ** retries++);
       setTimeout(() => {
-        if (!this.destroyed && peer.disconnected) peer.reconnect();
+        if (!this.destroyed && peer === this.#peer && peer.disconnected) peer.reconnect();
       }, delay);
     });
     peer.on('error', (err: PeerError<string>) => {
@@ -98,8 +129,9 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
         if (id) this.#failDial.get(id)?.(new EcdnError('NO_PEER_REACHABLE', `Peer ${id} is not connected.`));
         return;
       }
-      this.emit('warning', err);
+      if (peer === this.#peer) this.emit('warning', err);
     });
+    return [peer, open];
   }
 
   /** Open links, one per peer. */
@@ -140,12 +172,13 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
     this.destroyed = true;
     this.#rejectOpened(new EcdnError('DESTROYED', 'The peer network was replaced or stopped.'));
     for (const link of [...this.#allLinks]) link.destroy();
-    this.#peer.destroy();
+    for (const peer of [...this.#retired.splice(0), this.#peer]) peer.destroy();
     this.removeAllListeners();
   }
 
   async #dial(peerId: string): Promise<PeerLink> {
     await this.opened;
+    await this.#peerOpen;
     const { maxConnections, connectTimeout } = this.#options;
     if (this.#links.size >= maxConnections) {
       throw new EcdnError('NO_PEER_REACHABLE', `Connection limit (${maxConnections}) reached.`);

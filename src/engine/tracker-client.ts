@@ -39,8 +39,12 @@ export interface LookupResult extends FileStatus {
 export type WebSocketConstructor = new (url: string) => WebSocket;
 
 export interface TrackerClientOptions {
-  /** WebSocket URL of the tracker, e.g. `ws://127.0.0.1:8787/tracker`. */
-  url: string;
+  /**
+   * WebSocket URL of the tracker, e.g. `ws://127.0.0.1:8787/tracker`, or several: the
+   * instances of one deployment. The client connects to the first and moves on to the
+   * next each time its connection fails or drops, resuming its identity there.
+   */
+  url: string | readonly string[];
   /** Defaults to the global WebSocket. */
   WebSocket?: WebSocketConstructor;
   /** How long a request waits for a (re)connection before failing with `TRACKER_UNREACHABLE`. Default 10 s. */
@@ -55,8 +59,8 @@ interface TrackerClientEvents extends Record<string, unknown> {
   identity: Identity;
   /** A watched file's counts changed. */
   swarm: FileStatus;
-  /** Connected and welcomed (again). */
-  connect: undefined;
+  /** Connected and welcomed (again), at `url`. */
+  connect: { url: string };
   /** The connection dropped; a reconnection is scheduled. */
   disconnect: undefined;
   /** The server handed out ICE servers: in `welcome`, and again before TURN credentials expire. */
@@ -95,7 +99,10 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   /** The ICE servers the server handed out last, if it hands out any. */
   ice: IceGrant | undefined;
 
-  readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket'>> & { WebSocket: WebSocketConstructor };
+  readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket' | 'url'>> & { WebSocket: WebSocketConstructor };
+  readonly #urls: readonly string[];
+  /** In order, as libpq does: a page can prefer its nearest instance; spreading load is a load balancer's job. */
+  #urlIndex = 0;
   #socket: WebSocket | undefined;
   #ready = false;
   #waiters = new Set<{ resolve(): void; reject(err: Error): void }>();
@@ -119,6 +126,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (!WebSocketImpl) {
       throw new EcdnError('TRACKER_UNREACHABLE', 'No WebSocket implementation: pass one (in Node, the `ws` package).');
     }
+    this.#urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (this.#urls.length === 0) throw new EcdnError('TRACKER_UNREACHABLE', 'No tracker URL given.');
     this.#options = {
       requestTimeoutMs: 10_000,
       minBackoffMs: 250,
@@ -149,7 +158,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
           waiter.reject(
             new EcdnError(
               'TRACKER_UNREACHABLE',
-              `Could not reach the tracker at ${this.#options.url} within ${this.#options.requestTimeoutMs} ms.`,
+              `Could not reach the tracker at ${this.#urls.join(' or ')} within ${this.#options.requestTimeoutMs} ms.`,
             ),
           ),
         this.#options.requestTimeoutMs,
@@ -273,8 +282,13 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (this.#ready) this.#socket!.send(JSON.stringify(message));
   }
 
+  /** The tracker URL this client is connected to, or connecting to. */
+  get url(): string {
+    return this.#urls[this.#urlIndex]!;
+  }
+
   #open(): void {
-    const socket = new this.#options.WebSocket(this.#options.url);
+    const socket = new this.#options.WebSocket(this.url);
     this.#socket = socket;
     socket.onopen = () => {
       const resume = this.identity ? { peerId: this.identity.peerId, token: this.identity.token } : {};
@@ -376,7 +390,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
       this.#settleTimer = setTimeout(() => this.#settle(), interval);
     }
     if (changed) this.emit('identity', identity);
-    this.emit('connect', undefined);
+    this.emit('connect', { url: this.url });
     for (const waiter of [...this.#waiters]) waiter.resolve();
   }
 
@@ -405,6 +419,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     }
     this.#pending.clear();
     if (wasReady) this.emit('disconnect', undefined);
+    // Another instance, if there are several: this one may be gone for good.
+    this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
     // Full jitter, so that a tracker restart is not met by every client at once.
     const cap = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** this.#backoff);
     this.#backoff++;

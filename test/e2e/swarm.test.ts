@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
-import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { fetchDigest, openEcdnPage, peerId, recordWatch, seedRandom, sources } from '../helpers/pages.js';
 import { lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
@@ -10,28 +10,6 @@ import { useSession } from '../helpers/session.js';
 
 const MiB = 1024 * 1024;
 const session = useSession();
-
-function peerId(page: Page): Promise<string> {
-  return page.evaluate(() => window.EphemeralCDN.stats().peerId!);
-}
-
-/** Peer IDs this page received file bytes from. */
-function sources(page: Page): Promise<string[]> {
-  return page.evaluate(() =>
-    window.EphemeralCDN.stats()
-      .connections.filter((c) => c.bytesDown > 0)
-      .map((c) => c.peerId),
-  );
-}
-
-/** Starts recording the watch events of `hash` in `window.watched`. */
-function recordWatch(page: Page, hash: string): Promise<void> {
-  return page.evaluate((hash) => {
-    const w = window as unknown as { watched: Array<{ alive: boolean; seeders: number }> };
-    w.watched = [];
-    window.EphemeralCDN.watch(hash, (status) => w.watched.push(status));
-  }, hash);
-}
 
 function fetchError(page: Page, hash: string, options: { timeout?: number } = {}): Promise<string> {
   return page.evaluate(

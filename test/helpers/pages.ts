@@ -67,3 +67,26 @@ export function fetchDigest(page: ScriptPage, hash: string, options: { maxPeers?
     { hash, options },
   );
 }
+
+/** This page's peer ID, once it has one. */
+export function peerId(page: ScriptPage): Promise<string> {
+  return page.evaluate(() => window.EphemeralCDN.stats().peerId!);
+}
+
+/** Peer IDs this page received file bytes from. */
+export function sources(page: ScriptPage): Promise<string[]> {
+  return page.evaluate(() =>
+    window.EphemeralCDN.stats()
+      .connections.filter((c) => c.bytesDown > 0)
+      .map((c) => c.peerId),
+  );
+}
+
+/** Starts recording the watch events of `hash` in `window.watched`. */
+export function recordWatch(page: ScriptPage, hash: string): Promise<void> {
+  return page.evaluate((hash) => {
+    const w = window as unknown as { watched: Array<{ alive: boolean; seeders: number }> };
+    w.watched = [];
+    window.EphemeralCDN.watch(hash, (status) => w.watched.push(status));
+  }, hash);
+}
