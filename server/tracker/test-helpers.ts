@@ -4,11 +4,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, afterEach } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { TrackerWarning } from './events.js';
 import type { TrackerOptions } from './options.js';
 import { createTracker, type Tracker } from './tracker.js';
 import type { Rid, ServerMessage } from './protocol.js';
+import type { StoreKind } from '../../test/helpers/stores.js';
 
 /** Warnings a {@link TestTracker} records; later ones are dropped. */
 export const MAX_RECORDED_WARNINGS = 10_000;
@@ -62,6 +64,26 @@ export async function startTracker(options: TrackerOptions = {}, { recordWarning
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * For a describe whose tests run on stores of `kind`: registers its hooks and returns
+ * its `start`, which starts a tracker ({@link startTracker}) on a new, empty store of
+ * that kind unless `options.store` is given. After each test the tracker closes, then
+ * its store ({@link StoreKind.reset}); after the describe, the kind's redis-server stops.
+ */
+export function trackersOn(kind: StoreKind): (options?: TrackerOptions, settings?: { recordWarnings?: boolean }) => Promise<TestTracker> {
+  let running: TestTracker | undefined;
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    await kind.reset();
+  });
+  after(() => kind.stop());
+  return async (options = {}, settings = {}) => {
+    running = await startTracker({ ...options, store: options.store ?? (await kind.open()) }, settings);
+    return running;
   };
 }
 

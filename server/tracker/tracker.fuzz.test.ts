@@ -2,7 +2,8 @@
  * Property-based fuzzing of the live tracker over real sockets: FUZZ_RUNS cases
  * (10^4 by default, FUZZ_RUNS=1000000 for a long run), each a burst of 1 to 6
  * frames from fuzz-arbitraries.ts on one of a few connections, with hashes and
- * peer IDs drawn from small pools so that swarms, watches and reports meet.
+ * peer IDs drawn from small pools so that swarms, watches and reports meet. It runs
+ * on the in-memory store, then on RedisStore (a real redis-server).
  *
  * Asserts: the tracker never fails (no INTERNAL_ERROR, no uncaught exception),
  * every reply is a known message and every error a known code, the tracker keeps
@@ -12,8 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
-import { MemoryStore } from './memory-store.js';
+import { storeKinds } from '../../test/helpers/stores.js';
 import { ERROR_CODES } from './protocol.js';
+import type { SwarmStore } from './store.js';
 import { FUZZ_RUNS, frameArb, type FuzzFrame } from './fuzz-arbitraries.js';
 import { delay, hashOf, heapAfterGc, mib, startTracker, type TestTracker } from './test-helpers.js';
 
@@ -115,100 +117,108 @@ class FuzzClient {
   }
 }
 
-describe(`live tracker fuzz (${FUZZ_RUNS} cases)`, () => {
-  let t: TestTracker;
-  const store = new MemoryStore();
-  const warningCodes = new Set<string>();
-  before(async () => {
-    t = await startTracker(
-      { store, maxMessagesPerSecond: Infinity, maxHashesPerConnection: 4, maxWatchesPerConnection: 4, maxMessageBytes: 1_024 },
-      { recordWarnings: false },
-    );
-    t.tracker.on('warning', (warning) => warningCodes.add(warning.code));
-  });
-  after(() => t.close());
+for (const kind of storeKinds) {
+  describe(`live tracker fuzz (${kind.name} store, ${FUZZ_RUNS} cases)`, { skip: kind.skip }, () => {
+    let t: TestTracker;
+    let store: SwarmStore;
+    const warningCodes = new Set<string>();
+    before(async () => {
+      store = await kind.open();
+      t = await startTracker(
+        { store, maxMessagesPerSecond: Infinity, maxHashesPerConnection: 4, maxWatchesPerConnection: 4, maxMessageBytes: 1_024 },
+        { recordWarnings: false },
+      );
+      t.tracker.on('warning', (warning) => warningCodes.add(warning.code));
+    });
+    after(async () => {
+      await t?.close();
+      await kind.reset();
+      await kind.stop();
+    });
 
-  it('answers every frame with a known message or a typed error, never fails, and prunes everything afterwards', async () => {
-    const received: Record<string, number> = {};
-    const onMessage = (message: Json) => {
-      assert.ok(SERVER_TYPES.has(String(message.type)), `unknown message ${JSON.stringify(message).slice(0, 200)}`);
-      if (message.type === 'error') {
-        assert.ok((ERROR_CODES as readonly string[]).includes(String(message.code)), `unknown code ${String(message.code)}`);
-        assert.notEqual(message.code, 'INTERNAL_ERROR', String(message.message));
-      }
-      const key = message.type === 'error' ? String(message.code) : String(message.type);
-      received[key] = (received[key] ?? 0) + 1;
-    };
-    const closes: Record<number, number> = {};
-    const clients: Array<FuzzClient | undefined> = [];
-    const clientAt = async (i: number, hello: boolean): Promise<FuzzClient> => {
-      let client = clients[i];
-      if (client && client.socket.readyState === client.socket.OPEN) return client;
-      // A socket closing is waited for, so that every case sends its burst on an open one.
-      if (client) {
-        const code = await client.closed;
-        closes[code] = (closes[code] ?? 0) + 1;
-      }
-      client = await FuzzClient.open(t.url, onMessage);
-      clients[i] = client;
-      if (hello) {
-        client.send({ data: JSON.stringify({ type: 'hello', rid: 'hello' }), isBinary: false, valid: true });
-        await client.barrier(`hello-barrier-${i}`);
-      }
-      return client;
-    };
-    for (let i = 0; i < POOL; i++) await clientAt(i, true);
-
-    let run = 0;
-    const property = fc.asyncProperty(
-      fc.nat(POOL - 1),
-      fc.boolean(),
-      fc.array(actionArb, { minLength: 1, maxLength: 6 }),
-      async (index, hello, actions) => {
-        const client = await clientAt(index, hello);
-        for (const action of actions) {
-          if (action.kind === 'frame') client.send(action.frame);
-          else if (action.kind === 'close') client.socket.close();
-          else {
-            const other = clients[action.of];
-            if (other?.peerId)
-              client.send({
-                data: JSON.stringify({ type: 'hello', peerId: other.peerId, token: other.token }),
-                isBinary: false,
-                valid: true,
-              });
-          }
+    it('answers every frame with a known message or a typed error, never fails, and prunes everything afterwards', async () => {
+      FuzzClient.cutShort = 0;
+      const received: Record<string, number> = {};
+      const onMessage = (message: Json) => {
+        assert.ok(SERVER_TYPES.has(String(message.type)), `unknown message ${JSON.stringify(message).slice(0, 200)}`);
+        if (message.type === 'error') {
+          assert.ok((ERROR_CODES as readonly string[]).includes(String(message.code)), `unknown code ${String(message.code)}`);
+          assert.notEqual(message.code, 'INTERNAL_ERROR', String(message.message));
         }
-        await client.barrier(`b${run++}`);
-      },
-    );
-    // A warm-up, so that the heap measured after it holds compiled code and buffers already.
-    await fc.assert(property, { numRuns: Math.min(1_000, FUZZ_RUNS) });
-    const before = await heapAfterGc();
-    const started = performance.now();
-    await fc.assert(property, { numRuns: FUZZ_RUNS });
-    const seconds = (performance.now() - started) / 1000;
+        const key = message.type === 'error' ? String(message.code) : String(message.type);
+        received[key] = (received[key] ?? 0) + 1;
+      };
+      const closes: Record<number, number> = {};
+      const clients: Array<FuzzClient | undefined> = [];
+      const clientAt = async (i: number, hello: boolean): Promise<FuzzClient> => {
+        let client = clients[i];
+        if (client && client.socket.readyState === client.socket.OPEN) return client;
+        // A socket closing is waited for, so that every case sends its burst on an open one.
+        if (client) {
+          const code = await client.closed;
+          closes[code] = (closes[code] ?? 0) + 1;
+        }
+        client = await FuzzClient.open(t.url, onMessage);
+        clients[i] = client;
+        if (hello) {
+          client.send({ data: JSON.stringify({ type: 'hello', rid: 'hello' }), isBinary: false, valid: true });
+          await client.barrier(`hello-barrier-${i}`);
+        }
+        return client;
+      };
+      for (let i = 0; i < POOL; i++) await clientAt(i, true);
 
-    // Still answering.
-    const probe = await clientAt(POOL, true);
-    assert.ok(probe.peerId, 'a new client still gets a welcome');
+      let run = 0;
+      const property = fc.asyncProperty(
+        fc.nat(POOL - 1),
+        fc.boolean(),
+        fc.array(actionArb, { minLength: 1, maxLength: 6 }),
+        async (index, hello, actions) => {
+          const client = await clientAt(index, hello);
+          for (const action of actions) {
+            if (action.kind === 'frame') client.send(action.frame);
+            else if (action.kind === 'close') client.socket.close();
+            else {
+              const other = clients[action.of];
+              if (other?.peerId)
+                client.send({
+                  data: JSON.stringify({ type: 'hello', peerId: other.peerId, token: other.token }),
+                  isBinary: false,
+                  valid: true,
+                });
+            }
+          }
+          await client.barrier(`b${run++}`);
+        },
+      );
+      // A warm-up, so that the heap measured after it holds compiled code and buffers already.
+      await fc.assert(property, { numRuns: Math.min(1_000, FUZZ_RUNS) });
+      const before = await heapAfterGc();
+      const started = performance.now();
+      await fc.assert(property, { numRuns: FUZZ_RUNS });
+      const seconds = (performance.now() - started) / 1000;
 
-    for (const client of clients) client?.socket.close();
-    await Promise.all(clients.map((client) => client?.closed));
-    const deadline = Date.now() + 5_000;
-    while ((await store.stats()).entries > 0 || t.tracker.stats().connections > 0) {
-      assert.ok(Date.now() < deadline, `not pruned: ${JSON.stringify(await store.stats())} ${JSON.stringify(t.tracker.stats())}`);
-      await delay(10);
-    }
-    const afterHeap = await heapAfterGc();
-    console.log(
-      `# live tracker fuzz: ${FUZZ_RUNS} cases (${run} bursts, ${FuzzClient.cutShort} closed before the end) in ${seconds.toFixed(1)} s, heap ${mib(afterHeap - before)}, ` +
-        `replies ${JSON.stringify(received)}, closes ${JSON.stringify(closes)}, warnings ${[...warningCodes].join(' ')}`,
-    );
-    assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
-    assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
-    assert.ok(!warningCodes.has('INTERNAL_ERROR'), 'the tracker never failed');
-    for (const code of warningCodes) assert.ok([...ERROR_CODES, 'SOCKET_ERROR'].includes(code), `warning ${code}`);
-    assert.ok(afterHeap - before < HEAP_BOUND, `heap grew ${mib(afterHeap - before)}`);
+      // Still answering.
+      const probe = await clientAt(POOL, true);
+      assert.ok(probe.peerId, 'a new client still gets a welcome');
+
+      for (const client of clients) client?.socket.close();
+      await Promise.all(clients.map((client) => client?.closed));
+      const deadline = Date.now() + 5_000;
+      while ((await store.stats()).entries > 0 || t.tracker.stats().connections > 0) {
+        assert.ok(Date.now() < deadline, `not pruned: ${JSON.stringify(await store.stats())} ${JSON.stringify(t.tracker.stats())}`);
+        await delay(10);
+      }
+      const afterHeap = await heapAfterGc();
+      console.log(
+        `# live tracker fuzz (${kind.name} store): ${FUZZ_RUNS} cases (${run} bursts, ${FuzzClient.cutShort} closed before the end) in ${seconds.toFixed(1)} s, heap ${mib(afterHeap - before)}, ` +
+          `replies ${JSON.stringify(received)}, closes ${JSON.stringify(closes)}, warnings ${[...warningCodes].join(' ')}`,
+      );
+      assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });
+      assert.deepEqual(t.tracker.stats(), { connections: 0, peers: 0, swarms: 0, watched: 0 });
+      assert.ok(!warningCodes.has('INTERNAL_ERROR'), 'the tracker never failed');
+      for (const code of warningCodes) assert.ok([...ERROR_CODES, 'SOCKET_ERROR'].includes(code), `warning ${code}`);
+      assert.ok(afterHeap - before < HEAP_BOUND, `heap grew ${mib(afterHeap - before)}`);
+    });
   });
-});
+}
