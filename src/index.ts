@@ -12,13 +12,13 @@
  * {@link SwarmEngine} yourself for anything else (tests, several servers).
  * @packageDocumentation
  */
-import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type SeedOptions } from './engine/engine.js';
+import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type FileInfo, type SeedOptions } from './engine/engine.js';
 import type { HashInput } from './engine/hash.js';
 import type { FileStatus } from './engine/tracker-client.js';
 import type { Diagnosis } from './engine/diagnose.js';
 
 export { SwarmEngine } from './engine/engine.js';
-export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, SeedOptions } from './engine/engine.js';
+export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, FileInfo, SeedOptions } from './engine/engine.js';
 export type { FetchProgress } from './engine/download.js';
 export type { FileStatus } from './engine/tracker-client.js';
 export type { Diagnosis } from './engine/diagnose.js';
@@ -53,6 +53,11 @@ export function unseed(hash: string): void {
 /** Fetches a file by SHA-256 from its peers, verified. Throws `EcdnError` (`DEAD`, `INVALID_HASH`, …). */
 export function fetch(hash: string, options?: FetchOptions): Promise<ArrayBuffer> {
   return getEngine().fetch(hash, options);
+}
+
+/** A file's size and piece count from its first peer, and its seeder count, without downloading it. */
+export function info(hash: string, options?: Pick<FetchOptions, 'signal' | 'timeout'>): Promise<FileInfo> {
+  return getEngine().info(hash, options);
 }
 
 /** Fetches a file and decodes it as UTF-8 text. */

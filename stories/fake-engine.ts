@@ -3,7 +3,7 @@
  * stories and tests can show every state without a network: it implements the
  * methods the elements call, and plays back what it is told to.
  */
-import type { EngineEvents, EngineStats, FetchOptions, SeedOptions } from '../src/engine/engine.js';
+import type { EngineEvents, EngineStats, FetchOptions, FileInfo, SeedOptions } from '../src/engine/engine.js';
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
@@ -86,6 +86,19 @@ export class FakeEngine implements EcdnEngine {
     this.calls.push({ method: 'fetch', hash, signal: options.signal });
     const bytes = await this.#play(hash, options);
     return bytes.slice().buffer as ArrayBuffer;
+  }
+
+  /** The size of `bytes` (or of `progress.total`), unless the file is dead or fails. */
+  async info(hash: string, options: Pick<FetchOptions, 'signal'> = {}): Promise<FileInfo> {
+    this.calls.push({ method: 'info', hash, signal: options.signal });
+    await sleep(this.options.delay ?? 40);
+    const mode = this.options.fetch ?? 'ready';
+    if (mode === 'dead') throw new EcdnError('DEAD', `The file ${hash} is dead.`, { hash });
+    if (mode === 'error') throw new EcdnError(this.options.errorCode ?? 'NO_PEER_REACHABLE', 'The fake peers are unreachable.', { hash });
+    const bytes = this.options.bytes;
+    const size = bytes instanceof Uint8Array ? bytes.byteLength : (this.options.progress?.total ?? 0);
+    const { seeders, leechers } = this.#status(hash);
+    return { hash, size, pieces: Math.ceil(size / (1024 * 1024)), seeders, leechers };
   }
 
   stream(hash: string, options: FetchOptions = {}): ReadableStream<Uint8Array> {

@@ -59,6 +59,8 @@ export interface DownloadOptions {
   reseed: boolean;
   /** Prefer pieces in file order, for streaming. */
   sequential: boolean;
+  /** Find peers and a manifest but request no piece until {@link Download.resume}: for `info()`. */
+  paused?: boolean;
 }
 
 interface PeerState {
@@ -73,6 +75,8 @@ interface PeerState {
 export interface DownloadEvents extends Record<string, unknown> {
   /** A piece was verified; `contiguous` is how many leading pieces are now complete. */
   piece: { index: number; contiguous: number };
+  /** A manifest was adopted: the first one, or another one after a `restart`. */
+  manifest: Manifest;
   /**
    * The manifest in use was dropped for another one (its holders lied or left):
    * pieces verified so far are gone, and counting starts again from zero.
@@ -134,12 +138,16 @@ export class Download extends Emitter<DownloadEvents> {
   #lookingUp = false;
   #lastLookup = 0;
   #lastProgress = 0;
+  #paused: boolean;
+  /** The tracker's counts from the latest lookup. */
+  #status: { seeders: number; leechers: number } | undefined;
 
   constructor(hash: string, host: DownloadHost, options: DownloadOptions) {
     super();
     this.hash = hash;
     this.#host = host;
     this.#options = options;
+    this.#paused = options.paused ?? false;
     this.done = new Promise<Uint8Array>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -153,6 +161,18 @@ export class Download extends Emitter<DownloadEvents> {
   /** The manifest in use, once one arrived. */
   get manifest(): Manifest | undefined {
     return this.#manifest;
+  }
+
+  /** Seeders and leechers as the tracker counted them at the latest lookup. */
+  get status(): { seeders: number; leechers: number } | undefined {
+    return this.#status;
+  }
+
+  /** Starts requesting pieces, for a download started paused. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#pumpAll();
   }
 
   /**
@@ -277,6 +297,7 @@ export class Download extends Emitter<DownloadEvents> {
     try {
       const result = await this.#host.lookup(this.hash, this.#options.maxPeers * 2, this.#abort.signal);
       if (this.destroyed) return;
+      this.#status = { seeders: result.seeders, leechers: result.leechers };
       const self = this.#host.localId();
       const fresh = result.peers.filter(
         (id) => id !== self && !this.#peers.has(id) && !this.banned.has(id) && (this.#dialFailures.get(id) ?? 0) < MAX_DIAL_ATTEMPTS,
@@ -385,6 +406,7 @@ export class Download extends Emitter<DownloadEvents> {
         if (peer.bits) this.#picker.setAvailability(peer.link.remoteId, peer.bits);
       }
     }
+    this.emit('manifest', manifest);
     if (manifest.pieceCount === 0) this.#finish();
   }
 
@@ -395,7 +417,7 @@ export class Download extends Emitter<DownloadEvents> {
   /** Keeps about one second of the peer's measured rate requested from it. */
   #pump(peer: PeerState): void {
     const picker = this.#picker;
-    if (!picker || this.destroyed || peer.manifest !== this.#manifest || peer.link.destroyed) return;
+    if (!picker || this.destroyed || this.#paused || peer.manifest !== this.#manifest || peer.link.destroyed) return;
     const id = peer.link.remoteId;
     const target = pipelineCapacity(peer.rate.rate(), { min: MIN_PIPELINE });
     const inFlight = picker.inFlight(id);

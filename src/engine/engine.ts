@@ -6,7 +6,7 @@ import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './dia
 import { downloadStream, heldFileStream } from './file-stream.js';
 import { toBlob, type HashInput } from './hash.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
-import { buildManifest } from './manifest.js';
+import { buildManifest, type Manifest } from './manifest.js';
 import type { LinkRoute, PeerLink } from './peer-link.js';
 import { PeerNetwork } from './peer-network.js';
 import { TrackerClient, type Identity, type FileStatus, type WebSocketConstructor } from './tracker-client.js';
@@ -72,6 +72,19 @@ export interface FetchOptions {
   onProgress?: (progress: FetchProgress) => void;
   /** Serve the file to others while downloading and after. Defaults to the engine's `reseed`. */
   reseed?: boolean;
+}
+
+/** What {@link SwarmEngine.info} tells of a file before it is downloaded. */
+export interface FileInfo {
+  hash: string;
+  /** Size in bytes. */
+  size: number;
+  /** Pieces the file is cut into, each verified on its own. */
+  pieces: number;
+  /** Peers holding the whole file, as the tracker counted them. */
+  seeders: number;
+  /** Peers holding verified parts of it. */
+  leechers: number;
 }
 
 /** What {@link SwarmEngine.stats} reports. */
@@ -229,8 +242,45 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       const manifest = await local.manifest;
       return toArrayBuffer(await local.read(0, manifest.size));
     }
-    const download = this.#download(hash, options, false);
+    const download = this.#download(hash, { ...options, sequential: false });
     return toArrayBuffer(await this.#attend(download, options).done);
+  }
+
+  /**
+   * What a file is before downloading it: its size and piece count from the manifest
+   * of the first peer that sends one, and the tracker's counts. Nothing but the
+   * manifest is downloaded; the connections made stay open for a fetch that follows.
+   * The size is a peer's word until the file is fetched and checks out against its
+   * hash. Throws like {@link fetch}: `INVALID_HASH`, `DEAD`, `NO_PEER_REACHABLE`,
+   * `TIMEOUT`, `ABORTED`.
+   */
+  async info(hash: string, options: Pick<FetchOptions, 'signal' | 'timeout'> = {}): Promise<FileInfo> {
+    hash = parseHash(hash);
+    this.#assertAlive();
+    const local = this.#held.get(hash);
+    if (local?.complete) {
+      const manifest = await local.manifest;
+      const status = await this.#downloadHost.lookup(hash, 0, options.signal ?? new AbortController().signal);
+      return { hash, size: manifest.size, pieces: manifest.pieceCount, seeders: status.seeders, leechers: status.leechers };
+    }
+    const download = this.#download(hash, { ...options, paused: true });
+    const attendance = this.#attend(download, options);
+    let offManifest: (() => void) | undefined;
+    try {
+      const manifest =
+        download.manifest ??
+        (await Promise.race([
+          new Promise<Manifest>((resolve) => (offManifest = download.on('manifest', resolve))),
+          // An empty file completes at once; a dead one fails.
+          attendance.done.then(() => download.manifest!),
+        ]));
+      const { seeders = 1, leechers = 0 } = download.status ?? {};
+      return { hash, size: manifest.size, pieces: manifest.pieceCount, seeders, leechers };
+    } finally {
+      offManifest?.();
+      // Only this caller's share: a download that others wait for goes on.
+      attendance.leave(new EcdnError('ABORTED', 'info() has what it asked for.', { hash }));
+    }
   }
 
   /** Fetches a file and decodes it as UTF-8. */
@@ -261,7 +311,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#assertAlive();
     const local = this.#held.get(hash);
     if (local?.complete) return heldFileStream(local);
-    const download = this.#download(hash, options, true);
+    const download = this.#download(hash, { ...options, sequential: true });
     const attendance = this.#attend(download, options);
     return downloadStream(download, { done: attendance.done, cancel: (reason) => attendance.leave(reason) });
   }
@@ -443,15 +493,22 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     );
   }
 
-  /** Starts a download, or joins the one already under way for this file. */
-  #download(hash: string, options: FetchOptions, sequential: boolean): Download {
+  /**
+   * Starts a download, or joins the one already under way for this file. A caller
+   * that wants the bytes resumes one that {@link info} started paused.
+   */
+  #download(hash: string, options: FetchOptions & { sequential?: boolean; paused?: boolean }): Download {
     const existing = this.#downloads.get(hash);
-    if (existing && !existing.destroyed) return existing;
+    if (existing && !existing.destroyed) {
+      if (!options.paused) existing.resume();
+      return existing;
+    }
     this.#startNetwork();
     const download = new Download(hash, this.#downloadHost, {
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       reseed: options.reseed ?? this.#reseedDefault(),
-      sequential,
+      sequential: options.sequential ?? false,
+      paused: options.paused ?? false,
     });
     this.#downloads.set(hash, download);
     download.on('warning', (err) => this.emit('warning', err));

@@ -241,6 +241,30 @@ test('a malformed hash throws INVALID_HASH without touching the network', { time
   await closePage(page);
 });
 
+test('info() tells the size and pieces from the first peer without downloading the file, and a fetch after it completes', {
+  timeout: 60_000,
+}, async () => {
+  const seeder = await openEcdnPage(session.browser, session.server.url);
+  const size = 6 * MiB + 7;
+  const hash = await seedRandom(seeder, size);
+  const consumer = await openEcdnPage(session.browser, session.server.url);
+  const info = await consumer.evaluate((hash) => window.EphemeralCDN.info(hash), hash);
+  assert.deepEqual(info, { hash, size, pieces: 7, seeders: 1, leechers: 0 });
+  const down = await consumer.evaluate(() => window.EphemeralCDN.stats().bytesDown);
+  assert.ok(down < 64 * 1024, `${down} B downloaded for info()`);
+  assert.equal(await fetchDigest(consumer, hash), hash);
+  const dead = await consumer.evaluate(
+    (hash) =>
+      window.EphemeralCDN.info(hash).then(
+        () => 'resolved',
+        (err: { code?: string }) => err.code,
+      ),
+    'cd'.repeat(32),
+  );
+  assert.equal(dead, 'DEAD');
+  for (const page of [seeder, consumer]) await closePage(page);
+});
+
 test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {
   const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 8 * MiB);

@@ -211,5 +211,21 @@ describe('<ecdn-download>', () => {
         seeder.destroy();
       }
     });
+
+    it("shows the file's size, asked of its seeder, before the user clicks", async () => {
+      const seeder = new SwarmEngine({ server: window.ECDN_SERVER, iceServers: [] });
+      try {
+        const hash = await seeder.seed(new Uint8Array(3 * 1024 * 1024 + 5));
+        const el = await mount<EcdnDownload>(engine, html`<ecdn-download hash=${hash}></ecdn-download>`);
+        await waitUntil(() => el.knownSize !== undefined, 'the size arrives', { timeout: 10_000 });
+        expect(el.knownSize).to.equal(3 * 1024 * 1024 + 5);
+        expect(el.state).to.equal('idle');
+        await el.updateComplete;
+        expect(part(el, 'meta').textContent).to.contain('3.1 MB');
+        expect(engine.stats().bytesDown).to.be.below(64 * 1024, 'only the manifest was downloaded');
+      } finally {
+        seeder.destroy();
+      }
+    });
   });
 });

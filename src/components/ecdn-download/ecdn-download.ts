@@ -6,6 +6,7 @@ import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
 import { errorDetail, errorMessage, errorText, isAbort } from '../../internal/errors.js';
 import { FetchController, type FetchRun } from '../../internal/fetch-controller.js';
+import { InfoController } from '../../internal/info-controller.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
@@ -59,7 +60,11 @@ export class EcdnDownload extends EcdnElement {
   /** Name to save the file under; defaults to the start of the hash. */
   @property() filename = '';
 
-  /** Size of the file in bytes, if the page knows it: shown before the download starts, and decides streaming. */
+  /**
+   * Size of the file in bytes, if the page knows it: shown before the download starts,
+   * and decides streaming. Without it, the element asks the first peer that holds
+   * the file (its manifest, nothing more) once the tracker reports seeders.
+   */
   @property({ type: Number }) size: number | undefined;
 
   /** MIME type given to the saved Blob. */
@@ -89,6 +94,18 @@ export class EcdnDownload extends EcdnElement {
     },
   });
   #blob: Blob | undefined;
+
+  /** The file's size from its first peer, when the page did not give one. */
+  readonly #info = new InfoController(this, {
+    hash: () => validHash(this.hash),
+    engine: () => this.engine,
+    wanted: () => this.size === undefined && this.state === 'idle' && (this.seeders ?? 0) > 0,
+  });
+
+  /** The size given as `size`, else the one the first peer reported; undefined until known. */
+  get knownSize(): number | undefined {
+    return this.size ?? this.#info.info?.size;
+  }
 
   /** The name the file is saved under. */
   get downloadName(): string {
@@ -156,7 +173,8 @@ export class EcdnDownload extends EcdnElement {
   async #save(run: FetchRun): Promise<Saved | undefined> {
     const { hash, engine, signal, fetchOptions } = run;
     let handle: FileSystemFileHandle | undefined;
-    const picker = this.size !== undefined && this.size >= this.streamThreshold ? savePicker() : undefined;
+    const size = this.knownSize;
+    const picker = size !== undefined && size >= this.streamThreshold ? savePicker() : undefined;
     if (picker) {
       try {
         // First await of the click: the picker needs the user's gesture.
@@ -274,7 +292,8 @@ export class EcdnDownload extends EcdnElement {
         return this._error?.code === 'INVALID_HASH' ? text : `${text} Click to try again.`;
       }
       default: {
-        const size = this.size !== undefined ? formatBytes(this.size) : '';
+        const known = this.knownSize;
+        const size = known !== undefined ? formatBytes(known) : '';
         if (!this.hash) return 'No file';
         return html`${size}${size && seeders !== undefined ? ' · ' : ''}${dot}${seeders !== undefined ? this.#seedersText() : size ? '' : 'Looking for seeders…'}`;
       }
