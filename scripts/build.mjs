@@ -18,6 +18,36 @@ const common = {
   legalComments: 'linked',
 };
 
+// The hashing worker, bundled on its own (hash-wasm included) and carried inside the
+// library as a string: a page starts it from a blob: URL, which works whichever origin
+// served the script, where a separate worker file would have to be same-origin.
+const worker = await build({
+  ...common,
+  entryPoints: ['src/engine/hash-worker.ts'],
+  format: 'iife',
+  platform: 'browser',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  write: false,
+});
+const inlineWorker = {
+  name: 'inline-hash-worker',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]engine[\\/]start-hash-worker\.ts$/ }, () => ({
+      loader: 'js',
+      contents: `const source = ${JSON.stringify(worker.outputFiles[0].text)};
+let url;
+/** Starts the hashing worker, carried inline (see scripts/build.mjs). */
+export function startHashWorker() {
+  url ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  return new Worker(url, { name: 'ecdn-hash' });
+}
+`,
+    }));
+  },
+};
+
 await Promise.all([
   // ES modules for `import { fetch } from 'ephemeral-cdn'`: dependencies stay
   // external so that the consumer's bundler dedupes lit and peerjs.
@@ -30,6 +60,7 @@ await Promise.all([
     mainFields: ['module', 'main'],
     packages: 'external',
     splitting: true,
+    plugins: [inlineWorker],
   }),
   // One file for a plain <script src=".../ephemeralcdn.js">: everything inside,
   // PeerJS and Lit included, defining window.EphemeralCDN and the elements.
@@ -40,6 +71,7 @@ await Promise.all([
     format: 'iife',
     platform: 'browser',
     minify: true,
+    plugins: [inlineWorker],
   }),
 ]);
 console.log('built dist/index.js, dist/components.js, dist/ephemeralcdn.js');

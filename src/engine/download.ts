@@ -51,6 +51,8 @@ export interface DownloadHost {
   connect(peerId: string, signal: AbortSignal): Promise<PeerLink>;
   /** Why peers cannot be reached from here, for a `NO_PEER_REACHABLE` error; never rejects. */
   diagnose?(): Promise<Diagnosis | undefined>;
+  /** Checks a piece (in a worker, say); by default {@link Manifest.verifyPiece} on this thread. */
+  verify?(manifest: Manifest, piece: number, bytes: Uint8Array): Promise<boolean>;
 }
 
 export interface DownloadOptions {
@@ -451,7 +453,8 @@ export class Download extends Emitter<DownloadEvents> {
   async #verify(piece: number): Promise<void> {
     const manifest = this.#manifest!;
     const [start, end] = manifest.pieceRange(piece);
-    const ok = await manifest.verifyPiece(piece, this.#buffer!.subarray(start, end));
+    const bytes = this.#buffer!.subarray(start, end);
+    const ok = await (this.#host.verify ? this.#host.verify(manifest, piece, bytes) : manifest.verifyPiece(piece, bytes));
     if (this.destroyed || manifest !== this.#manifest) return;
     const picker = this.#picker!;
     if (!ok) {

@@ -6,7 +6,8 @@ import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './dia
 import { downloadStream, heldFileStream } from './file-stream.js';
 import { toBlob, type HashInput } from './hash.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
-import { buildManifest, type Manifest } from './manifest.js';
+import { createHasher, type Hasher } from './hasher.js';
+import type { Manifest } from './manifest.js';
 import type { LinkRoute, PeerLink } from './peer-link.js';
 import { PeerNetwork } from './peer-network.js';
 import { TrackerClient, type Identity, type FileStatus, type WebSocketConstructor } from './tracker-client.js';
@@ -163,6 +164,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #downloads = new Map<string, Download>();
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   readonly #uploader: Uploader;
+  #hasher: Hasher | undefined;
   /** Pending `seeding` reports, per file. */
   readonly #seedingReports = new Map<string, ReturnType<typeof setTimeout>>();
   /** Payload bytes received over peer networks that were replaced. */
@@ -211,7 +213,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   async seed(data: HashInput, options: SeedOptions = {}): Promise<string> {
     this.#assertAlive();
     const blob = toBlob(data);
-    const manifest = await buildManifest(blob, options);
+    const manifest = await this.#hashing().manifest(blob, options);
     const hash = manifest.hash;
     this.#assertAlive();
     if (!this.#held.get(hash)?.complete) this.hold(HeldFile.fromBlob(hash, blob, Promise.resolve(manifest)));
@@ -423,7 +425,14 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     for (const timer of this.#seedingReports.values()) clearTimeout(timer);
     this.#seedingReports.clear();
     this.#stopNetwork();
+    this.#hasher?.destroy();
     this.removeAllListeners();
+  }
+
+  /** The hasher, started on first use: a worker costs a thread and some memory. */
+  #hashing(): Hasher {
+    this.#hasher ??= createHasher((err) => this.emit('warning', err));
+    return this.#hasher;
   }
 
   /**
@@ -608,6 +617,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     localId: () => this.#tracker?.identity?.peerId,
     connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
     diagnose: () => this.#diagnoseOnce(),
+    verify: (manifest, piece, bytes) => this.#hashing().verify(manifest, piece, bytes),
   };
 
   /** One diagnosis shared by the downloads that give up within a minute, so that a page of images runs it once. */

@@ -10,6 +10,8 @@
  * - `NO_PEER_REACHABLE`: seeders exist but none of them could be connected to over WebRTC.
  * - `PROTOCOL`: a peer or the tracker sent something this engine cannot understand.
  * - `DESTROYED`: the engine was destroyed while the call was under way.
+ * - `WORKER_UNAVAILABLE` (in a `warning` event only): no worker could start on this page,
+ *   so hashing runs on its main thread. Everything still works, with the page busier.
  */
 export type EcdnErrorCode =
   | 'DEAD'
@@ -20,7 +22,8 @@ export type EcdnErrorCode =
   | 'TRACKER_UNREACHABLE'
   | 'NO_PEER_REACHABLE'
   | 'PROTOCOL'
-  | 'DESTROYED';
+  | 'DESTROYED'
+  | 'WORKER_UNAVAILABLE';
 
 import type { Diagnosis } from './diagnose.js';
 

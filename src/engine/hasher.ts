@@ -1,0 +1,216 @@
+/**
+ * Where SHA-256 runs: in a worker (hash-worker.ts) when the platform has one, so that
+ * seeding or downloading a large file never blocks the page's main thread, else on
+ * the calling thread (Node, or a page whose Content-Security-Policy forbids workers).
+ * Both give the same answers; the engine does not care which it got.
+ */
+import { EcdnError, type EcdnErrorCode } from './errors.js';
+import { toBlob, type HashInput } from './hash.js';
+import { buildManifest, Manifest, type BuildManifestOptions } from './manifest.js';
+import { startHashWorker } from './start-hash-worker.js';
+
+/** Hashing as the engine needs it. */
+export interface Hasher {
+  /** Where the hashing runs. */
+  readonly where: 'worker' | 'calling thread';
+  /** A file's address and manifest, in one pass (see {@link buildManifest}). */
+  manifest(input: HashInput, options?: BuildManifestOptions): Promise<Manifest>;
+  /** True when `bytes` is exactly piece `piece` of `manifest` (see {@link Manifest.verifyPiece}). */
+  verify(manifest: Manifest, piece: number, bytes: Uint8Array): Promise<boolean>;
+  /** Stops the worker, if any; calls under way fail with `DESTROYED`. */
+  destroy(): void;
+}
+
+/** A message to the hashing worker. */
+export type HashRequest =
+  | { id: number; type: 'manifest'; input: Blob; pieceSize: number | undefined }
+  | { id: number; type: 'abort' }
+  | {
+      id: number;
+      type: 'verify';
+      /** The piece, transferred. */
+      bytes: ArrayBuffer;
+      /** Chaining value before the piece; undefined for the first. */
+      previous: Uint8Array | undefined;
+      /** Offset of the piece in the file. */
+      offset: number;
+      /** Chaining value (or, for the last piece, digest) the piece must reach. */
+      expected: Uint8Array;
+      last: boolean;
+    };
+
+/** A message from the hashing worker. */
+export type HashReply =
+  | { id: number; type: 'progress'; done: number; total: number }
+  | { id: number; type: 'manifest'; hash: string; size: number; pieceSize: number; chain: Uint8Array }
+  | { id: number; type: 'verified'; ok: boolean }
+  | { id: number; type: 'error'; name: string; message: string; code: string | undefined };
+
+/** Hashing on the calling thread. */
+export const callingThreadHasher: Hasher = {
+  where: 'calling thread',
+  manifest: (input, options) => buildManifest(input, options),
+  verify: (manifest, piece, bytes) => manifest.verifyPiece(piece, bytes),
+  destroy() {},
+};
+
+/**
+ * The worker's hasher when the platform has workers, else {@link callingThreadHasher}.
+ * `onFallback` hears once if the worker turns out unable to start, from when on hashing
+ * runs on the calling thread.
+ */
+export function createHasher(onFallback: (err: Error) => void = () => {}): Hasher {
+  if (typeof Worker !== 'function') return callingThreadHasher;
+  return new WorkerHasher(onFallback);
+}
+
+interface Pending {
+  reply(message: HashReply): void;
+  /** The worker could not run it: do it here instead. */
+  fallBack(): void;
+  fail(err: Error): void;
+}
+
+/**
+ * Hashing in a worker, started on first use. If the worker cannot start (a page whose
+ * Content-Security-Policy forbids `blob:` workers, say), every call, those under way
+ * included, runs on the calling thread instead.
+ */
+class WorkerHasher implements Hasher {
+  readonly #onFallback: (err: Error) => void;
+  #worker: Worker | undefined;
+  #failed = false;
+  #destroyed = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  constructor(onFallback: (err: Error) => void) {
+    this.#onFallback = onFallback;
+  }
+
+  get where(): 'worker' | 'calling thread' {
+    return this.#failed ? 'calling thread' : 'worker';
+  }
+
+  async manifest(input: HashInput, options: BuildManifestOptions = {}): Promise<Manifest> {
+    const worker = this.#start();
+    if (!worker) return callingThreadHasher.manifest(input, options);
+    const { signal, onProgress, pieceSize } = options;
+    if (signal?.aborted) throw new EcdnError('ABORTED', 'The operation was aborted.', { cause: signal.reason });
+    const blob = toBlob(input);
+    const id = this.#nextId++;
+    return new Promise<Manifest>((resolve, reject) => {
+      const onAbort = () => worker.postMessage({ id, type: 'abort' } satisfies HashRequest);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => {
+        this.#pending.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.#pending.set(id, {
+        reply: (message) => {
+          if (message.type === 'progress') return onProgress?.(message.done, message.total);
+          settle();
+          if (message.type === 'manifest') resolve(new Manifest(message));
+          else if (message.type === 'error') reject(rebuildError(message));
+        },
+        fallBack: () => {
+          settle();
+          callingThreadHasher.manifest(blob, options).then(resolve, reject);
+        },
+        fail: (err) => {
+          settle();
+          reject(err);
+        },
+      });
+      worker.postMessage({ id, type: 'manifest', input: blob, pieceSize } satisfies HashRequest);
+    });
+  }
+
+  verify(manifest: Manifest, piece: number, bytes: Uint8Array): Promise<boolean> {
+    const worker = this.#start();
+    if (!worker || bytes.byteLength !== manifest.pieceLength(piece)) return callingThreadHasher.verify(manifest, piece, bytes);
+    const id = this.#nextId++;
+    // A copy to transfer: `bytes` usually views a larger buffer that must stay here.
+    const copy = bytes.slice();
+    return new Promise<boolean>((resolve, reject) => {
+      this.#pending.set(id, {
+        reply: (message) => {
+          this.#pending.delete(id);
+          if (message.type === 'verified') resolve(message.ok);
+          else if (message.type === 'error') reject(rebuildError(message));
+        },
+        fallBack: () => {
+          this.#pending.delete(id);
+          callingThreadHasher.verify(manifest, piece, bytes).then(resolve, reject);
+        },
+        fail: (err) => {
+          this.#pending.delete(id);
+          reject(err);
+        },
+      });
+      const request: HashRequest = {
+        id,
+        type: 'verify',
+        bytes: copy.buffer as ArrayBuffer,
+        previous: piece === 0 ? undefined : manifest.chainValue(piece - 1).slice(),
+        offset: piece * manifest.pieceSize,
+        expected: manifest.chainValue(piece).slice(),
+        last: piece === manifest.pieceCount - 1,
+      };
+      worker.postMessage(request, [request.bytes]);
+    });
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    const err = new EcdnError('DESTROYED', 'The engine was destroyed.');
+    for (const pending of [...this.#pending.values()]) pending.fail(err);
+  }
+
+  /** The worker, started now if need be; undefined once it failed (or after destroy). */
+  #start(): Worker | undefined {
+    if (this.#failed || this.#destroyed) return undefined;
+    if (this.#worker) return this.#worker;
+    let worker: Worker;
+    try {
+      worker = startHashWorker();
+    } catch (err) {
+      this.#fallBack(err);
+      return undefined;
+    }
+    worker.onmessage = (event: MessageEvent<HashReply>) => this.#pending.get(event.data.id)?.reply(event.data);
+    // Only a worker that could not load or run reports here: requests fail with replies.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      worker.terminate();
+      this.#worker = undefined;
+      this.#fallBack(event.message);
+      for (const pending of [...this.#pending.values()]) pending.fallBack();
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  #fallBack(cause: unknown): void {
+    this.#failed = true;
+    this.#onFallback(
+      new EcdnError(
+        'WORKER_UNAVAILABLE',
+        'Hashing runs on the main thread: no worker could start on this page (a Content-Security-Policy without blob: in worker-src?).',
+        {
+          cause,
+        },
+      ),
+    );
+  }
+}
+
+function rebuildError(message: Extract<HashReply, { type: 'error' }>): Error {
+  if (message.code) return new EcdnError(message.code as EcdnErrorCode, message.message);
+  const err = new Error(message.message);
+  err.name = message.name;
+  return err;
+}
