@@ -8,6 +8,7 @@ import { HeldFile } from './held-file.js';
 import { Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
 import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
+import { MemoryPieceStore, type PieceStore } from './piece-store.js';
 import { pipelineCapacity, RateMeter } from './rate.js';
 import type { LookupResult } from './tracker-client.js';
 import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
@@ -53,6 +54,11 @@ export interface DownloadHost {
   diagnose?(): Promise<Diagnosis | undefined>;
   /** Checks a piece (in a worker, say); by default {@link Manifest.verifyPiece} on this thread. */
   verify?(manifest: Manifest, piece: number, bytes: Uint8Array): Promise<boolean>;
+  /**
+   * Where to keep the pieces of `manifest`'s file (on disk, say); by default in memory.
+   * Rejects (with `NO_SPACE`, say) when the file fits nowhere: the download fails with that.
+   */
+  store?(manifest: Manifest): Promise<PieceStore>;
 }
 
 export interface DownloadOptions {
@@ -103,8 +109,12 @@ export interface DownloadEvents extends Record<string, unknown> {
  */
 export class Download extends Emitter<DownloadEvents> {
   readonly hash: string;
-  /** Resolves with the verified bytes. */
-  readonly done: Promise<Uint8Array>;
+  /**
+   * Resolves with the store holding the verified file. A caller that reads it after
+   * this resolves must {@link PieceStore.retain} it in the reaction to this promise
+   * (the download lets go of it right after its callers' reactions ran).
+   */
+  readonly done: Promise<PieceStore>;
   /** Peers banned from this download (they sent bad pieces or a false manifest). */
   readonly banned = new Set<string>();
   /** PeerJS IDs that sent at least one verified piece. */
@@ -122,7 +132,10 @@ export class Download extends Emitter<DownloadEvents> {
   readonly #blame = new Blame();
   readonly #rate = new RateMeter();
   #manifest: Manifest | undefined;
-  #buffer: Uint8Array | undefined;
+  /** Where verified pieces go, once opened for the manifest in use; with the download's own hold on it. */
+  #store: { store: PieceStore; release: () => void } | undefined;
+  /** Pieces being received, one buffer each, until verified and written to the store. */
+  readonly #staging = new Map<number, Uint8Array>();
   #picker: PiecePicker | undefined;
   /** The partial copy served to others while re-seeding. */
   #held: HeldFile | undefined;
@@ -131,7 +144,7 @@ export class Download extends Emitter<DownloadEvents> {
   #received = 0;
   #contiguous = 0;
   #finishing = false;
-  #resolve!: (bytes: Uint8Array) => void;
+  #resolve!: (store: PieceStore) => void;
   #reject!: (err: Error) => void;
   #tick: ReturnType<typeof setInterval> | undefined;
   #lookups = 0;
@@ -150,7 +163,7 @@ export class Download extends Emitter<DownloadEvents> {
     this.#host = host;
     this.#options = options;
     this.#paused = options.paused ?? false;
-    this.done = new Promise<Uint8Array>((resolve, reject) => {
+    this.done = new Promise<PieceStore>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -163,6 +176,11 @@ export class Download extends Emitter<DownloadEvents> {
   /** The manifest in use, once one arrived. */
   get manifest(): Manifest | undefined {
     return this.#manifest;
+  }
+
+  /** How many leading pieces of the manifest in use are verified (and readable with {@link readPiece}). */
+  get contiguous(): number {
+    return this.#contiguous;
   }
 
   /** Seeders and leechers as the tracker counted them at the latest lookup. */
@@ -181,14 +199,15 @@ export class Download extends Emitter<DownloadEvents> {
    * A copy of verified piece `index` of the manifest in use. Throws when that
    * piece is not verified yet (see the `piece` event).
    */
-  readPiece(index: number): Uint8Array {
+  async readPiece(index: number): Promise<Uint8Array> {
     const manifest = this.#manifest;
-    if (!manifest || !this.#buffer || !this.#picker?.has(index)) {
+    const store = this.#store?.store;
+    if (!manifest || !store || !this.#picker?.has(index)) {
       // A caller's mistake, not a failure of the download: read only what a `piece` event announced.
       throw new RangeError(`Piece ${index} of ${this.hash} is not verified yet.`);
     }
     const [start, end] = manifest.pieceRange(index);
-    return this.#buffer.slice(start, end);
+    return (await store.read(start, end)).slice();
   }
 
   /**
@@ -281,8 +300,18 @@ export class Download extends Emitter<DownloadEvents> {
     this.#abort.abort();
     for (const peer of this.#peers.values()) this.#cancelAll(peer);
     this.#peers.clear();
-    if (!keepHeld) this.#release();
+    this.#staging.clear();
+    if (!keepHeld) {
+      this.#release();
+      this.#dropStore();
+    }
     this.removeAllListeners();
+  }
+
+  /** Lets go of the store (freed unless a copy served or a caller still holds it). */
+  #dropStore(): void {
+    this.#store?.release();
+    this.#store = undefined;
   }
 
   #release(): void {
@@ -393,15 +422,10 @@ export class Download extends Emitter<DownloadEvents> {
   #adopt(manifest: Manifest, from: PeerState): void {
     debug('%s: manifest from %s: %d B in %d pieces', this.hash.slice(0, 8), from.link.remoteId, manifest.size, manifest.pieceCount);
     this.#manifest = manifest;
-    this.#buffer = new Uint8Array(manifest.size);
     this.#picker = new PiecePicker(manifest, { sequential: this.#options.sequential });
     this.#received = 0;
     this.#contiguous = 0;
     this.#blame.restart();
-    if (this.#options.reseed) {
-      this.#held = HeldFile.partial(manifest, this.#buffer);
-      this.emit('hold', this.#held);
-    }
     for (const peer of this.#peers.values()) {
       if (peer.manifest && sameManifest(peer.manifest, manifest)) {
         peer.manifest = manifest;
@@ -409,7 +433,33 @@ export class Download extends Emitter<DownloadEvents> {
       }
     }
     this.emit('manifest', manifest);
-    if (manifest.pieceCount === 0) this.#finish();
+    void this.#openStore(manifest);
+  }
+
+  /** Opens the store for `manifest`; pieces are requested once it is open. */
+  async #openStore(manifest: Manifest): Promise<void> {
+    let store: PieceStore;
+    try {
+      store = this.#host.store ? await this.#host.store(manifest) : new MemoryPieceStore(manifest.size);
+    } catch (err) {
+      if (this.destroyed || manifest !== this.#manifest) return;
+      this.fail(
+        err instanceof EcdnError ? err : new EcdnError('NO_SPACE', `No room for ${this.hash}: ${String(err)}`, { hash: this.hash }),
+      );
+      return;
+    }
+    const release = store.retain();
+    if (this.destroyed || manifest !== this.#manifest) {
+      release();
+      return;
+    }
+    this.#store = { store, release };
+    if (this.#options.reseed) {
+      this.#held = HeldFile.partial(manifest, store);
+      this.emit('hold', this.#held);
+    }
+    if (manifest.pieceCount === 0) void this.#finish();
+    else this.#pumpAll();
   }
 
   #pumpAll(): void {
@@ -419,7 +469,7 @@ export class Download extends Emitter<DownloadEvents> {
   /** Keeps about one second of the peer's measured rate requested from it. */
   #pump(peer: PeerState): void {
     const picker = this.#picker;
-    if (!picker || this.destroyed || this.#paused || peer.manifest !== this.#manifest || peer.link.destroyed) return;
+    if (!picker || !this.#store || this.destroyed || this.#paused || peer.manifest !== this.#manifest || peer.link.destroyed) return;
     const id = peer.link.remoteId;
     const target = pipelineCapacity(peer.rate.rate(), { min: MIN_PIPELINE });
     const inFlight = picker.inFlight(id);
@@ -443,7 +493,12 @@ export class Download extends Emitter<DownloadEvents> {
       this.wastedBytes += data.byteLength;
       return;
     }
-    this.#buffer!.set(data, piece * manifest.pieceSize + offset);
+    let staged = this.#staging.get(piece);
+    if (!staged) {
+      staged = new Uint8Array(manifest.pieceLength(piece));
+      this.#staging.set(piece, staged);
+    }
+    staged.set(data, offset);
     this.#blame.sent(piece, offset, id);
     this.#sendCancels(result.cancels);
     if (result.pieceComplete) void this.#verify(piece);
@@ -452,8 +507,11 @@ export class Download extends Emitter<DownloadEvents> {
 
   async #verify(piece: number): Promise<void> {
     const manifest = this.#manifest!;
+    const store = this.#store!.store;
     const [start, end] = manifest.pieceRange(piece);
-    const bytes = this.#buffer!.subarray(start, end);
+    const bytes = this.#staging.get(piece)!;
+    // A piece that fails is received again into a fresh buffer.
+    this.#staging.delete(piece);
     const ok = await (this.#host.verify ? this.#host.verify(manifest, piece, bytes) : manifest.verifyPiece(piece, bytes));
     if (this.destroyed || manifest !== this.#manifest) return;
     const picker = this.#picker!;
@@ -461,12 +519,19 @@ export class Download extends Emitter<DownloadEvents> {
       this.wastedBytes += end - start;
       picker.onPieceFailed(piece);
       debug('%s: piece %d failed its hash', this.hash.slice(0, 8), piece);
-      this.#convict(this.#blame.failed(piece, this.#buffer!.subarray(start, end)));
+      this.#convict(this.#blame.failed(piece, bytes));
       this.#pumpAll();
       return;
     }
+    try {
+      await store.write(piece, start, bytes);
+    } catch (err) {
+      if (!this.destroyed && manifest === this.#manifest) this.fail(storeError(this.hash, err));
+      return;
+    }
+    if (this.destroyed || manifest !== this.#manifest) return;
     for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
-    this.#convict(this.#blame.verified(piece, this.#buffer!.subarray(start, end), manifest.blocks(piece)));
+    this.#convict(this.#blame.verified(piece, bytes, manifest.blocks(piece)));
     this.#sendCancels(picker.onPieceVerified(piece));
     this.#received += end - start;
     if (this.#held) {
@@ -476,7 +541,7 @@ export class Download extends Emitter<DownloadEvents> {
     while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
     this.emit('piece', { index: piece, contiguous: this.#contiguous });
     this.#reportProgress(false);
-    if (picker.isComplete()) this.#finish();
+    if (picker.isComplete()) void this.#finish();
     else this.#pumpAll();
   }
 
@@ -487,20 +552,30 @@ export class Download extends Emitter<DownloadEvents> {
     }
   }
 
-  #finish(): void {
+  async #finish(): Promise<void> {
     if (this.#finishing) return;
     this.#finishing = true;
     // Every piece checked out, the last one against the address itself, so the
     // chain from SHA-256's initial value to the address was recomputed from these
     // bytes: they are the file, and no second pass is needed.
-    const bytes = this.#buffer!;
+    const { store, release } = this.#store!;
     this.#reportProgress(true);
-    // The caller owns the returned bytes and may change them, so the copy kept
-    // for serving is a Blob of its own.
-    this.#held?.completeWith(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+    if (this.#held) {
+      let blob: Blob;
+      try {
+        blob = await store.blob();
+      } catch (err) {
+        this.fail(storeError(this.hash, err));
+        return;
+      }
+      if (this.destroyed) return;
+      this.#held.completeWith(blob);
+    }
     this.#cleanup(true);
-    debug('%s complete: %d B from %d peers', this.hash.slice(0, 8), bytes.byteLength, this.suppliers.size);
-    this.#resolve(bytes);
+    debug('%s complete: %d B from %d peers, kept in %s', this.hash.slice(0, 8), store.size, this.suppliers.size, store.where);
+    this.#resolve(store);
+    // After the reactions of the callers waiting on `done`, which retain the store if they read it.
+    queueMicrotask(release);
   }
 
   /** True when a connected peer offers `manifest`. */
@@ -512,6 +587,8 @@ export class Download extends Emitter<DownloadEvents> {
   #switchManifest(): void {
     debug('%s: no peer offers the manifest in use any more; switching', this.hash.slice(0, 8));
     this.#release();
+    this.#dropStore();
+    this.#staging.clear();
     this.#manifest = undefined;
     this.#picker = undefined;
     this.emit('restart', undefined);
@@ -587,4 +664,12 @@ export class Download extends Emitter<DownloadEvents> {
 
 function sameManifest(a: Manifest, b: Manifest): boolean {
   return a.size === b.size && a.pieceSize === b.pieceSize && equalBytes(a.chain, b.chain);
+}
+
+/** A store that failed to keep a piece (the disk filled up, say) as the error a download fails with. */
+function storeError(hash: string, err: unknown): EcdnError {
+  if (err instanceof EcdnError) return err;
+  const name = (err as { name?: string }).name;
+  const code = name === 'QuotaExceededError' ? 'NO_SPACE' : 'STORAGE';
+  return new EcdnError(code, `Could not keep the pieces of ${hash}: ${(err as Error).message ?? String(err)}`, { hash, cause: err });
 }

@@ -3,7 +3,7 @@ import { Download, type DownloadHost, type FetchProgress } from './download.js';
 import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';
 import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './diagnose.js';
-import { downloadStream, heldFileStream } from './file-stream.js';
+import { downloadStream, heldFileStream, type Retained } from './file-stream.js';
 import { toBlob, type HashInput } from './hash.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
 import { createHasher, type Hasher } from './hasher.js';
@@ -165,6 +165,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   readonly #uploader: Uploader;
   #hasher: Hasher | undefined;
+  /** Disk stores behind Blobs handed out by fetchBlob(), kept until the engine is destroyed. */
+  readonly #pinned = new Set<() => void>();
   /** Pending `seeding` reports, per file. */
   readonly #seedingReports = new Map<string, ReturnType<typeof setTimeout>>();
   /** Payload bytes received over peer networks that were replaced. */
@@ -245,7 +247,12 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       return toArrayBuffer(await local.read(0, manifest.size));
     }
     const download = this.#download(hash, { ...options, sequential: false });
-    return toArrayBuffer(await this.#attend(download, options).done);
+    const { store, release } = await this.#attend(download, options).done;
+    try {
+      return toArrayBuffer(await store.bytes());
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -274,7 +281,10 @@ export class SwarmEngine extends Emitter<EngineEvents> {
         (await Promise.race([
           new Promise<Manifest>((resolve) => (offManifest = download.on('manifest', resolve))),
           // An empty file completes at once; a dead one fails.
-          attendance.done.then(() => download.manifest!),
+          attendance.done.then(({ release }) => {
+            release();
+            return download.manifest!;
+          }),
         ]));
       const { seeders = 1, leechers = 0 } = download.status ?? {};
       return { hash, size: manifest.size, pieces: manifest.pieceCount, seeders, leechers };
@@ -290,9 +300,34 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     return new TextDecoder().decode(await this.fetch(hash, options));
   }
 
-  /** Fetches a file as a Blob of the given MIME type. */
+  /**
+   * Fetches a file as a Blob of the given MIME type. A large file comes back as a File
+   * on disk (see {@link EngineConfig.storage}), never whole in memory; it stays readable
+   * while this engine lives.
+   */
   async fetchBlob(hash: string, type = '', options: FetchOptions = {}): Promise<Blob> {
-    return new Blob([await this.fetch(hash, options)], { type });
+    hash = parseHash(hash);
+    this.#assertAlive();
+    const local = this.#held.get(hash)?.blob;
+    if (local) return this.#pin(hash, local, type);
+    const download = this.#download(hash, { ...options, sequential: false });
+    const { store, release } = await this.#attend(download, options).done;
+    try {
+      if (store.where === 'memory') return new Blob([(await store.bytes()) as Uint8Array<ArrayBuffer>], { type });
+      // A File backed by the store's file, which must outlive it: held until the engine goes.
+      const blob = await store.blob();
+      this.#pinned.add(store.retain());
+      return blob.slice(0, blob.size, type);
+    } finally {
+      release();
+    }
+  }
+
+  /** `blob` typed as `type`; a held file's disk store is kept while the engine lives, since the Blob reads from it. */
+  #pin(hash: string, blob: Blob, type: string): Blob {
+    const store = this.#held.get(hash)?.store;
+    if (store?.where === 'disk') this.#pinned.add(store.retain());
+    return blob.slice(0, blob.size, type);
   }
 
   /** Fetches a file and returns an object URL for it. Revoke it with `URL.revokeObjectURL` when done. */
@@ -426,6 +461,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#seedingReports.clear();
     this.#stopNetwork();
     this.#hasher?.destroy();
+    for (const release of this.#pinned) release();
+    this.#pinned.clear();
     this.removeAllListeners();
   }
 
@@ -532,13 +569,13 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     const forget = () => {
       if (this.#downloads.get(hash) === download) this.#downloads.delete(hash);
     };
-    download.done.then((bytes) => {
+    download.done.then((store) => {
       forget();
       const file = this.#held.get(hash);
       if (file?.complete) this.#tracker?.announce(hash, true);
       this.emit('fetched', {
         hash,
-        size: bytes.byteLength,
+        size: store.size,
         ms: Date.now() - started,
         wastedBytes: download.wastedBytes,
         suppliers: [...download.suppliers],
@@ -553,7 +590,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * progress callback. The caller's own interruption fails only its own wait;
    * the download stops when the last caller left.
    */
-  #attend(download: Download, options: FetchOptions): { done: Promise<Uint8Array>; leave(reason: EcdnError): void } {
+  #attend(download: Download, options: FetchOptions): { done: Promise<Retained>; leave(reason: EcdnError): void } {
     const { signal, timeout, onProgress } = options;
     const hash = download.hash;
     download.join();
@@ -571,13 +608,20 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       return true;
     };
+    let interrupted = false;
     const leave = (reason: EcdnError) => {
       if (!detach()) return;
+      interrupted = true;
       interrupt(reason);
       download.leave(reason);
     };
-    const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
-    const done = Promise.race([download.done, interrupted]).finally(detach);
+    // Retained in a reaction of `done` itself, before the download lets go (see Download.done).
+    const retained = download.done.then((store) => {
+      const release = store.retain();
+      if (interrupted) release();
+      return { store, release };
+    });
+    const done = Promise.race([retained, new Promise<never>((_, reject) => (interrupt = reject))]).finally(detach);
     // A stream's caller reads errors from the stream, not from this promise.
     done.catch(() => {});
     if (signal?.aborted) {

@@ -10,6 +10,8 @@
  * - `NO_PEER_REACHABLE`: seeders exist but none of them could be connected to over WebRTC.
  * - `PROTOCOL`: a peer or the tracker sent something this engine cannot understand.
  * - `DESTROYED`: the engine was destroyed while the call was under way.
+ * - `NO_SPACE`: the file fits neither in the disk space this site may use nor in memory. Checked before downloading.
+ * - `STORAGE`: the disk refused to keep a piece, or gave it back unreadable.
  * - `WORKER_UNAVAILABLE` (in a `warning` event only): no worker could start on this page,
  *   so hashing runs on its main thread. Everything still works, with the page busier.
  */
@@ -23,6 +25,8 @@ export type EcdnErrorCode =
   | 'NO_PEER_REACHABLE'
   | 'PROTOCOL'
   | 'DESTROYED'
+  | 'NO_SPACE'
+  | 'STORAGE'
   | 'WORKER_UNAVAILABLE';
 
 import type { Diagnosis } from './diagnose.js';

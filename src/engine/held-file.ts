@@ -1,4 +1,5 @@
 import type { Manifest } from './manifest.js';
+import type { PieceStore } from './piece-store.js';
 import type { PeerLink } from './peer-link.js';
 import { encodeBitfield } from './wire.js';
 
@@ -35,8 +36,12 @@ export class HeldFile {
 
   /** Whole-file bytes, when complete: a Blob, so that reads slice it instead of copying it. */
   #blob: Blob | undefined;
-  /** Partial bytes of a download, written in place as blocks arrive. */
-  #partial: Uint8Array | undefined;
+  /** The download's store: where a partial copy's verified pieces are read from. */
+  #partial: PieceStore | undefined;
+  /** The download's store, held until destroyed: its file may back {@link #blob} once complete. */
+  #store: PieceStore | undefined;
+  /** Lets go of {@link #store}. */
+  #releaseStore: (() => void) | undefined;
   #have: Uint8Array | undefined;
   #haveCount = 0;
   /** The manifest, once resolved. */
@@ -65,12 +70,24 @@ export class HeldFile {
     return swarm;
   }
 
-  /** A download in progress, whose verified pieces can already be served. */
-  static partial(manifest: Manifest, buffer: Uint8Array): HeldFile {
+  /** A download in progress, whose verified pieces can already be served from `store`, which it holds until destroyed. */
+  static partial(manifest: Manifest, store: PieceStore): HeldFile {
     const swarm = new HeldFile(manifest.hash, Promise.resolve(manifest), false);
-    swarm.#partial = buffer;
+    swarm.#partial = store;
+    swarm.#store = store;
+    swarm.#releaseStore = store.retain();
     swarm.#have = new Uint8Array(manifest.pieceCount);
     return swarm;
+  }
+
+  /** The store the file was downloaded into, while this holds it. */
+  get store(): PieceStore | undefined {
+    return this.#store;
+  }
+
+  /** The whole file, once complete: a disk-backed Blob for a file seeded from disk or kept on disk. */
+  get blob(): Blob | undefined {
+    return this.complete ? this.#blob : undefined;
   }
 
   /** True when piece `i` is here and verified. */
@@ -90,7 +107,7 @@ export class HeldFile {
     return this.complete || this.#haveCount > 0;
   }
 
-  /** Marks the whole file present, keeping the bytes as a Blob from now on. */
+  /** Marks the whole file present, served from `blob` from now on (the store's own file, for a disk store). */
   completeWith(blob: Blob): void {
     this.complete = true;
     this.#blob = blob;
@@ -120,7 +137,7 @@ export class HeldFile {
       const bytes = await this.#readPiece(blob, layout!, piece);
       return bytes.subarray(start - pieceStart, end - pieceStart);
     }
-    if (this.#partial) return this.#partial.subarray(start, end);
+    if (this.#partial) return this.#partial.read(start, end);
     throw new Error(`No bytes held for ${this.hash}.`);
   }
 
@@ -181,5 +198,7 @@ export class HeldFile {
     this.#partial = undefined;
     this.#pieces.clear();
     this.#cachedBytes = 0;
+    this.#releaseStore?.();
+    this.#store = undefined;
   }
 }

@@ -48,6 +48,10 @@ export function errorText(code: EcdnErrorDetail['code']): string {
       return 'EphemeralCDN was shut down on this page.';
     case 'ABORTED':
       return 'Cancelled.';
+    case 'NO_SPACE':
+      return 'There is no room for this file on this device.';
+    case 'STORAGE':
+      return 'This device could not store the file.';
     case 'DEAD':
       return 'File is dead: nobody is sharing it any more.';
     default:
