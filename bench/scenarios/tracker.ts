@@ -1,11 +1,7 @@
 // Tracker load: the real server in its own process, loaded by several Node
 // client processes whose WebSockets come from many loopback source addresses.
-import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { log, percentile, round, sleep, withTimeout } from '../lib/stats.js';
-
-const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+import { log, percentile, round, sleep } from '../lib/stats.js';
+import { type Child, rssOf, sourceAddresses, startClient, startServer } from '../tracker/procs.js';
 
 export interface TrackerOptions {
   peers: number;
@@ -32,72 +28,8 @@ export interface TrackerResult {
   details: Record<string, unknown>;
 }
 
-type Msg = { ev: string; [key: string]: any };
-
-class Child {
-  readonly proc: ChildProcess;
-  #waiters: Array<{ ev: string; resolve: (m: Msg) => void }> = [];
-  constructor(proc: ChildProcess, name: string) {
-    this.proc = proc;
-    proc.on('message', (m: Msg) => {
-      if (m.ev === 'error') log(`${name}: ${m.message}`);
-      const i = this.#waiters.findIndex((w) => w.ev === m.ev);
-      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
-    });
-    proc.on('exit', (code) => {
-      if (code && code !== 0) log(`${name} exited with ${code}`);
-    });
-  }
-  next(ev: string, timeoutMs = 120_000): Promise<Msg> {
-    return withTimeout(`waiting for ${ev}`, timeoutMs, () => new Promise<Msg>((resolve) => this.#waiters.push({ ev, resolve })));
-  }
-  async ask(cmd: Record<string, unknown>, ev: string, timeoutMs?: number): Promise<Msg> {
-    const reply = this.next(ev, timeoutMs);
-    this.proc.send(cmd);
-    return reply;
-  }
-}
-
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb * 1024;
-}
-
-/** Loopback source addresses 127.0.1.1, 127.0.1.2, ... (all of 127/8 is local on Linux). */
-function sourceAddresses(count: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < count; i++) {
-    const b = 1 + Math.floor(i / 254);
-    const c = 1 + (i % 254);
-    out.push(`127.0.${b}.${c}`);
-  }
-  return out;
-}
-
-function startClient(name: string): Child {
-  return new Child(fork(here('../tracker/client-proc.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), name);
-}
-
 export async function runTracker(opts: TrackerOptions): Promise<TrackerResult> {
-  const server = new Child(
-    fork(here('../tracker/server-proc.ts'), [], {
-      // BENCH_SERVER_CPU_PROF=1 writes a V8 CPU profile of the server (bench/results/profiles/),
-      // summarised by `node --import tsx bench/profile-summary.ts FILE`.
-      execArgv: [
-        '--expose-gc',
-        '--import',
-        'tsx',
-        ...(process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${here('../results/profiles/')}`] : []),
-      ],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // The server's production dependencies do not include ws's optional native
-      // helpers (bufferutil, utf-8-validate), which bittorrent-tracker pulls into
-      // node_modules here; keep them out so that the figures match a production install.
-      env: { ...process.env, WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1', DEBUG: '' },
-    }),
-    'tracker server',
-  );
+  const server = startServer();
   const clients: Child[] = [];
   try {
     const { url } = await server.next('listening', 60_000);

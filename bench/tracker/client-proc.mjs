@@ -1,4 +1,4 @@
-// One tracker load-generator process, started by bench/scenarios/tracker.ts with
+// One tracker load-generator process, started by bench/tracker/procs.ts with
 // an IPC channel. Plain JavaScript so that it starts fast and spends as little
 // CPU as possible per message, because on a 2-core machine every cycle a load
 // generator burns is taken from the server under test: a minimal WebSocket
@@ -12,8 +12,11 @@
 //     as local (source) addresses; each says hello, announces its hashes, then
 //     pings at the welcome's heartbeatInterval. Replies { ev: 'connected', held, failed, ms }.
 //   { cmd: 'load', mode: 'open', rate, durationMs }   announces at `rate`/s, spread over the held peers
-//   { cmd: 'load', mode: 'closed', window, peers, durationMs }  `peers` peers keep `window` announces outstanding
-//     Replies { ev: 'load', sent, done, errors, latencies: number[] (ms), ms }.
+//   { cmd: 'load', mode: 'closed', window, peers, offset, durationMs }  `peers` peers (from the
+//     `offset`th held one on) keep `window` announces outstanding
+//     Either may say `kind: 'lookup'`: lookups of the peer's own hashes instead of announces.
+//     Replies { ev: 'load', sent, done, errors, latencies: number[] (ms), ms, lastAckMs }: `ms` until
+//     the last request was sent, `lastAckMs` until the last reply came.
 //   { cmd: 'close' } closes every socket and exits.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
@@ -162,6 +165,11 @@ function connectOne(url, localAddress, hashes) {
         if (sentAt !== undefined) onAck?.(peer, performance.now() - sentAt);
         return;
       }
+      if (text.startsWith('{"type":"peers"')) {
+        const sentAt = peer.acks.shift();
+        if (sentAt !== undefined) onAck?.(peer, performance.now() - sentAt);
+        return;
+      }
       if (text.startsWith('{"type":"pong"')) return;
       if (text.startsWith('{"type":"welcome"')) {
         const m = JSON.parse(text);
@@ -211,14 +219,19 @@ async function connect({ url, count, firstPeer, addresses, hashesPerPeer, hashPo
   send({ ev: 'connected', held: peers.length, failed, ms: performance.now() - started });
 }
 
-function announceOn(peer) {
-  peer.flip = !peer.flip;
+/** An announce that flips `complete`, so that every one changes the swarm; or a lookup. */
+function requestOn(peer, kind) {
   const hash = peer.hashes[(Math.random() * peer.hashes.length) | 0];
   peer.acks.push(performance.now());
+  if (kind === 'lookup') {
+    peer.ws.send(`{"type":"lookup","hash":"${hash}"}`);
+    return;
+  }
+  peer.flip = !peer.flip;
   peer.ws.send(`{"type":"announce","hash":"${hash}","complete":${peer.flip ? 'false' : 'true'}}`);
 }
 
-async function load({ mode, rate, durationMs, window: win, peers: activePeers }) {
+async function load({ mode, kind = 'announce', rate, durationMs, window: win, peers: activePeers, offset = 0 }) {
   const live = peers.filter((p) => p.ws.readyState === OPEN);
   const latencies = [];
   let sent = 0;
@@ -227,20 +240,23 @@ async function load({ mode, rate, durationMs, window: win, peers: activePeers })
   const started = performance.now();
   const deadline = started + durationMs;
   let finishing = false;
+  let lastAck = started;
   await new Promise((resolve) => {
     if (mode === 'closed') {
-      const active = live.slice(0, Math.min(activePeers, live.length));
+      const from = live.length ? offset % live.length : 0;
+      const active = [...live.slice(from), ...live.slice(0, from)].slice(0, Math.min(activePeers, live.length));
       onAck = (peer, ms) => {
         latencies.push(ms);
         done++;
+        lastAck = performance.now();
         if (!finishing && performance.now() < deadline) {
-          announceOn(peer);
+          requestOn(peer, kind);
           sent++;
         }
       };
       for (const peer of active) {
         for (let w = 0; w < win; w++) {
-          announceOn(peer);
+          requestOn(peer, kind);
           sent++;
         }
       }
@@ -253,6 +269,7 @@ async function load({ mode, rate, durationMs, window: win, peers: activePeers })
       onAck = (_peer, ms) => {
         latencies.push(ms);
         done++;
+        lastAck = performance.now();
       };
       const tick = 5;
       let due = 0;
@@ -267,7 +284,7 @@ async function load({ mode, rate, durationMs, window: win, peers: activePeers })
         due = Math.floor(((now - started) / 1000) * rate) - sent;
         for (; due > 0; due--) {
           const peer = live[cursor++ % live.length];
-          announceOn(peer);
+          requestOn(peer, kind);
           sent++;
         }
       }, tick);
@@ -279,7 +296,7 @@ async function load({ mode, rate, durationMs, window: win, peers: activePeers })
   while (done + (errors - errorsBefore) < sent && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
   onAck = undefined;
   for (const p of peers) p.acks.length = 0;
-  send({ ev: 'load', sent, done, errors: errors - errorsBefore, latencies, ms: elapsed });
+  send({ ev: 'load', sent, done, errors: errors - errorsBefore, latencies, ms: elapsed, lastAckMs: lastAck - started });
 }
 
 process.on('message', async (msg) => {

@@ -1,11 +1,16 @@
 // The real EphemeralCDN server in a process of its own, so that the tracker
-// benchmark can read its RSS and its CPU time without the load generators'.
-// Started by bench/scenarios/tracker.ts with an IPC channel and --expose-gc.
+// benchmarks can read its RSS and its CPU time without the load generators'.
+// Started by bench/tracker/procs.ts with an IPC channel and --expose-gc.
+//
+// `server-proc.ts [REDIS_URL]`: with a Redis URL the swarms live in that Redis,
+// shared with every other instance started with it, and ECDN_SECRET must hold the
+// secret they share, as for the server's own REDIS_URL. Default: the in-memory store.
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { createServer } from '../../server/create-server.js';
+import { createLogger } from '../../server/logger.js';
 
 /** Self size and count of every (type, constructor name) in a heap snapshot of this process. */
 function heapSummary(): Record<string, { size: number; count: number }> {
@@ -37,7 +42,22 @@ function heapSummary(): Record<string, { size: number; count: number }> {
   }
 }
 
-const server = createServer({});
+const redisUrl = process.argv[2];
+const secret = process.env.ECDN_SECRET;
+if (redisUrl && !secret) throw new Error('server-proc: a Redis URL needs ECDN_SECRET');
+
+/** Warnings and errors the server logged (Redis trouble, internal errors): counted, the first few kept. */
+const logged = { count: 0, first: [] as string[] };
+const logger = createLogger({
+  level: 'warn',
+  destination: {
+    write(line: string) {
+      logged.count++;
+      if (logged.first.length < 5) logged.first.push(line.trim().slice(0, 400));
+    },
+  },
+});
+const server = createServer(redisUrl ? { redisUrl, secret: Buffer.from(secret!), logger } : { logger });
 const url = await server.listen(0, '127.0.0.1');
 
 function send(msg: unknown): void {
@@ -55,7 +75,7 @@ process.on('message', async (msg: { cmd: string }) => {
     send({ ev: 'gc', rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers });
   } else if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
-    send({ ev: 'stats', stats: server.tracker.stats(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
+    send({ ev: 'stats', stats: server.tracker.stats(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, logged });
   } else if (msg.cmd === 'heap') {
     send({ ev: 'heap', summary: heapSummary() });
   } else if (msg.cmd === 'close') {
