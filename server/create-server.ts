@@ -22,6 +22,7 @@ import {
 } from './signaling-guard.js';
 import { clientAddress, proxyHops } from './address.js';
 import { IceServers, type IceOptions } from './ice.js';
+import { addPages } from './pages.js';
 import { SignalingRelay } from './signaling-relay.js';
 import { startStunServer, type StunServer } from './stun-server.js';
 import { DEFAULT_RATE_LIMIT_STRIKES } from './tracker/protocol.js';
@@ -32,7 +33,7 @@ import { createTracker, type Tracker } from './tracker/tracker.js';
 
 const debug = createDebug('ecdn:server');
 
-/** Where the demo page is read from. */
+/** Where the demo page, the share page and their assets are read from. */
 const PUBLIC = new URL('./public/', import.meta.url);
 
 /**
@@ -371,6 +372,8 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: 
     ctx.type = 'html';
     ctx.body = await readFile(new URL('index.html', PUBLIC));
   });
+  // Share links (/f/<hash>), the invalid-link page, and the pages' favicon and stylesheet.
+  addPages(router, PUBLIC);
 
   for (const file of ['ephemeralcdn.js', 'ephemeralcdn.js.map']) {
     router.get(`/${file}`, async (ctx) => {

@@ -45,7 +45,7 @@ export const Loading: Story = {
     ),
 };
 
-/** Seeding: hash, snippets, live counts, stop button. Three seeders, two peers downloading from this page. */
+/** Seeding: the share link with its QR code, live counts, the hash and snippets, a stop button. Three seeders, two peers downloading from this page. */
 export const Ready: Story = {
   render: (args) => pick(withEngine(new FakeEngine({ seeders: 3, uploads: [180_000, 95_000, 0] }), drop(args)), png),
 };
@@ -53,6 +53,17 @@ export const Ready: Story = {
 /** Seeding as the only seeder: leaving the page would kill the file, and the page warns before unload. */
 export const ReadyLastSeeder: Story = {
   render: (args) => pick(withEngine(new FakeEngine({ seeders: 1 }), drop(args)), png),
+};
+
+/** Several files at once: each one seeded and listed with its own link, QR code and stop button. */
+export const SeveralFiles: Story = {
+  render: (args) =>
+    after<EcdnSeedDrop>(
+      withEngine(new FakeEngine({ seeders: 2, server: 'https://cdn.example.org' }), drop(args)),
+      'ecdn-seed-drop',
+      async (el) =>
+        void el.seedFiles([await png(), new File(['a,b\n1,2\n'], 'results.csv', { type: 'text/csv' }), new File(['notes'], 'notes.txt')]),
+    ),
 };
 
 /** The tracker could not be reached. */

@@ -3,7 +3,7 @@
  * stories and tests can show every state without a network: it implements the
  * methods the elements call, and plays back what it is told to.
  */
-import type { EngineEvents, EngineStats, FetchOptions, FileInfo, SeedOptions } from '../src/engine/engine.js';
+import type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FileInfo, SeedOptions } from '../src/engine/engine.js';
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
@@ -41,6 +41,10 @@ export interface FakeEngineOptions {
   uploads?: number[];
   /** What `diagnose` reports; by default a network that reaches its peers directly. */
   diagnosis?: Partial<Diagnosis>;
+  /** Whether a fetched file is then held and served, as the real engine's `reseed` does. Default false. */
+  reseed?: boolean;
+  /** The server in `config`, where share links point; none by default (links then use the page's origin). */
+  server?: string;
 }
 
 type Seeding = EngineEvents['seeding'];
@@ -58,6 +62,11 @@ export class FakeEngine implements EcdnEngine {
 
   constructor(options: FakeEngineOptions = {}) {
     this.options = options;
+  }
+
+  /** The settings an element reads: the server share links point to. */
+  get config(): Readonly<EngineConfig> {
+    return this.options.server ? { server: this.options.server } : {};
   }
 
   /** Reports a new status for `hash` to its watchers, as the tracker would. */
@@ -85,6 +94,7 @@ export class FakeEngine implements EcdnEngine {
   async fetch(hash: string, options: FetchOptions = {}): Promise<ArrayBuffer> {
     this.calls.push({ method: 'fetch', hash, signal: options.signal });
     const bytes = await this.#play(hash, options);
+    if (this.options.reseed) this.seeded.add(hash);
     return bytes.slice().buffer as ArrayBuffer;
   }
 

@@ -5,7 +5,10 @@ import type { SwarmEngine } from '../engine/engine.js';
  * The part of {@link SwarmEngine} the elements use. A page's real engine is
  * one; a story or a test can provide a small fake with the same methods.
  */
-export type EcdnEngine = Pick<SwarmEngine, 'fetch' | 'stream' | 'info' | 'seed' | 'unseed' | 'watch' | 'stats' | 'on' | 'diagnose'>;
+export type EcdnEngine = Pick<
+  SwarmEngine,
+  'config' | 'fetch' | 'stream' | 'info' | 'seed' | 'unseed' | 'watch' | 'stats' | 'on' | 'diagnose'
+>;
 
 /**
  * The context that carries the page's engine to every EphemeralCDN element

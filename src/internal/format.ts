@@ -28,3 +28,17 @@ export function percent(done: number, total: number): number {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/**
+ * Time left for `remaining` bytes at `bytesPerSecond`: `"12 s left"`, `"3 min left"`,
+ * `"1 h 5 min left"`; empty while the rate is unknown (the first second of a download).
+ */
+export function formatEta(remaining: number, bytesPerSecond: number): string {
+  if (!(bytesPerSecond > 0) || !Number.isFinite(remaining) || remaining < 0) return '';
+  const seconds = Math.ceil(remaining / bytesPerSecond);
+  if (seconds < 60) return `${Math.max(1, seconds)} s left`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min left`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${minutes % 60} min left`;
+}

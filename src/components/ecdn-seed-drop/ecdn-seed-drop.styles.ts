@@ -38,6 +38,23 @@ export const seedDropStyles = css`
     background: color-mix(in srgb, var(--_accent) 6%, var(--_surface));
   }
 
+  .dropzone--compact {
+    flex-direction: row;
+    flex-wrap: wrap;
+    gap: 0.25rem 0.625rem;
+    min-height: 0;
+    padding: 0.875rem 1rem;
+  }
+
+  .dropzone--compact .title {
+    font-size: 0.875rem;
+  }
+
+  .dropzone--compact .icon {
+    width: 1.25rem !important;
+    height: 1.25rem !important;
+  }
+
   [part~='dropzone'] .icon {
     width: 2rem;
     height: 2rem;
@@ -61,7 +78,17 @@ export const seedDropStyles = css`
     text-decoration: underline;
   }
 
+  .files {
+    display: flex;
+    flex-direction: column;
+    gap: 0.75rem;
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+
   .panel {
+    container-type: inline-size;
     display: flex;
     flex-direction: column;
     gap: 0.75rem;
@@ -82,6 +109,11 @@ export const seedDropStyles = css`
     justify-content: space-between;
   }
 
+  .name-row {
+    flex-wrap: nowrap;
+    min-width: 0;
+  }
+
   .file-name {
     overflow: hidden;
     font-weight: 600;
@@ -92,6 +124,89 @@ export const seedDropStyles = css`
   .muted {
     color: var(--_muted);
     font-variant-numeric: tabular-nums;
+  }
+
+  .share {
+    display: grid;
+    gap: 0.75rem 1rem;
+    grid-template-columns: 1fr;
+    align-items: start;
+  }
+
+  @container (min-width: 28rem) {
+    .share {
+      grid-template-columns: 1fr auto;
+    }
+  }
+
+  .share__main {
+    display: flex;
+    flex-direction: column;
+    gap: 0.5rem;
+    min-width: 0;
+  }
+
+  [part~='link'] {
+    display: block;
+    padding: 0.5rem 0.625rem;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface-alt);
+    color: var(--_accent);
+    font-family: var(--_mono);
+    font-size: 0.8125rem;
+    overflow-wrap: anywhere;
+    text-decoration: none;
+  }
+
+  [part~='link']:hover {
+    text-decoration: underline;
+  }
+
+  [part~='link']:focus-visible {
+    outline: none;
+    box-shadow: var(--_focus);
+  }
+
+  .qr-box {
+    display: flex;
+    flex-direction: column;
+    align-items: center;
+    gap: 0.25rem;
+    justify-self: center;
+  }
+
+  .qr {
+    display: block;
+    width: 9rem;
+    height: 9rem;
+    border-radius: calc(var(--_radius) * 0.75);
+    /* Black on white in both themes: a dark QR code on a dark page reads badly with some phone cameras. */
+    box-shadow: 0 0 0 1px var(--_border);
+  }
+
+  .qr-hint {
+    font-size: 0.75rem;
+  }
+
+  [part~='details'] summary {
+    color: var(--_muted);
+    font-size: 0.8125rem;
+    font-weight: 600;
+    cursor: pointer;
+  }
+
+  [part~='details'] summary:focus-visible {
+    outline: none;
+    border-radius: 0.25rem;
+    box-shadow: var(--_focus);
+  }
+
+  .details__body {
+    display: flex;
+    flex-direction: column;
+    gap: 0.75rem;
+    margin-top: 0.75rem;
   }
 
   [part~='hash'],
@@ -159,6 +274,28 @@ export const seedDropStyles = css`
   .button .icon {
     width: 1rem;
     height: 1rem;
+  }
+
+  .button--primary {
+    border-color: var(--_accent);
+    background: var(--_accent);
+    color: var(--_on-accent);
+    font-weight: 600;
+    padding: 0.375rem 0.875rem;
+  }
+
+  .button--primary:hover {
+    background: color-mix(in srgb, var(--_accent) 88%, var(--_text));
+  }
+
+  .panel--error {
+    border-color: color-mix(in srgb, var(--_danger) 50%, var(--_border));
+  }
+
+  [part~='error'] {
+    display: flex;
+    gap: 0.375rem;
+    align-items: flex-start;
   }
 
   [part~='stop-button'] {

@@ -125,24 +125,155 @@ describe('<ecdn-seed-drop>', () => {
     expect(fake.listeners('seeding'), 'unsubscribed once stopped').to.equal(0);
   });
 
-  it('copies the hash', async () => {
+  it('shows the share link first, with a copy button and a QR code, then the hash and snippets', async () => {
     const copied: string[] = [];
     const writeText = navigator.clipboard.writeText;
     navigator.clipboard.writeText = async (text: string) => void copied.push(text);
     try {
-      const fake = new FakeEngine({ seeders: 1 });
+      const fake = new FakeEngine({ seeders: 1, server: 'https://cdn.example.org' });
       const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
       const loaded = oneEvent(el, 'ecdn-load');
-      pickFile(el, new File(['hello'], 'hello.txt', { type: 'text/plain' }));
+      pickFile(el, new File(['hello'], 'hello world.txt', { type: 'text/plain' }));
       const { hash } = (await loaded).detail;
       await el.updateComplete;
-      part(el, 'copy-button').click();
-      await waitUntil(() => part(el, 'copy-button').textContent!.includes('Copied'));
-      expect(copied).to.deep.equal([hash]);
+      const link = `https://cdn.example.org/f/${hash}#name=hello+world.txt&type=text%2Fplain`;
+      expect(part(el, 'link').textContent!.trim()).to.equal(link);
+      expect((part(el, 'link') as HTMLAnchorElement).href).to.equal(link);
+      expect(el.files.map((f) => f.link)).to.deep.equal([link]);
+      // The link comes before the hash and the snippets, in reading order.
+      const order = ['link', 'qr', 'hash', 'snippet'].map((name) => part(el, name));
+      for (let i = 1; i < order.length; i++) {
+        expect(order[i - 1]!.compareDocumentPosition(order[i]!) & Node.DOCUMENT_POSITION_FOLLOWING).to.not.equal(0);
+      }
+      const qr = part(el, 'qr').querySelector('svg')!;
+      expect(qr.getAttribute('role')).to.equal('img');
+      expect(qr.getAttribute('aria-label')).to.include('hello world.txt');
+      expect(qr.querySelector('path')!.getAttribute('d')!.length, 'a real code, drawn').to.be.greaterThan(500);
+
+      const [copyLink, copyHash] = [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part~=copy-button]')];
+      copyLink!.click();
+      await waitUntil(() => copyLink!.textContent!.includes('Copied'));
+      copyHash!.click();
+      await waitUntil(() => copied.length === 2);
+      expect(copied).to.deep.equal([link, hash]);
       // No <ecdn-img> snippet for a text file.
       expect(el.shadowRoot!.querySelectorAll('[part~=snippet]').length).to.equal(2);
+      await expect(el).shadowDom.to.be.accessible();
     } finally {
       navigator.clipboard.writeText = writeText;
+    }
+  });
+
+  it("links to the page's own origin when the engine names no server", async () => {
+    const el = await mount<EcdnSeedDrop>(new FakeEngine({ seeders: 1 }), html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const loaded = oneEvent(el, 'ecdn-load');
+    pickFile(el, new File(['x'], 'x.bin'));
+    const { hash } = (await loaded).detail;
+    expect(el.files[0]!.link).to.equal(`${location.origin}/f/${hash}#name=x.bin`);
+  });
+
+  it('seeds several files at once, each with its own link and stop button; stopping one leaves the others', async () => {
+    const fake = new FakeEngine({ seeders: 1, server: 'https://cdn.example.org' });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const input = part(el, 'input') as HTMLInputElement;
+    expect(input.multiple).to.equal(true);
+    const transfer = new DataTransfer();
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) transfer.items.add(new File([`file ${name}`], name, { type: 'text/plain' }));
+    input.files = transfer.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+    await waitUntil(() => el.files.length === 3 && el.files.every((f) => f.state === 'ready'), 'all three seeded');
+    expect(el.state).to.equal('ready');
+    expect([...fake.seeded].sort()).to.deep.equal(el.files.map((f) => f.hash!).sort());
+    await el.updateComplete;
+    const links = [...el.shadowRoot!.querySelectorAll('[part~=link]')].map((a) => a.textContent!.trim());
+    expect(links).to.deep.equal(el.files.map((f) => f.link));
+    await expect(el).shadowDom.to.be.accessible();
+
+    const [, b] = el.files;
+    const stops = el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part~=stop-button]');
+    expect(stops.length).to.equal(3);
+    expect(stops[1]!.textContent!.replace(/\s+/g, ' ').trim()).to.equal('Stop sharing b.txt');
+    const unseeded = oneEvent(el, 'ecdn-unseed');
+    stops[1]!.click();
+    expect((await unseeded).detail.hash).to.equal(b!.hash);
+    expect(el.files.map((f) => f.name)).to.deep.equal(['a.txt', 'c.txt']);
+    expect(fake.seeded.has(b!.hash!)).to.equal(false);
+    expect(fake.seeded.size, 'the others still seeded').to.equal(2);
+    expect(fake.watchers(b!.hash!)).to.equal(0);
+    expect(el.state).to.equal('ready');
+    el.stop();
+    expect(el.files).to.deep.equal([]);
+    expect(el.state).to.equal('idle');
+  });
+
+  it('shares an image pasted on the page, but leaves a paste into a text field alone', async function () {
+    const probe = new DataTransfer();
+    probe.items.add(new File(['x'], 'x.png', { type: 'image/png' }));
+    // Firefox drops the files of a clipboard event made by a script; a real paste has them.
+    if (!new ClipboardEvent('paste', { clipboardData: probe }).clipboardData?.files.length) this.skip();
+    const fake = new FakeEngine({ seeders: 1 });
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const png = await makePng(8, 8);
+    const paste = (target: EventTarget) => {
+      const data = new DataTransfer();
+      data.items.add(new File([png as BlobPart], 'image.png', { type: 'image/png' }));
+      const event = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true, composed: true });
+      target.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    const field = document.createElement('input');
+    document.body.append(field);
+    try {
+      expect(paste(field), 'a text field keeps its paste').to.equal(false);
+      expect(el.files).to.deep.equal([]);
+      const loaded = oneEvent(el, 'ecdn-load');
+      expect(paste(document.body)).to.equal(true);
+      const { name, type } = (await loaded).detail;
+      expect(type).to.equal('image/png');
+      expect(name).to.match(/^Pasted image \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\.png$/);
+    } finally {
+      field.remove();
+    }
+  });
+
+  it('keeps the screen on while it seeds, where the browser has a wake lock', async () => {
+    const requests: string[] = [];
+    const sentinels: Array<{ released: boolean; release(): Promise<void> }> = [];
+    Object.defineProperty(navigator, 'wakeLock', {
+      configurable: true,
+      value: {
+        async request(type: string) {
+          requests.push(type);
+          const sentinel = {
+            released: false,
+            async release() {
+              sentinel.released = true;
+            },
+          };
+          sentinels.push(sentinel);
+          return sentinel;
+        },
+      },
+    });
+    try {
+      const el = await mount<EcdnSeedDrop>(new FakeEngine({ seeders: 1 }), html`<ecdn-seed-drop></ecdn-seed-drop>`);
+      await el.updateComplete;
+      expect(requests, 'nothing shared, screen free').to.deep.equal([]);
+      const loaded = oneEvent(el, 'ecdn-load');
+      pickFile(el, new File(['awake'], 'awake.txt'));
+      await loaded;
+      await waitUntil(() => el.keepsScreenOn, 'the lock is held');
+      expect(requests).to.deep.equal(['screen']);
+      el.stop();
+      await el.updateComplete;
+      expect(
+        sentinels.every((s) => s.released),
+        'released once nothing is shared',
+      ).to.equal(true);
+      expect(el.keepsScreenOn).to.equal(false);
+    } finally {
+      // The own property shadowed the browser's; removing it brings that back.
+      delete (navigator as { wakeLock?: unknown }).wakeLock;
     }
   });
 

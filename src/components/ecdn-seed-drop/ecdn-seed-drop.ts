@@ -1,62 +1,92 @@
 import { html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { EcdnErrorEvent } from '../../events/ecdn-error.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnProgressEvent } from '../../events/ecdn-progress.js';
 import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
 import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement } from '../../internal/ecdn-element.js';
-import { RunController, type Run } from '../../internal/run-controller.js';
-import { errorDetail, errorMessage, isAbort } from '../../internal/errors.js';
+import { errorMessage } from '../../internal/errors.js';
 import { formatBytes, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
+import { shareLink } from '../../internal/share-link.js';
 import { themeStyles } from '../../internal/theme.styles.js';
+import { WakeLockController } from '../../internal/wake-lock.js';
 import { seedDropStyles } from './ecdn-seed-drop.styles.js';
+import { qrCode } from './qr-code.js';
+import { SeededFile } from './seeded-file.js';
 import { copyText, snippets } from './snippets.js';
 
+/** What `<ecdn-seed-drop>` reports of each file it shares. */
+export interface SharedFile {
+  name: string;
+  size: number;
+  type: string;
+  /** `loading` while hashed and announced, `ready` while seeded, `error` if that failed. */
+  state: 'loading' | 'ready' | 'error';
+  /** SHA-256 as 64 hex, once hashed. */
+  hash: string | undefined;
+  /** The share link, once seeded. */
+  link: string | undefined;
+  /** Peers holding the whole file, live from the tracker; undefined until it answers. */
+  seeders: number | undefined;
+  /** Peers downloading it from this page now. */
+  downloaders: number;
+}
+
 /**
- * @summary A drop zone that publishes a file from this page: hashes it, seeds it, and shows its hash, snippets and live counts.
+ * @summary A drop zone that shares files from this page: hashes and seeds each one, and shows its share link with a QR code, its hash, snippets and live counts.
  *
- * @description Drop a file on it or pick one (click, Enter or Space). Nothing leaves the page before that.
- * It hashes the file with visible progress, seeds it, and shows the hash with a copy button, ready-to-paste
- * snippets, how many peers are downloading from this page and how many seeders the file has, and a button
- * to stop seeding. While this page is the file's last seeder, leaving the page asks for confirmation.
- * Its states are `idle`, `loading` (hashing and announcing), `ready` (seeding) and `error`.
+ * @description Drop files on it, pick them (click, Enter or Space), or paste an image anywhere on the page.
+ * Nothing leaves the page before that. Each file is hashed with visible progress and seeded, then listed
+ * with its share link first (`/f/<hash>#name=…&type=…` on the server the page talks to, with a copy button
+ * and a QR code for phones), then its hash and ready-to-paste snippets, how many peers are downloading from
+ * this page and how many seeders it has, and a button to stop sharing it. While the page seeds, it keeps the
+ * screen on where the browser allows it; while it holds a file's last copy, leaving asks for confirmation.
+ * Its states are `idle` (nothing shared), `loading` (a file is being hashed or announced), `ready` (seeding)
+ * and `error` (the last file failed and none is seeded).
  *
  * @fires {EcdnProgressEvent} ecdn-progress - Hashing advanced (`phase: 'hash'`): `detail` has `received` and `total` bytes.
- * @fires {EcdnLoadEvent} ecdn-load - The file is seeded: `detail` has `hash`, `size`, `type`, `name`.
- * @fires {EcdnUnseedEvent} ecdn-unseed - Seeding stopped (the stop button, or `stop()`).
- * @fires {EcdnErrorEvent} ecdn-error - Hashing or announcing failed (`TRACKER_UNREACHABLE`…).
+ * @fires {EcdnLoadEvent} ecdn-load - A file is seeded: `detail` has `hash`, `size`, `type`, `name`.
+ * @fires {EcdnUnseedEvent} ecdn-unseed - Seeding a file stopped (its stop button, or `stop()`).
+ * @fires {EcdnErrorEvent} ecdn-error - Hashing or announcing a file failed (`TRACKER_UNREACHABLE`…).
  *
- * @slot - The drop zone's text, replacing "Drop a file here or choose one".
+ * @slot - The drop zone's text, replacing "Drop files here or choose them".
  * @slot hint - The drop zone's second line.
  *
  * @csspart base - The wrapper around everything.
  * @csspart dropzone - The drop zone (a button: click, Enter or Space opens the file picker).
  * @csspart input - The hidden file input.
- * @csspart panel - The card shown while hashing and while seeding.
+ * @csspart files - The list of files shared.
+ * @csspart panel - Each file's card, while hashing and while seeding.
  * @csspart progress - The hashing progress track.
  * @csspart progress-bar - The filled part of the progress track.
+ * @csspart link - The share link.
+ * @csspart qr - The share link's QR code.
+ * @csspart details - The disclosure with the hash and the snippets.
  * @csspart hash - The file's hash.
- * @csspart copy-button - Each copy button (the hash's and the snippets').
+ * @csspart copy-button - Each copy button (the link's, the hash's and the snippets').
  * @csspart snippet - Each ready-to-paste snippet with its copy button.
  * @csspart counts - The live counts: seeders, downloading from you, bytes served.
- * @csspart stop-button - The stop-seeding button.
- * @csspart error - The error message.
+ * @csspart stop-button - Each file's stop-sharing button.
+ * @csspart error - The error message of a file that could not be shared.
  * @csspart reach-warning - Shown while seeding from a network that others can reach only through a relay, when the server has none.
  *
  * @cssprop [--ecdn-seed-drop-max-width=40rem] - Widest the element grows.
- * @cssprop [--ecdn-seed-drop-min-height=10rem] - Least height of the drop zone.
+ * @cssprop [--ecdn-seed-drop-min-height=10rem] - Least height of the drop zone while nothing is shared.
  * @cssprop --ecdn-font - Font family.
- * @cssprop --ecdn-font-mono - Font family of the hash and snippets.
+ * @cssprop --ecdn-font-mono - Font family of the link, the hash and the snippets.
  * @cssprop --ecdn-radius - Corner radius.
  * @cssprop --ecdn-color-text - Text colour.
  * @cssprop --ecdn-color-muted - Secondary text colour.
  * @cssprop --ecdn-color-surface - Background colour.
- * @cssprop --ecdn-color-surface-alt - Background of the hash and snippets.
+ * @cssprop --ecdn-color-surface-alt - Background of the link, the hash and the snippets.
  * @cssprop --ecdn-color-border - Border colour.
- * @cssprop --ecdn-color-accent - Drop zone highlight and progress colour.
+ * @cssprop --ecdn-color-accent - Drop zone highlight, copy-link button and progress colour.
+ * @cssprop --ecdn-color-on-accent - Text on the copy-link button.
  * @cssprop --ecdn-color-success - The "seeders online" dot.
  * @cssprop --ecdn-color-danger - Error, stop button and last-seeder warning colour.
  * @cssprop --ecdn-color-track - Empty progress track.
@@ -68,69 +98,85 @@ export class EcdnSeedDrop extends EcdnElement {
   /** File types the picker offers, as on `<input type="file" accept>`. */
   @property() accept = '';
 
-  @state() private _hash: string | undefined;
-  @state() private _file: { name: string; size: number; type: string } | undefined;
-  @state() private _hashed = 0;
-  @state() private _announcing = false;
+  @state() private _files: SeededFile[] = [];
   @state() private _dragging = false;
-  @state() private _downloaders = 0;
-  @state() private _bytesUp = 0;
   @state() private _copied: string | undefined;
   /** Why others may not reach this page, when they may not (from the engine's diagnosis). */
   @state() private _unreachable: string | undefined;
 
   @query('input[type=file]') private _input!: HTMLInputElement;
 
-  /** Hashes and announces a file; a newer file, `stop()` or leaving the page aborts it. */
-  readonly #seeding = new RunController<Seeded, File>(this, {
-    task: (run, file) => this.#seed(run, file),
-    onComplete: ({ hash, engine, file }) => {
-      this.#engine = engine;
-      this._hash = hash;
-      this.setState('ready');
-      this.#startSeedingWatch();
-      void this.#checkReachable(engine, hash);
-      this.emit(new EcdnLoadEvent({ hash, size: file.size, type: file.type, name: file.name }));
-    },
-    onError: (err) => {
-      if (isAbort(err)) this.setState('idle');
-      else this.fail(errorDetail('', err));
-    },
-  });
-  /** The engine that seeds the file shown. */
-  #engine: EcdnEngine | undefined;
-  #stopSeedingEvents: (() => void) | undefined;
   #copiedTimer: ReturnType<typeof setTimeout> | undefined;
+  #reachChecked = false;
+  /** Files whose `ecdn-load` or `ecdn-error` has fired. */
+  readonly #reported = new WeakSet<SeededFile>();
 
-  /** SHA-256 of the file being seeded, once hashed; undefined before. */
+  // A phone that locks its screen freezes the tab, and every file it seeds dies with it.
+  readonly #wakeLock = new WakeLockController(this, () => this._files.some((f) => f.phase !== 'error'));
+
+  readonly #fileHost = {
+    changed: (file: SeededFile) => this.#changed(file),
+    hashed: (_file: SeededFile, hashed: number, total: number) =>
+      this.emit(new EcdnProgressEvent({ hash: '', phase: 'hash', received: hashed, total, peers: 0, bytesPerSecond: 0 })),
+  };
+
+  /** SHA-256 of the file shared last, once hashed; undefined before. */
   get hash(): string | undefined {
-    return this._hash;
+    return this.#latest()?.hash;
   }
 
-  /** Name, size and type of the dropped or picked file. */
+  /** Name, size and type of the file dropped or picked last. */
   get file(): { name: string; size: number; type: string } | undefined {
-    return this._file;
+    const latest = this.#latest();
+    return latest && { name: latest.name, size: latest.size, type: latest.type };
   }
 
-  /** Peers downloading the seeded file from this page right now, live from the engine. */
+  /** Every file this element shares, hashes or failed to share, in the order they came. */
+  get files(): SharedFile[] {
+    return this._files.map((f) => ({
+      name: f.name,
+      size: f.size,
+      type: f.type,
+      state: f.phase === 'seeding' ? 'ready' : f.phase === 'error' ? 'error' : 'loading',
+      hash: f.hash,
+      link: this.#link(f),
+      seeders: f.seeders,
+      downloaders: f.downloaders,
+    }));
+  }
+
+  /** Live seeder count of the file shared last; undefined until the tracker answers. */
+  override get seeders(): number | undefined {
+    return this.#latest()?.seeders;
+  }
+
+  /** Peers downloading the file shared last from this page right now, live from the engine. */
   get downloaders(): number {
-    return this._downloaders;
+    return this.#latest()?.downloaders ?? 0;
+  }
+
+  /** True while this page keeps the screen on (it seeds or hashes a file). */
+  get keepsScreenOn(): boolean {
+    return this.#wakeLock.held;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (this.state === 'ready') this.#startSeedingWatch();
+    for (const file of this._files) file.resume();
+    window.addEventListener('beforeunload', this.#onBeforeUnload);
+    document.addEventListener('paste', this.#onPaste);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    // The engine keeps seeding a file whose element left the page; only the
-    // element's own bookkeeping stops. A hash in progress is abandoned.
-    this.#stopSeedingWatch();
-  }
-
-  protected override watchedHash(): string | undefined {
-    return this._hash;
+    // The engine keeps seeding the files of an element that left the page; only
+    // the element's own bookkeeping stops. A hash in progress is abandoned.
+    for (const file of this._files) {
+      if (file.phase === 'hashing') this.#remove(file);
+      else file.pause();
+    }
+    window.removeEventListener('beforeunload', this.#onBeforeUnload);
+    document.removeEventListener('paste', this.#onPaste);
   }
 
   /** Opens the file picker. */
@@ -138,104 +184,111 @@ export class EcdnSeedDrop extends EcdnElement {
     this._input?.click();
   }
 
-  /**
-   * Hashes and seeds a file, as dropping it does. A file already seeded by
-   * this element keeps being seeded by the page; call {@link stop} first to withdraw it.
-   */
+  /** Hashes and seeds a file, as dropping it does; resolves once it is seeded, or failed. */
   seedFile(file: File): Promise<void> {
-    return this.#seeding.run(file);
+    return this.seedFiles([file]);
   }
 
-  async #seed(run: Run, file: File): Promise<Seeded> {
+  /** Hashes and seeds several files, each listed with its own link and stop button. */
+  async seedFiles(files: readonly File[]): Promise<void> {
     const engine = this.engine;
-    this.#stopSeedingWatch();
-    this._file = { name: file.name, size: file.size, type: file.type };
-    this._hash = undefined;
-    this._hashed = 0;
-    this._announcing = false;
-    this._error = undefined;
-    this.setState('loading');
-    const hash = await engine.seed(file, {
-      signal: run.signal,
-      onProgress: (hashed, total) => {
-        if (run.stale) return;
-        this._hashed = hashed;
-        if (hashed >= total) this._announcing = true;
-        this.emit(new EcdnProgressEvent({ hash: '', phase: 'hash', received: hashed, total, peers: 0, bytesPerSecond: 0 }));
-      },
-    });
-    // Cancelled while announcing: the engine already serves it; withdraw it.
-    if (run.stale) engine.unseed(hash);
-    return { hash, engine, file };
+    const added = files.map((file) => new SeededFile(file, engine, this.#fileHost));
+    this._files = [...this._files, ...added];
+    this.#syncState();
+    await Promise.all(added.map((file) => file.start()));
+  }
+
+  /**
+   * Stops sharing: the file with this hash, or every file (and any hashing under
+   * way) when no hash is given. The tracker is told at once.
+   */
+  stop(hash?: string): void {
+    for (const file of [...this._files]) if (hash === undefined || file.hash === hash) this.#stopFile(file);
+  }
+
+  #stopFile(file: SeededFile): void {
+    const seeded = file.phase === 'seeding' ? file.hash : undefined;
+    this.#remove(file);
+    if (seeded) this.emit(new EcdnUnseedEvent({ hash: seeded }));
+  }
+
+  #remove(file: SeededFile): void {
+    file.stop();
+    this._files = this._files.filter((f) => f !== file);
+    this.#syncState();
+  }
+
+  #latest(): SeededFile | undefined {
+    return this._files.at(-1);
+  }
+
+  #changed(file: SeededFile): void {
+    if (!this._files.includes(file)) return;
+    this.requestUpdate();
+    this.#syncState();
+    if (this.#reported.has(file)) return;
+    if (file.phase === 'seeding' && file.hash) {
+      this.#reported.add(file);
+      void this.#checkReachable(file.engine);
+      this.emit(new EcdnLoadEvent({ hash: file.hash, size: file.size, type: file.type, name: file.name }));
+    } else if (file.phase === 'error' && file.error) {
+      this.#reported.add(file);
+      this._error = file.error;
+      this.emit(new EcdnErrorEvent(file.error));
+    }
+  }
+
+  /** The element's state from its files': loading while any is hashed, ready while any is seeded. */
+  #syncState(): void {
+    const phases = this._files.map((f) => f.phase);
+    if (phases.some((p) => p === 'hashing' || p === 'announcing')) this.setState('loading');
+    else if (phases.includes('seeding')) this.setState('ready');
+    else if (phases.includes('error')) this.setState('error');
+    else this.setState('idle');
   }
 
   /**
    * Warns when peers elsewhere could reach this page only through a relay and
    * the server has none: they would wait and fail, and the publisher should know.
    */
-  async #checkReachable(engine: EcdnEngine, hash: string): Promise<void> {
-    this._unreachable = undefined;
+  async #checkReachable(engine: EcdnEngine): Promise<void> {
+    if (this.#reachChecked) return;
+    this.#reachChecked = true;
     const d = await engine.diagnose().catch(() => undefined);
-    if (!d || hash !== this._hash) return;
+    if (!d) return;
     const needsRelay = d.nat === 'symmetric' || (d.stun === 'failed' && d.candidates.srflx === 0);
     this._unreachable = needsRelay && d.turn !== 'ok' ? d.verdict : undefined;
   }
 
-  /** Stops hashing, or stops seeding the file and tells the tracker. */
-  stop(): void {
-    if (this.state === 'loading') {
-      this.#seeding.abort();
-      this.setState('idle');
-      return;
-    }
-    const hash = this._hash;
-    if (!hash) return;
-    this.#stopSeedingWatch();
-    (this.#engine ?? this.engine).unseed(hash);
-    this._hash = undefined;
-    this._file = undefined;
-    this.setState('idle');
-    this.emit(new EcdnUnseedEvent({ hash }));
-  }
-
-  /** Follows the seeded file's serving figures through the engine's `seeding` events. */
-  #startSeedingWatch(): void {
-    if (this.#stopSeedingEvents) return;
-    const engine = this.#engine ?? this.engine;
-    this.#stopSeedingEvents = engine.on('seeding', ({ hash, bytesUp, downloaders }) => {
-      if (hash !== this._hash) return;
-      this._downloaders = downloaders;
-      this._bytesUp = bytesUp;
-    });
-    // Events report changes only: start from the figures as they stand (a
-    // new file, or this element back on the page after a while).
-    try {
-      const file = engine.stats().seeding.find((entry) => entry.hash === this._hash);
-      this._downloaders = file?.downloaders ?? 0;
-      this._bytesUp = file?.bytesUp ?? 0;
-    } catch {
-      // A destroyed engine: the counts stay as they were.
-    }
-    window.addEventListener('beforeunload', this.#onBeforeUnload);
-  }
-
-  #stopSeedingWatch(): void {
-    this.#stopSeedingEvents?.();
-    this.#stopSeedingEvents = undefined;
-    window.removeEventListener('beforeunload', this.#onBeforeUnload);
+  /** The share link of a seeded file, on the server its engine talks to (else this page's origin). */
+  #link(file: SeededFile): string | undefined {
+    if (!file.hash) return undefined;
+    const configured = file.engine.config?.server;
+    const server = (Array.isArray(configured) ? configured[0] : configured) ?? location.origin;
+    return shareLink(server, file.hash, { name: file.name, type: file.type });
   }
 
   readonly #onBeforeUnload = (event: BeforeUnloadEvent) => {
-    if (this.state !== 'ready' || (this.seeders ?? 1) > 1) return;
-    // This page holds the only copy: closing it kills the file.
+    const last = this._files.some((f) => f.phase === 'seeding' && (f.seeders ?? 1) <= 1);
+    if (!last) return;
+    // This page holds the only copy of a file: closing it kills the file.
     event.preventDefault();
     event.returnValue = '';
   };
 
+  /** An image (or any file) pasted anywhere on the page but a text field is shared, as a drop would be. */
+  readonly #onPaste = (event: ClipboardEvent) => {
+    if (event.defaultPrevented) return;
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0 || isEditable(event.composedPath()[0])) return;
+    event.preventDefault();
+    void this.seedFiles(files.map(namePasted));
+  };
+
   #onInputChange(event: Event): void {
     const input = event.target as HTMLInputElement;
-    const file = input.files?.[0];
-    if (file) void this.seedFile(file);
+    const files = [...(input.files ?? [])];
+    if (files.length) void this.seedFiles(files);
     input.value = '';
   }
 
@@ -261,8 +314,8 @@ export class EcdnSeedDrop extends EcdnElement {
   #onDrop(event: DragEvent): void {
     event.preventDefault();
     this._dragging = false;
-    const file = event.dataTransfer?.files[0];
-    if (file) void this.seedFile(file);
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (files.length) void this.seedFiles(files);
   }
 
   async #copy(text: string, what: string): Promise<void> {
@@ -273,17 +326,33 @@ export class EcdnSeedDrop extends EcdnElement {
   }
 
   protected override render() {
-    const state = this.state;
+    const files = this._files;
     return html`
-      <div part="base" class=${classMap({ base: true, dragging: this._dragging })}>
-        ${state === 'idle' || state === 'error' || state === 'dead' ? this.#renderDropzone() : nothing}
-        ${state === 'error' ? this.#renderError() : nothing}
-        ${state === 'loading' ? this.#renderHashing() : nothing}
-        ${state === 'ready' ? this.#renderSeeding() : nothing}
+      <div part="base" class=${classMap({ base: true, dragging: this._dragging, 'base--sharing': files.length > 0 })}>
+        ${
+          this._unreachable && files.some((f) => f.phase === 'seeding')
+            ? html`<p part="reach-warning" class="notice notice--last" role="status">
+              ${this._unreachable} People on other networks may not be able to download these files.
+            </p>`
+            : nothing
+        }
+        ${
+          files.length
+            ? html`<ul part="files" class="files" aria-label="Files you share">
+              ${repeat(
+                files,
+                (f) => f.id,
+                (f) => this.#renderFile(f),
+              )}
+            </ul>`
+            : nothing
+        }
+        ${this.#renderDropzone(files.length > 0)}
         <input
           part="input"
           class="visually-hidden"
           type="file"
+          multiple
           tabindex="-1"
           aria-hidden="true"
           accept=${this.accept || nothing}
@@ -294,9 +363,10 @@ export class EcdnSeedDrop extends EcdnElement {
     `;
   }
 
-  #renderDropzone() {
+  #renderDropzone(more: boolean) {
     return html`<div
       part="dropzone"
+      class=${classMap({ dropzone: true, 'dropzone--compact': more })}
       role="button"
       tabindex="0"
       aria-describedby="hint"
@@ -308,73 +378,86 @@ export class EcdnSeedDrop extends EcdnElement {
       @drop=${this.#onDrop}
     >
       ${icons.upload}
-      <p class="title"><slot>Drop a file here or <span class="link">choose one</span></slot></p>
+      <p class="title">
+        <slot>${more ? html`Add more files: drop, paste or <span class="link">choose</span>` : html`Drop files here or <span class="link">choose them</span>`}</slot>
+      </p>
       <p class="hint" id="hint">
-        <slot name="hint">It stays in this tab: peers fetch it from your browser while the tab is open.</slot>
+        <slot name="hint">${more ? 'Each one gets its own link.' : 'Or paste an image. Files stay in this tab: people fetch them from your browser while it is open.'}</slot>
       </p>
     </div>`;
   }
 
-  #renderError() {
-    return html`<p part="error" role="alert">
-      ${icons.error} Could not share ${this._file?.name ?? 'the file'}:
-      ${errorMessage(this._error)}
-    </p>`;
+  #renderFile(file: SeededFile) {
+    switch (file.phase) {
+      case 'hashing':
+      case 'announcing':
+        return this.#renderHashing(file);
+      case 'error':
+        return html`<li part="panel" class="panel panel--error">
+          <p part="error" role="alert">${icons.error} Could not share ${file.name}: ${errorMessage(file.error)}</p>
+          <div class="row">
+            <button class="button" type="button" @click=${() => this.#remove(file)}>
+              Dismiss<span class="visually-hidden"> the error about ${file.name}</span>
+            </button>
+          </div>
+        </li>`;
+      default:
+        return this.#renderSeeding(file);
+    }
   }
 
-  #renderHashing() {
-    const file = this._file!;
-    const pct = percent(this._hashed, file.size);
-    return html`<div part="panel" class="panel" aria-busy="true">
+  #renderHashing(file: SeededFile) {
+    const pct = percent(file.hashed, file.size);
+    return html`<li part="panel" class="panel" aria-busy="true">
       <div class="row spread">
         <span class="file-name">${file.name}</span>
         <span class="muted">${formatBytes(file.size)}</span>
       </div>
       ${progressBar(`Hashing ${file.name}`, pct)}
       <div class="row spread">
-        <span class="muted">${this._announcing ? 'Announcing to the tracker…' : `Hashing… ${pct}%`}</span>
-        <button class="button" type="button" @click=${() => this.stop()}>Cancel</button>
+        <span class="muted">${file.phase === 'announcing' ? 'Announcing to the tracker…' : `Hashing… ${pct}%`}</span>
+        <button class="button" type="button" @click=${() => this.#stopFile(file)}>
+          Cancel<span class="visually-hidden"> sharing ${file.name}</span>
+        </button>
       </div>
-    </div>`;
+    </li>`;
   }
 
-  #renderSeeding() {
-    const hash = this._hash!;
-    const file = this._file!;
-    const seeders = this.seeders;
+  #renderSeeding(file: SeededFile) {
+    const hash = file.hash!;
+    const link = this.#link(file)!;
+    const seeders = file.seeders;
     const last = seeders !== undefined && seeders <= 1;
-    return html`<div part="panel" class="panel">
+    const id = file.id;
+    return html`<li part="panel" class="panel">
       <div class="row spread">
-        <span class="row">
+        <span class="row name-row">
           <span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>
-          <span class="file-name">Seeding ${file.name}</span>
+          <span class="file-name">${file.name}</span>
         </span>
         <span class="muted">${formatBytes(file.size)}${file.type ? ` · ${file.type}` : ''}</span>
       </div>
 
-      <div class="field">
-        <div class="row spread">
-          <p class="label" id="hash-label">Hash (SHA-256)</p>
-          ${this.#copyButton(hash, 'Hash', 'Copy hash')}
-        </div>
-        <code part="hash" aria-labelledby="hash-label">${hash}</code>
-      </div>
-
-      ${snippets(hash, file).map(
-        (snippet) => html`<div part="snippet" class="field">
-          <div class="row spread">
-            <p class="label">${snippet.label}</p>
-            ${this.#copyButton(snippet.code, snippet.label, `Copy ${snippet.label.toLowerCase()} snippet`)}
+      <div class="share">
+        <div class="share__main">
+          <p class="label" id="link-label-${id}">Share link</p>
+          <a part="link" class="link-box" href=${link} target="_blank" rel="noopener" aria-labelledby="link-label-${id} link-${id}" id="link-${id}"
+            >${link}</a
+          >
+          <div class="row">
+            ${this.#copyButton(link, `${id}:link`, 'Copy link', ` of ${file.name}`, true)}
           </div>
-          <pre><code>${snippet.code}</code></pre>
-        </div>`,
-      )}
-
-      <ul part="counts" aria-label="Live counts">
-        <li><strong>${seeders ?? '–'}</strong> ${seeders === 1 ? 'seeder' : 'seeders'}</li>
-        <li><strong>${this._downloaders}</strong> downloading from you</li>
-        <li><strong>${formatBytes(this._bytesUp)}</strong> <span class="muted">served by this page</span></li>
-      </ul>
+          <ul part="counts" aria-label="Live counts for ${file.name}">
+            <li><strong>${seeders ?? '–'}</strong> ${seeders === 1 ? 'seeder' : 'seeders'}</li>
+            <li><strong>${file.downloaders}</strong> downloading from you</li>
+            <li><strong>${formatBytes(file.bytesUp)}</strong> <span class="muted">served by this page</span></li>
+          </ul>
+        </div>
+        <div part="qr" class="qr-box">
+          ${qrCode(link, `QR code of the share link of ${file.name}`)}
+          <span class="muted qr-hint">Scan to open on a phone</span>
+        </div>
+      </div>
 
       <p class=${classMap({ notice: true, 'notice--last': last })}>
         ${
@@ -384,49 +467,76 @@ export class EcdnSeedDrop extends EcdnElement {
         }
       </p>
 
-      ${
-        this._unreachable
-          ? html`<p part="reach-warning" class="notice notice--last" role="status">
-              ${this._unreachable} People on other networks may not be able to download this file.
-            </p>`
-          : nothing
-      }
+      <details part="details">
+        <summary>Hash and snippets for web pages</summary>
+        <div class="details__body">
+          <div class="field">
+            <div class="row spread">
+              <p class="label" id="hash-label-${id}">Hash (SHA-256)</p>
+              ${this.#copyButton(hash, `${id}:Hash`, 'Copy', ` the hash of ${file.name}`)}
+            </div>
+            <code part="hash" aria-labelledby="hash-label-${id}">${hash}</code>
+          </div>
+          ${snippets(hash, file).map(
+            (snippet) => html`<div part="snippet" class="field">
+              <div class="row spread">
+                <p class="label">${snippet.label}</p>
+                ${this.#copyButton(snippet.code, `${id}:${snippet.label}`, 'Copy', ` the ${snippet.label.toLowerCase()} snippet`)}
+              </div>
+              <pre><code>${snippet.code}</code></pre>
+            </div>`,
+          )}
+        </div>
+      </details>
 
       <div class="row">
-        <button part="stop-button" class="button" type="button" @click=${() => this.stop()}>Stop seeding</button>
+        <button part="stop-button" class="button" type="button" @click=${() => this.#stopFile(file)}>
+          ${icons.close}Stop sharing<span class="visually-hidden"> ${file.name}</span>
+        </button>
       </div>
-    </div>`;
+    </li>`;
   }
 
-  #copyButton(text: string, what: string, label: string) {
+  /** A copy button whose accessible name is its visible text followed by `rest` (which file, what). */
+  #copyButton(text: string, what: string, visible: string, rest: string, primary = false) {
     const copied = this._copied === what;
-    return html`<button part="copy-button" class="button" type="button" aria-label=${label} @click=${() => this.#copy(text, what)}>
-      ${copied ? icons.check : icons.copy}${copied ? 'Copied' : 'Copy'}
+    return html`<button
+      part="copy-button"
+      class=${classMap({ button: true, 'button--primary': primary })}
+      type="button"
+      @click=${() => this.#copy(text, what)}
+    >
+      ${copied ? icons.check : primary ? icons.link : icons.copy}${copied ? 'Copied' : visible}<span class="visually-hidden">${rest}</span>
     </button>`;
   }
 
   #announcement(): string {
-    const name = this._file?.name ?? 'the file';
-    switch (this.state) {
-      case 'loading':
-        return this._announcing ? `Announcing ${name}.` : `Hashing ${name}.`;
-      case 'ready':
-        return this._copied
-          ? `${this._copied} copied.`
-          : `Seeding ${name}. ${this.seeders !== undefined ? plural(this.seeders, 'seeder') : ''}`;
-      case 'error':
-        return `Could not share ${name}.`;
-      default:
-        return '';
+    if (this._copied) return `${this._copied.endsWith(':link') ? 'Link' : this._copied.slice(this._copied.indexOf(':') + 1)} copied.`;
+    const hashing = this._files.filter((f) => f.phase === 'hashing' || f.phase === 'announcing');
+    const seeding = this._files.filter((f) => f.phase === 'seeding');
+    if (hashing.length) return `Hashing ${hashing.map((f) => f.name).join(', ')}.`;
+    if (seeding.length === 1) {
+      const seeders = seeding[0]!.seeders;
+      return `Seeding ${seeding[0]!.name}. ${seeders !== undefined ? plural(seeders, 'seeder') : ''}`;
     }
+    if (seeding.length) return `Seeding ${plural(seeding.length, 'file')}.`;
+    if (this.state === 'error') return `Could not share ${this._files.at(-1)?.name ?? 'the file'}.`;
+    return '';
   }
 }
 
-/** A file the engine seeds now. */
-interface Seeded {
-  hash: string;
-  engine: EcdnEngine;
-  file: File;
+/** True for a target where a paste belongs to the text being edited. */
+function isEditable(target: EventTarget | undefined): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
+}
+
+/** Browsers call every pasted image `image.png`: give it a name that tells one paste from the next. */
+function namePasted(file: File): File {
+  if (file.name && !/^image\.\w+$/.test(file.name)) return file;
+  const extension = file.type.split('/')[1]?.replace(/\W.*$/, '') || 'bin';
+  const stamp = new Date().toISOString().slice(0, 19).replace('T', ' ').replace(/:/g, '.');
+  return new File([file], `Pasted image ${stamp}.${extension}`, { type: file.type, lastModified: file.lastModified });
 }
 
 if (!customElements.get('ecdn-seed-drop')) customElements.define('ecdn-seed-drop', EcdnSeedDrop);
