@@ -18,33 +18,42 @@ const common = {
   legalComments: 'linked',
 };
 
-// The hashing worker, bundled on its own (hash-wasm included) and carried inside the
-// library as a string: a page starts it from a blob: URL, which works whichever origin
-// served the script, where a separate worker file would have to be same-origin.
-const worker = await build({
-  ...common,
-  entryPoints: ['src/engine/hash-worker.ts'],
-  format: 'iife',
-  platform: 'browser',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  write: false,
-});
-const inlineWorker = {
-  name: 'inline-hash-worker',
+// The workers (hashing, and the disk for large downloads), each bundled on its own and
+// carried inside the library as a string: a page starts one from a blob: URL, which
+// works whichever origin served the script, where a separate worker file would have
+// to be same-origin. src/engine/start-<name>-worker.ts is replaced by the inline version.
+const workers = {};
+for (const name of ['hash', 'disk']) {
+  const built = await build({
+    ...common,
+    entryPoints: [`src/engine/${name}-worker.ts`],
+    format: 'iife',
+    platform: 'browser',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    write: false,
+  });
+  workers[name] = built.outputFiles[0].text;
+}
+const inlineWorkers = {
+  name: 'inline-workers',
   setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/]engine[\\/]start-hash-worker\.ts$/ }, () => ({
-      loader: 'js',
-      contents: `const source = ${JSON.stringify(worker.outputFiles[0].text)};
+    build.onLoad({ filter: /[\\/]src[\\/]engine[\\/]start-(hash|disk)-worker\.ts$/ }, ({ path }) => {
+      const name = /start-(hash|disk)-worker\.ts$/.exec(path)[1];
+      const start = `start${name[0].toUpperCase()}${name.slice(1)}Worker`;
+      return {
+        loader: 'js',
+        contents: `const source = ${JSON.stringify(workers[name])};
 let url;
-/** Starts the hashing worker, carried inline (see scripts/build.mjs). */
-export function startHashWorker() {
+/** Starts the ${name} worker, carried inline (see scripts/build.mjs). */
+export function ${start}() {
   url ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-  return new Worker(url, { name: 'ecdn-hash' });
+  return new Worker(url, { name: 'ecdn-${name}' });
 }
 `,
-    }));
+      };
+    });
   },
 };
 
@@ -60,7 +69,7 @@ await Promise.all([
     mainFields: ['module', 'main'],
     packages: 'external',
     splitting: true,
-    plugins: [inlineWorker],
+    plugins: [inlineWorkers],
   }),
   // One file for a plain <script src=".../ephemeralcdn.js">: everything inside,
   // PeerJS and Lit included, defining window.EphemeralCDN and the elements.
@@ -71,7 +80,7 @@ await Promise.all([
     format: 'iife',
     platform: 'browser',
     minify: true,
-    plugins: [inlineWorker],
+    plugins: [inlineWorkers],
   }),
 ]);
 console.log('built dist/index.js, dist/components.js, dist/ephemeralcdn.js');

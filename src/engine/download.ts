@@ -523,6 +523,8 @@ export class Download extends Emitter<DownloadEvents> {
       this.#pumpAll();
       return;
     }
+    // Before the write, which may hand the bytes over to the disk worker.
+    const verdicts = this.#blame.verified(piece, bytes, manifest.blocks(piece));
     try {
       await store.write(piece, start, bytes);
     } catch (err) {
@@ -531,7 +533,7 @@ export class Download extends Emitter<DownloadEvents> {
     }
     if (this.destroyed || manifest !== this.#manifest) return;
     for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
-    this.#convict(this.#blame.verified(piece, bytes, manifest.blocks(piece)));
+    this.#convict(verdicts);
     this.#sendCancels(picker.onPieceVerified(piece));
     this.#received += end - start;
     if (this.#held) {

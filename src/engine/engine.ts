@@ -7,6 +7,8 @@ import { downloadStream, heldFileStream, type Retained } from './file-stream.js'
 import { toBlob, type HashInput } from './hash.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
 import { createHasher, type Hasher } from './hasher.js';
+import { DiskWorker, NoDiskError, openDiskStore, sweepLeftovers } from './disk-piece-store.js';
+import { MemoryPieceStore, type PieceStore } from './piece-store.js';
 import type { Manifest } from './manifest.js';
 import type { LinkRoute, PeerLink } from './peer-link.js';
 import { PeerNetwork } from './peer-network.js';
@@ -51,7 +53,19 @@ export interface EngineConfig {
   connectTimeout?: number;
   /** WebSocket class for the tracker connection; Node passes the `ws` package's. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Where downloads keep their pieces. `'auto'` (the default): files of
+   * {@link DISK_THRESHOLD} bytes and more go to disk, in the origin's private file
+   * system, and smaller ones stay in memory. `'disk'` puts every file on disk,
+   * `'memory'` none. Without a usable disk (no private file system, or a quota too
+   * small, checked before downloading) a file stays in memory with a `warning`, and one
+   * too big for memory fails with `NO_SPACE`.
+   */
+  storage?: 'auto' | 'disk' | 'memory';
 }
+
+/** Files this big or bigger are downloaded to disk under the default `storage: 'auto'`. */
+export const DISK_THRESHOLD = 32 * 1024 * 1024;
 
 /** Options of {@link SwarmEngine.seed}. */
 export interface SeedOptions {
@@ -165,6 +179,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   readonly #uploader: Uploader;
   #hasher: Hasher | undefined;
+  #disk: DiskWorker | undefined;
   /** Disk stores behind Blobs handed out by fetchBlob(), kept until the engine is destroyed. */
   readonly #pinned = new Set<() => void>();
   /** Pending `seeding` reports, per file. */
@@ -461,9 +476,43 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#seedingReports.clear();
     this.#stopNetwork();
     this.#hasher?.destroy();
+    this.#disk?.destroy();
     for (const release of this.#pinned) release();
     this.#pinned.clear();
     this.removeAllListeners();
+  }
+
+  /**
+   * Where a download of `manifest`'s file keeps its pieces (see {@link EngineConfig.storage}).
+   * Rejects with `NO_SPACE` when it fits neither on disk nor in memory.
+   */
+  async #storeFor(manifest: Manifest): Promise<PieceStore> {
+    const { hash, size } = manifest;
+    const mode = this.#config.storage ?? 'auto';
+    if (mode === 'memory' || (mode === 'auto' && size < DISK_THRESHOLD)) return this.#memoryStore(manifest, undefined);
+    if (!this.#disk) {
+      this.#disk = new DiskWorker();
+      // What tabs closed before left behind; files in use are locked and stay.
+      void sweepLeftovers(this.#disk).then((swept) => debug('swept %d leftover files', swept));
+    }
+    try {
+      return await openDiskStore(this.#disk, hash, size);
+    } catch (err) {
+      if (!(err instanceof NoDiskError)) throw err;
+      return this.#memoryStore(manifest, err.message);
+    }
+  }
+
+  /** A memory store for `manifest`'s file, if it fits; `why` says why not on disk, for the warning. */
+  #memoryStore(manifest: Manifest, why: string | undefined): PieceStore {
+    const { hash, size } = manifest;
+    const room = memoryRoom();
+    if (size > room) {
+      const disk = why ? `there is no room on disk (${why})` : 'storage is set to memory';
+      throw new EcdnError('NO_SPACE', `${hash} is ${size} bytes: ${disk}, and more than ${room} bytes will not fit in memory.`, { hash });
+    }
+    if (why) this.emit('warning', new EcdnError('STORAGE', `Downloading ${hash} into memory: ${why}.`, { hash }));
+    return new MemoryPieceStore(size);
   }
 
   /** The hasher, started on first use: a worker costs a thread and some memory. */
@@ -662,6 +711,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
     diagnose: () => this.#diagnoseOnce(),
     verify: (manifest, piece, bytes) => this.#hashing().verify(manifest, piece, bytes),
+    store: (manifest) => this.#storeFor(manifest),
   };
 
   /** One diagnosis shared by the downloads that give up within a minute, so that a page of images runs it once. */
@@ -806,6 +856,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#tracker?.destroy();
     this.#tracker = undefined;
   }
+}
+
+/**
+ * Most bytes a download may keep in memory: half the device's memory where the browser
+ * tells it (Chromium's `navigator.deviceMemory`, in GiB, at most 8), else 2 GiB, and
+ * never more than one ArrayBuffer can hold everywhere.
+ */
+function memoryRoom(): number {
+  const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
+  const device = gib ? (gib * 1024 ** 3) / 2 : 2 * 1024 ** 3;
+  return Math.min(device, 2 ** 31 - 1);
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

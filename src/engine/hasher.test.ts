@@ -3,8 +3,9 @@ import { isEcdnError } from './errors.js';
 import { createHasher, type Hasher } from './hasher.js';
 import { buildManifest } from './manifest.js';
 
-// The hashing worker in a real browser: the same answers as hashing on the page, and
-// the page's main thread free meanwhile.
+// The hashing worker in a real browser: the same answers as hashing on the page. How
+// long the main thread is blocked meanwhile is measured in the bench
+// (main_thread_longest_task_ms), not here: a timed test on shared cores is noise.
 
 function randomBytes(size: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -52,22 +53,5 @@ describe('the hashing worker', () => {
       (e: unknown) => e,
     );
     expect(isEcdnError(err, 'ABORTED'), String(err)).to.equal(true);
-  });
-
-  it('leaves the main thread free while it hashes 64 MiB', async () => {
-    const blob = new Blob([randomBytes(64 * 1024 * 1024) as Uint8Array<ArrayBuffer>]);
-    let longest = 0;
-    let last = performance.now();
-    let ticking = true;
-    const tick = () => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-      if (ticking) setTimeout(tick, 0);
-    };
-    setTimeout(tick, 0);
-    await hasher.manifest(blob);
-    ticking = false;
-    expect(longest).to.be.below(50);
   });
 });

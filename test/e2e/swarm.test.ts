@@ -265,6 +265,60 @@ test('info() tells the size and pieces from the first peer without downloading t
   for (const page of [seeder, consumer]) await closePage(page);
 });
 
+test('on disk: fetch, stream and fetchBlob from the private file system, re-seeded from there, and the file deleted when let go', {
+  timeout: 90_000,
+}, async () => {
+  const seeder = await openEcdnPage(session.browser, session.server.url);
+  const hash = await seedRandom(seeder, 6 * MiB + 99);
+  const onDisk = async () => {
+    const page = await openEcdnPage(session.browser, session.server.url);
+    await page.evaluate(() => window.EphemeralCDN.configure({ storage: 'disk' }));
+    return page;
+  };
+  const files = (page: Page) =>
+    page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const folder = await root.getDirectoryHandle('ecdn-downloads', { create: true });
+      const names: string[] = [];
+      for await (const name of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      return names;
+    });
+  const consumer = await onDisk();
+  assert.equal(await fetchDigest(consumer, hash), hash);
+  assert.equal((await files(consumer)).length, 1, 'kept on disk while re-seeded');
+
+  const blobPage = await onDisk();
+  const fromBlob = await blobPage.evaluate(async (hash) => {
+    const blob = await window.EphemeralCDN.fetchBlob(hash, 'application/octet-stream', { reseed: false });
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+    return { type: blob.type, digest: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+  }, hash);
+  assert.deepEqual(fromBlob, { type: 'application/octet-stream', digest: hash });
+
+  // The seeder leaves: the next page streams from the consumer, which serves from disk.
+  await closePage(seeder);
+  const streamer = await onDisk();
+  const streamed = await streamer.evaluate(async (hash) => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of window.EphemeralCDN.stream(hash, { reseed: false }) as unknown as AsyncIterable<Uint8Array>)
+      chunks.push(chunk);
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await new Blob(chunks as BlobPart[]).arrayBuffer()));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  }, hash);
+  assert.equal(streamed, hash);
+  // Not re-seeded and read to its end: its file is gone.
+  assert.deepEqual(await files(streamer), []);
+
+  await consumer.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
+  await consumer.waitForFunction(async () => {
+    const root = await navigator.storage.getDirectory();
+    const folder = await root.getDirectoryHandle('ecdn-downloads', { create: true });
+    for await (const _ of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
+    return true;
+  });
+  for (const page of [consumer, blobPage, streamer]) await closePage(page);
+});
+
 test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {
   const seeder = await openEcdnPage(session.browser, session.server.url);
   const hash = await seedRandom(seeder, 8 * MiB);
