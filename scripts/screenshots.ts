@@ -7,7 +7,7 @@
  *
  *   npm run build && ../shared/tools/with-isolated-net node --import tsx scripts/screenshots.ts
  *
- * Writes docs/screenshots/link-<step>-<phone|desktop>[-dark].png.
+ * Writes docs/screenshots/link-<step>-<phone|desktop>[-dark].png, steps 0-home to 5-invalid.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,8 +47,11 @@ try {
         return page;
       };
 
-      // 1. The publisher drops a screenshot: its link, QR code and counts.
+      // 0. The demo page as it opens.
       const publisher = await open(`${base}/`);
+      await shot(publisher, '0-home');
+
+      // 1. The publisher drops a screenshot: its link, QR code and counts.
       await shareChart(publisher);
       await publisher.waitForFunction(() => document.querySelector('ecdn-seed-drop')?.seeders === 1);
       await publisher.locator('#publish').evaluate((el) => el.scrollIntoView({ block: 'start' }));
