@@ -160,6 +160,26 @@ test('a malformed link shows a readable "not a valid link" page', { timeout: 20_
   await tab.close();
 });
 
+test("the demo page's form opens a pasted link's page, and says when the text is neither a link nor a hash", {
+  timeout: 20_000,
+}, async () => {
+  const tab = await openTab(`${session.server.url}/`);
+  await tab.page.fill('#fetch-hash', 'not a link');
+  await tab.page.press('#fetch-hash', 'Enter');
+  assert.match((await tab.page.textContent('#fetch-status')) ?? '', /neither a share link nor a 64-character SHA-256/);
+  assert.equal(await tab.page.getAttribute('#fetch-hash', 'aria-invalid'), 'true');
+  const hash = 'f00d'.padEnd(64, '1');
+  await tab.page.fill('#fetch-hash', ` https://elsewhere.example/f/${hash.toUpperCase()}#name=notes+2026.txt&type=text%2Fplain `);
+  await Promise.all([
+    tab.page.waitForURL(`${session.server.url}/f/${hash}#name=notes+2026.txt&type=text%2Fplain`),
+    tab.page.press('#fetch-hash', 'Enter'),
+  ]);
+  assert.equal(await tab.page.title(), 'notes 2026.txt · EphemeralCDN');
+  // Nobody seeds it: the page says so.
+  await tab.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'dead', null, { timeout: 5_000 });
+  await tab.close();
+});
+
 test('several files dropped at once are all seeded; stopping one leaves the others seeding', { timeout: 30_000 }, async () => {
   const publisher = await openTab(`${session.server.url}/`);
   const files = ['a', 'b', 'c'].map((n) => ({ name: `${n}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`file,${n}\n`.repeat(2000)) }));

@@ -9,7 +9,7 @@ import { EcdnUnseedEvent } from '../../events/ecdn-unseed.js';
 import type { EcdnEngine } from '../../internal/context.js';
 import { EcdnElement } from '../../internal/ecdn-element.js';
 import { errorMessage } from '../../internal/errors.js';
-import { formatBytes, percent, plural } from '../../internal/format.js';
+import { formatBytes, formatEta, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
 import { shareLink } from '../../internal/share-link.js';
@@ -415,7 +415,9 @@ export class EcdnSeedDrop extends EcdnElement {
       </div>
       ${progressBar(`Hashing ${file.name}`, pct)}
       <div class="row spread">
-        <span class="muted">${file.phase === 'announcing' ? 'Announcing to the tracker…' : `Hashing… ${pct}%`}</span>
+        <span class="muted"
+          >${file.phase === 'announcing' ? 'Announcing to the tracker…' : [`Hashing… ${pct}%`, formatEta(file.size - file.hashed, file.hashRate)].filter(Boolean).join(' · ')}</span
+        >
         <button class="button" type="button" @click=${() => this.#stopFile(file)}>
           Cancel<span class="visually-hidden"> sharing ${file.name}</span>
         </button>
