@@ -98,6 +98,11 @@ export class FakeEngine implements EcdnEngine {
     return bytes.slice().buffer as ArrayBuffer;
   }
 
+  async fetchBlob(hash: string, type = '', options: FetchOptions = {}): Promise<Blob> {
+    this.calls.push({ method: 'fetchBlob', hash, signal: options.signal });
+    return new Blob([(await this.#play(hash, options)) as Uint8Array<ArrayBuffer>], { type });
+  }
+
   /** The size of `bytes` (or of `progress.total`), unless the file is dead or fails. */
   async info(hash: string, options: Pick<FetchOptions, 'signal'> = {}): Promise<FileInfo> {
     this.calls.push({ method: 'info', hash, signal: options.signal });

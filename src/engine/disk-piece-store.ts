@@ -6,11 +6,15 @@
  *
  * Each file carries a Web Lock named after it for as long as a page holds it, so that
  * another tab sweeping leftovers (see {@link sweepLeftovers}) can tell a file in use
- * from one whose tab is gone.
+ * from one whose tab is gone. A download's written pieces are recorded next to it (see
+ * disk-worker.ts), so that the same file asked for again after a reload resumes from
+ * what the last page left: {@link PieceStore.resumed}.
  */
 import { EcdnError } from './errors.js';
+import type { Manifest } from './manifest.js';
 import { PieceStore } from './piece-store.js';
 import { startDiskWorker } from './start-disk-worker.js';
+import { encodeFrame } from './wire.js';
 
 /** The directory of the origin's private file system where downloads keep their pieces. */
 export const DISK_DIRECTORY = 'ecdn-downloads';
@@ -19,8 +23,18 @@ const LOCK_PREFIX = 'ecdn-file:';
 
 /** A message to the disk worker. */
 export type DiskRequest =
-  | { id: number; type: 'open'; name: string; size: number }
-  | { id: number; type: 'write'; name: string; offset: number; bytes: ArrayBuffer }
+  | {
+      id: number;
+      type: 'open';
+      name: string;
+      size: number;
+      pieceCount: number;
+      /** The MANIFEST frame the download is under, as bytes: a resumed file must have been left under the same one. */
+      manifest: ArrayBuffer;
+      /** Open what an earlier page left, rather than a fresh file. */
+      resume: boolean;
+    }
+  | { id: number; type: 'write'; name: string; index: number; offset: number; bytes: ArrayBuffer }
   | { id: number; type: 'read'; name: string; start: number; end: number }
   | { id: number; type: 'close'; name: string }
   | { id: number; type: 'delete'; name: string };
@@ -28,6 +42,7 @@ export type DiskRequest =
 /** A message from the disk worker. */
 export type DiskReply =
   | { id: number; type: 'done' }
+  | { id: number; type: 'opened'; written: ArrayBuffer }
   | { id: number; type: 'read'; bytes: ArrayBuffer }
   | { id: number; type: 'error'; name: string; message: string };
 
@@ -103,37 +118,51 @@ export class NoDiskError extends Error {
 }
 
 /**
- * A disk store for a file of `size` bytes named after `hash`, once the origin's quota
- * shows room for it (`margin` bytes to spare). Rejects with {@link NoDiskError} where
- * there is no private file system, no worker, or no room.
+ * A disk store for `manifest`'s file: what an earlier page left of the same download,
+ * if a file of it is there and no other page holds it, else a new file once the
+ * origin's quota shows room for it (`margin` bytes to spare). Rejects with
+ * {@link NoDiskError} where there is no private file system, no worker, or no room.
  */
-export async function openDiskStore(worker: DiskWorker, hash: string, size: number, margin = 64 * 1024 * 1024): Promise<DiskPieceStore> {
+export async function openDiskStore(worker: DiskWorker, manifest: Manifest, margin = 64 * 1024 * 1024): Promise<DiskPieceStore> {
   const disk = storage();
-  const lockManager = locks();
-  if (!disk || !lockManager || typeof Worker !== 'function')
+  if (!disk || !locks() || typeof Worker !== 'function')
     throw new NoDiskError('this browser offers no private file system to workers here');
+  const { hash, size, pieceCount } = manifest;
+  const frame = encodeFrame(manifest.toFrame());
+  const open = (name: string, resume: boolean) =>
+    worker.request({ type: 'open', name, size, pieceCount, manifest: frame.slice().buffer, resume }) as Promise<
+      Extract<DiskReply, { type: 'opened' }>
+    >;
+
+  for (const name of await leftoversOf(disk, hash)) {
+    const unlock = await tryLock(name);
+    if (!unlock) continue;
+    try {
+      const { written } = await open(name, true);
+      const resumed = [...new Uint8Array(written)].flatMap((flag, piece) => (flag === 1 ? [piece] : []));
+      return new DiskPieceStore(worker, name, size, unlock, resumed);
+    } catch {
+      // Of another manifest, or unreadable: start afresh.
+      await worker.request({ type: 'delete', name }).catch(() => {});
+      unlock();
+    }
+  }
+
   const { quota = 0, usage = 0 } = await disk.estimate();
   if (quota - usage < size + margin) {
     throw new NoDiskError(`${formatMiB(quota - usage)} free in this site's storage quota, ${formatMiB(size)} needed`);
   }
   const name = `${hash}.${randomSuffix()}`;
-  // Held until the store is freed; acquired at once, since nobody else knows the name.
-  let unlock!: () => void;
-  await new Promise<void>((locked) => {
-    void lockManager.request(`${LOCK_PREFIX}${name}`, {}, () => {
-      locked();
-      return new Promise<void>((resolve) => (unlock = resolve));
-    });
-  });
+  const unlock = (await tryLock(name))!;
   try {
-    await worker.request({ type: 'open', name, size });
+    await open(name, false);
   } catch (err) {
-    unlock();
     await worker.request({ type: 'delete', name }).catch(() => {});
+    unlock();
     if ((err as DOMException).name === 'QuotaExceededError') throw new NoDiskError(`the disk refused ${formatMiB(size)}`);
     throw new NoDiskError(`the private file system failed: ${(err as Error).message}`);
   }
-  return new DiskPieceStore(worker, name, size, unlock);
+  return new DiskPieceStore(worker, name, size, unlock, []);
 }
 
 /** A download's pieces in one file of the origin's private file system. */
@@ -145,18 +174,19 @@ export class DiskPieceStore extends PieceStore {
   /** The finished file, once closed for writing. */
   #file: Promise<File> | undefined;
 
-  constructor(worker: DiskWorker, name: string, size: number, unlock: () => void) {
+  constructor(worker: DiskWorker, name: string, size: number, unlock: () => void, resumed: readonly number[]) {
     super(size);
     this.#worker = worker;
     this.#name = name;
     this.#unlock = unlock;
+    this.resumed = resumed;
   }
 
-  async write(_index: number, offset: number, bytes: Uint8Array): Promise<void> {
+  async write(index: number, offset: number, bytes: Uint8Array): Promise<void> {
     // Transferred when `bytes` is a whole buffer (a download's piece always is), else copied.
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
     const buffer = whole.buffer as ArrayBuffer;
-    await this.#worker.request({ type: 'write', name: this.#name, offset, bytes: buffer }, [buffer]);
+    await this.#worker.request({ type: 'write', name: this.#name, index, offset, bytes: buffer }, [buffer]);
   }
 
   async read(start: number, end: number): Promise<Uint8Array> {
@@ -188,27 +218,58 @@ export class DiskPieceStore extends PieceStore {
 }
 
 /**
- * Deletes the files of tabs that are gone: every file in {@link DISK_DIRECTORY} whose
- * lock nobody holds. Never rejects.
+ * Deletes what closed tabs left: every download in {@link DISK_DIRECTORY} whose lock
+ * nobody holds. Resolves how many it deleted; never rejects.
  */
-export async function sweepLeftovers(worker: DiskWorker): Promise<number> {
+export async function sweepLeftovers(): Promise<number> {
   const disk = storage();
-  const lockManager = locks();
-  if (!disk || !lockManager) return 0;
+  if (!disk || !locks()) return 0;
   let swept = 0;
   try {
     const folder = await (await disk.getDirectory()).getDirectoryHandle(DISK_DIRECTORY, { create: true });
-    for await (const name of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) {
-      await lockManager.request(`${LOCK_PREFIX}${name}`, { ifAvailable: true }, async (lock) => {
-        if (!lock) return;
-        await worker.request({ type: 'delete', name });
+    const names = new Set<string>();
+    for await (const entry of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) names.add(entry.replace(/\.state$/, ''));
+    for (const name of names) {
+      const unlock = await tryLock(name);
+      if (!unlock) continue;
+      try {
+        for (const entry of [name, `${name}.state`]) {
+          await folder.removeEntry(entry).catch((err: DOMException) => {
+            if (err.name !== 'NotFoundError') throw err;
+          });
+        }
         swept++;
-      });
+      } finally {
+        unlock();
+      }
     }
   } catch {
     // A sweep that fails leaves the files for the next one.
   }
   return swept;
+}
+
+/** Downloads of `hash` that earlier pages left (locked or not). */
+async function leftoversOf(disk: StorageWithDirectory, hash: string): Promise<string[]> {
+  const folder = await (await disk.getDirectory()).getDirectoryHandle(DISK_DIRECTORY, { create: true });
+  const names: string[] = [];
+  for await (const entry of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    if (entry.startsWith(`${hash}.`) && entry.endsWith('.state')) names.push(entry.slice(0, -'.state'.length));
+  }
+  return names;
+}
+
+/** Takes the lock of download `name` if nobody holds it; resolves the function that lets it go, or undefined. */
+function tryLock(name: string): Promise<(() => void) | undefined> {
+  return new Promise((resolve) => {
+    void locks()!.request(`${LOCK_PREFIX}${name}`, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(undefined);
+        return;
+      }
+      return new Promise<void>((release) => resolve(release));
+    });
+  });
 }
 
 function randomSuffix(): string {

@@ -134,6 +134,8 @@ export class Download extends Emitter<DownloadEvents> {
   #manifest: Manifest | undefined;
   /** Where verified pieces go, once opened for the manifest in use; with the download's own hold on it. */
   #store: { store: PieceStore; release: () => void } | undefined;
+  /** True once the store is open and what it resumed is checked: pieces may be requested. */
+  #storeReady = false;
   /** Pieces being received, one buffer each, until verified and written to the store. */
   readonly #staging = new Map<number, Uint8Array>();
   #picker: PiecePicker | undefined;
@@ -458,8 +460,36 @@ export class Download extends Emitter<DownloadEvents> {
       this.#held = HeldFile.partial(manifest, store);
       this.emit('hold', this.#held);
     }
-    if (manifest.pieceCount === 0) void this.#finish();
+    if (store.resumed.length > 0) await this.#checkResumed(manifest, store);
+    if (this.destroyed || manifest !== this.#manifest) return;
+    this.#storeReady = true;
+    if (this.#picker!.isComplete()) void this.#finish();
     else this.#pumpAll();
+  }
+
+  /**
+   * Checks the pieces an earlier page left in the store (see {@link PieceStore.resumed})
+   * and counts those that check out, before asking peers for the rest. One that fails is
+   * downloaded again like any missing piece.
+   */
+  async #checkResumed(manifest: Manifest, store: PieceStore): Promise<void> {
+    let good = 0;
+    for (const piece of store.resumed) {
+      if (this.destroyed || manifest !== this.#manifest) return;
+      if (piece >= manifest.pieceCount) continue;
+      const [start, end] = manifest.pieceRange(piece);
+      let ok: boolean;
+      try {
+        const bytes = (await store.read(start, end)).slice();
+        ok = await (this.#host.verify ? this.#host.verify(manifest, piece, bytes) : manifest.verifyPiece(piece, bytes));
+      } catch {
+        ok = false;
+      }
+      if (!ok || this.destroyed || manifest !== this.#manifest) continue;
+      this.#accept(manifest, piece);
+      good++;
+    }
+    debug('%s: resumed %d of %d pieces left on disk', this.hash.slice(0, 8), good, store.resumed.length);
   }
 
   #pumpAll(): void {
@@ -469,7 +499,7 @@ export class Download extends Emitter<DownloadEvents> {
   /** Keeps about one second of the peer's measured rate requested from it. */
   #pump(peer: PeerState): void {
     const picker = this.#picker;
-    if (!picker || !this.#store || this.destroyed || this.#paused || peer.manifest !== this.#manifest || peer.link.destroyed) return;
+    if (!picker || !this.#storeReady || this.destroyed || this.#paused || peer.manifest !== this.#manifest || peer.link.destroyed) return;
     const id = peer.link.remoteId;
     const target = pipelineCapacity(peer.rate.rate(), { min: MIN_PIPELINE });
     const inFlight = picker.inFlight(id);
@@ -534,8 +564,16 @@ export class Download extends Emitter<DownloadEvents> {
     if (this.destroyed || manifest !== this.#manifest) return;
     for (const supplier of picker.suppliers(piece)) this.suppliers.add(supplier);
     this.#convict(verdicts);
+    this.#accept(manifest, piece);
+    if (picker.isComplete()) void this.#finish();
+    else this.#pumpAll();
+  }
+
+  /** Counts piece `piece`, verified and in the store: readable, servable, and no longer asked for. */
+  #accept(manifest: Manifest, piece: number): void {
+    const picker = this.#picker!;
     this.#sendCancels(picker.onPieceVerified(piece));
-    this.#received += end - start;
+    this.#received += manifest.pieceLength(piece);
     if (this.#held) {
       this.#held.markHave(piece);
       this.emit('have', { file: this.#held, piece });
@@ -543,8 +581,6 @@ export class Download extends Emitter<DownloadEvents> {
     while (this.#contiguous < manifest.pieceCount && picker.has(this.#contiguous)) this.#contiguous++;
     this.emit('piece', { index: piece, contiguous: this.#contiguous });
     this.#reportProgress(false);
-    if (picker.isComplete()) void this.#finish();
-    else this.#pumpAll();
   }
 
   /** Bans the peers blame convicted, even those dropped meanwhile. */
@@ -590,6 +626,7 @@ export class Download extends Emitter<DownloadEvents> {
     debug('%s: no peer offers the manifest in use any more; switching', this.hash.slice(0, 8));
     this.#release();
     this.#dropStore();
+    this.#storeReady = false;
     this.#staging.clear();
     this.#manifest = undefined;
     this.#picker = undefined;

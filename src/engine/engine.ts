@@ -66,6 +66,11 @@ export interface EngineConfig {
 
 /** Files this big or bigger are downloaded to disk under the default `storage: 'auto'`. */
 export const DISK_THRESHOLD = 32 * 1024 * 1024;
+/**
+ * How long after an engine starts the downloads that closed tabs left on disk are
+ * deleted: until then, a page loaded again that asks for the same file resumes it.
+ */
+export const LEFTOVER_GRACE_MS = 10_000;
 
 /** Options of {@link SwarmEngine.seed}. */
 export interface SeedOptions {
@@ -180,6 +185,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   readonly #uploader: Uploader;
   #hasher: Hasher | undefined;
   #disk: DiskWorker | undefined;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   /** Disk stores behind Blobs handed out by fetchBlob(), kept until the engine is destroyed. */
   readonly #pinned = new Set<() => void>();
   /** Pending `seeding` reports, per file. */
@@ -197,6 +203,12 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       warning: (err) => this.emit('warning', err),
     });
     this.#uploader.setLimit(config.uploadLimit);
+    if (typeof navigator !== 'undefined' && 'storage' in navigator) {
+      this.#sweepTimer = setTimeout(
+        () => void sweepLeftovers().then((swept) => debug('deleted %d leftover downloads', swept)),
+        LEFTOVER_GRACE_MS,
+      );
+    }
   }
 
   /** The settings in force. */
@@ -477,6 +489,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#stopNetwork();
     this.#hasher?.destroy();
     this.#disk?.destroy();
+    clearTimeout(this.#sweepTimer);
     for (const release of this.#pinned) release();
     this.#pinned.clear();
     this.removeAllListeners();
@@ -487,16 +500,12 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * Rejects with `NO_SPACE` when it fits neither on disk nor in memory.
    */
   async #storeFor(manifest: Manifest): Promise<PieceStore> {
-    const { hash, size } = manifest;
+    const { size } = manifest;
     const mode = this.#config.storage ?? 'auto';
     if (mode === 'memory' || (mode === 'auto' && size < DISK_THRESHOLD)) return this.#memoryStore(manifest, undefined);
-    if (!this.#disk) {
-      this.#disk = new DiskWorker();
-      // What tabs closed before left behind; files in use are locked and stay.
-      void sweepLeftovers(this.#disk).then((swept) => debug('swept %d leftover files', swept));
-    }
+    this.#disk ??= new DiskWorker();
     try {
-      return await openDiskStore(this.#disk, hash, size);
+      return await openDiskStore(this.#disk, manifest);
     } catch (err) {
       if (!(err instanceof NoDiskError)) throw err;
       return this.#memoryStore(manifest, err.message);

@@ -12,6 +12,11 @@ export abstract class PieceStore {
   abstract readonly where: 'memory' | 'disk';
   /** File size in bytes. */
   readonly size: number;
+  /**
+   * Pieces an earlier page wrote to this store before it was closed (a reload, say),
+   * not verified since: the download checks them before it counts them.
+   */
+  resumed: readonly number[] = [];
   #refs = 0;
   #destroyed = false;
 

@@ -7,7 +7,7 @@ import type { SwarmEngine } from '../engine/engine.js';
  */
 export type EcdnEngine = Pick<
   SwarmEngine,
-  'config' | 'fetch' | 'stream' | 'info' | 'seed' | 'unseed' | 'watch' | 'stats' | 'on' | 'diagnose'
+  'config' | 'fetch' | 'fetchBlob' | 'stream' | 'info' | 'seed' | 'unseed' | 'watch' | 'stats' | 'on' | 'diagnose'
 >;
 
 /**

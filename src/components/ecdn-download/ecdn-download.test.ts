@@ -73,7 +73,7 @@ describe('<ecdn-download>', () => {
     el.hash = 'c'.repeat(64);
     await el.updateComplete;
     expect(el.state).to.equal('idle');
-    expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+    expect(fake.calls.find((c) => c.method === 'fetchBlob')!.signal!.aborted).to.equal(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(loads, 'no ecdn-load for the old hash').to.equal(0);
     expect(el.state).to.equal('idle');
@@ -84,9 +84,9 @@ describe('<ecdn-download>', () => {
     const fake = new FakeEngine({ fetch: 'loading' });
     const el = await mount<EcdnDownload>(fake, html`<ecdn-download hash=${SAMPLE_HASH}></ecdn-download>`);
     part(el, 'button').click();
-    await waitUntil(() => fake.calls.some((c) => c.method === 'fetch'));
+    await waitUntil(() => fake.calls.some((c) => c.method === 'fetchBlob'));
     el.remove();
-    expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+    expect(fake.calls.find((c) => c.method === 'fetchBlob')!.signal!.aborted).to.equal(true);
     expect(el.state).to.equal('idle');
   });
 
@@ -108,7 +108,7 @@ describe('<ecdn-download>', () => {
     // Save again does not download again.
     part(el, 'button').click();
     expect(capture.saves.length).to.equal(2);
-    expect(fake.calls.filter((c) => c.method === 'fetch').length).to.equal(1);
+    expect(fake.calls.filter((c) => c.method === 'fetchBlob').length).to.equal(1);
   });
 
   it('streams large files to disk through the save picker where the browser has one', async () => {

@@ -208,11 +208,12 @@ export class EcdnDownload extends EcdnElement {
         .pipeTo(writable as unknown as WritableStream<Uint8Array>, { signal });
       return { size: written, streamed: true };
     }
-    const bytes = await engine.fetch(hash, fetchOptions);
+    // A large file comes back as a File on disk (the engine's piece store), never whole in memory.
+    const blob = await engine.fetchBlob(hash, this.type, fetchOptions);
     if (run.stale) return undefined;
-    this.#blob = new Blob([bytes], { type: this.type });
-    saveBlob(this.renderRoot as ShadowRoot, this.#blob, this.downloadName);
-    return { size: bytes.byteLength, streamed: false };
+    this.#blob = blob;
+    saveBlob(this.renderRoot as ShadowRoot, blob, this.downloadName);
+    return { size: blob.size, streamed: false };
   }
 
   #onClick(): void {
