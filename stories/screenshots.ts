@@ -33,6 +33,18 @@ const shots: Array<{ id: string; file: string; state: string; selector: string }
     state: 'ready',
     selector: 'ecdn-seed-drop',
   },
+  {
+    id: 'elements-ecdn-seed-drop--several-files',
+    file: 'ecdn-seed-drop-several-files',
+    state: 'ready',
+    selector: 'ecdn-seed-drop',
+  },
+  ...['idle', 'loading', 'ready-image', 'ready-csv', 'ready-text', 'dead', 'error-state'].map((story) => ({
+    id: `elements-ecdn-file--${story}`,
+    file: `ecdn-file-${story.replace('-state', '')}`,
+    state: story.replace('-state', '').replace(/^ready-.*/, 'ready'),
+    selector: 'ecdn-file',
+  })),
   ...['loading', 'ready', 'dead', 'dead-after-shown', 'error-state'].map((story) => ({
     id: `elements-ecdn-img--${story}`,
     file: `ecdn-img-${story.replace('-state', '')}`,
@@ -81,7 +93,7 @@ try {
       await page.goto(`${base}/iframe.html?id=${shot.id}&viewMode=story`);
       await page.addStyleTag({
         content: `body { background: ${scheme === 'dark' ? '#0d1117' : '#ffffff'} !important; }
-          #storybook-root { display: inline-block; padding: 8px; width: ${shot.selector === 'ecdn-seed-drop' ? 'calc(40rem + 16px)' : 'auto'}; }`,
+          #storybook-root { display: inline-block; padding: 8px; width: ${shot.selector === 'ecdn-seed-drop' ? 'calc(40rem + 16px)' : shot.selector === 'ecdn-file' ? 'calc(36rem + 16px)' : 'auto'}; }`,
       });
       await page.waitForFunction(
         ({ selector, state }) => document.querySelector(selector)?.getAttribute('state') === state,

@@ -19,6 +19,27 @@ function captureSaves(): { saves: Array<{ name: string; url: string }>; restore:
   return { saves, restore: () => (HTMLAnchorElement.prototype.click = click) };
 }
 
+/** A tenth of a second of silence as a WAV file: 8 kHz, 8-bit mono. */
+function wav(): Uint8Array {
+  const samples = 800;
+  const bytes = new Uint8Array(44 + samples).fill(128, 44);
+  const view = new DataView(bytes.buffer);
+  const ascii = (offset: number, text: string) => bytes.set(new TextEncoder().encode(text), offset);
+  ascii(0, 'RIFF');
+  view.setUint32(4, 36 + samples, true);
+  ascii(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, 8000, true);
+  view.setUint32(28, 8000, true);
+  view.setUint16(32, 1, true);
+  view.setUint16(34, 8, true);
+  ascii(36, 'data');
+  view.setUint32(40, samples, true);
+  return bytes;
+}
+
 const text = (el: Element) => el.textContent!.replace(/\s+/g, ' ').trim();
 const csv = new TextEncoder().encode('city,people\n"Paris, France",2100000\nOslo,700000\n');
 
@@ -133,6 +154,33 @@ describe('<ecdn-file>', () => {
     await other.updateComplete;
     expect(other.state).to.equal('ready');
     expect(other.shadowRoot!.querySelector('[part~=preview]'), 'no preview of binary bytes').to.equal(null);
+  });
+
+  it('plays a sound, and shows a PDF where the browser has a viewer', async () => {
+    const el = await mount<EcdnFile>(
+      new FakeEngine({ bytes: wav(), seeders: 1 }),
+      html`<ecdn-file hash=${SAMPLE_HASH} filename="beep.wav" type="audio/wav"></ecdn-file>`,
+    );
+    await el.preview();
+    await el.updateComplete;
+    const audio = part(el, 'preview').querySelector('audio')!;
+    expect(audio.controls).to.equal(true);
+    await waitUntil(() => audio.readyState >= 1, 'the sound loads', { timeout: 5_000 });
+    expect(audio.duration).to.be.closeTo(0.1, 0.01);
+    await expect(el).shadowDom.to.be.accessible();
+
+    const pdf = await mount<EcdnFile>(
+      new FakeEngine({ bytes: new TextEncoder().encode('%PDF-1.4\n'), seeders: 1 }),
+      html`<ecdn-file hash=${SAMPLE_HASH} filename="paper.pdf" type="application/pdf"></ecdn-file>`,
+    );
+    await pdf.updateComplete;
+    const viewer = navigator.pdfViewerEnabled;
+    expect(Boolean(pdf.shadowRoot!.querySelector('[part~=preview-button]')), 'a Preview button only with a PDF viewer').to.equal(viewer);
+    if (viewer) {
+      await pdf.preview();
+      await pdf.updateComplete;
+      expect(part(pdf, 'preview').querySelector('iframe')!.title).to.equal('Preview of paper.pdf');
+    }
   });
 
   it('offers no preview for a type the browser cannot show', async () => {
