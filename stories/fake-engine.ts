@@ -100,7 +100,9 @@ export class FakeEngine implements EcdnEngine {
 
   async fetchBlob(hash: string, type = '', options: FetchOptions = {}): Promise<Blob> {
     this.calls.push({ method: 'fetchBlob', hash, signal: options.signal });
-    return new Blob([(await this.#play(hash, options)) as Uint8Array<ArrayBuffer>], { type });
+    const bytes = await this.#play(hash, options);
+    if (this.options.reseed) this.seeded.add(hash);
+    return new Blob([bytes as Uint8Array<ArrayBuffer>], { type });
   }
 
   /** The size of `bytes` (or of `progress.total`), unless the file is dead or fails. */

@@ -91,7 +91,7 @@ describe('<ecdn-file>', () => {
     await expect(el).shadowDom.to.be.accessible();
     part(el, 'download-button').click();
     expect(capture.saves.length, 'saved again from memory').to.equal(2);
-    expect(fake.calls.filter((c) => c.method === 'fetch').length).to.equal(1);
+    expect(fake.calls.filter((c) => c.method === 'fetchBlob').length).to.equal(1);
   });
 
   it('warns before unload once it holds the only copy', async () => {
@@ -227,7 +227,7 @@ describe('<ecdn-file>', () => {
       part(el, 'cancel-button').click();
       await el.updateComplete;
       expect(el.state).to.equal('idle');
-      expect(fake.calls.find((c) => c.method === 'fetch')!.signal!.aborted).to.equal(true);
+      expect(fake.calls.find((c) => c.method === 'fetchBlob')!.signal!.aborted).to.equal(true);
       expect(sentinels.every((s) => s.released)).to.equal(true);
     } finally {
       delete (navigator as { wakeLock?: unknown }).wakeLock;

@@ -16,7 +16,7 @@ import { WakeLockController } from '../../internal/wake-lock.js';
 import { saveBlob } from '../ecdn-download/save.js';
 import { parseCsv } from './csv.js';
 import { fileStyles } from './ecdn-file.styles.js';
-import { CSV_PREVIEW_ROWS, describeType, expectedPreview, previewFor, textHead, type PreviewKind } from './preview.js';
+import { CSV_PREVIEW_ROWS, describeType, expectedPreview, previewFor, TEXT_PREVIEW_BYTES, textHead, type PreviewKind } from './preview.js';
 
 /**
  * @summary A shared file's page: its name, size and live seeder count before anything is downloaded, then a preview and the file saved.
@@ -98,15 +98,21 @@ export class EcdnFile extends EcdnElement {
   #blob: Blob | undefined;
   #stopSeedingEvents: (() => void) | undefined;
 
-  readonly #fetch = new FetchController<ArrayBuffer>(this, {
+  readonly #fetch = new FetchController<Loaded>(this, {
     hash: () => this.hash,
     engine: () => this.engine,
-    task: ({ hash, engine, fetchOptions }) => {
+    task: async (run) => {
       this._error = undefined;
       this.setState('loading');
-      return engine.fetch(hash, fetchOptions);
+      // A Blob, not an ArrayBuffer: the engine keeps a large file on disk and hands out a File backed by it.
+      const blob = await run.engine.fetchBlob(run.hash, this.type, run.fetchOptions);
+      if (run.stale) return { blob, kind: 'none', type: '' };
+      const head = new Uint8Array(await blob.slice(0, 4096).arrayBuffer());
+      const { kind, type } = previewFor(this.type, this.filename, head);
+      const preview = await buildPreview(kind, blob);
+      return { blob: type === blob.type ? blob : blob.slice(0, blob.size, type), kind, type, preview };
     },
-    onComplete: (bytes, run) => this.#loaded(bytes, run),
+    onComplete: (loaded, run) => this.#loaded(loaded, run),
     onError: (err, { hash }) => {
       if (isAbort(err)) this.setState('idle');
       else this.failFetch(hash, err);
@@ -218,18 +224,15 @@ export class EcdnFile extends EcdnElement {
     this.setState('idle');
   }
 
-  #loaded(bytes: ArrayBuffer, { hash, engine }: FetchRun): void {
-    const head = new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 4096));
-    const { kind, type } = previewFor(this.type, this.filename, head);
-    const blob = new Blob([bytes], { type });
+  #loaded({ blob, type, preview }: Loaded, { hash, engine }: FetchRun): void {
     this.#blob = blob;
-    this._size = bytes.byteLength;
-    this._preview = buildPreview(kind, blob, new Uint8Array(bytes));
+    this._size = blob.size;
+    this._preview = preview;
     this._seeding = holds(engine, hash);
     if (this._seeding) this.#followSeeding(engine);
     if (this.#intent === 'save') this.#save(blob);
     this.setState('ready');
-    this.emit(new EcdnLoadEvent({ hash, size: bytes.byteLength, name: this.downloadName, ...(type ? { type } : {}) }));
+    this.emit(new EcdnLoadEvent({ hash, size: blob.size, name: this.downloadName, ...(type ? { type } : {}) }));
   }
 
   #save(blob: Blob): void {
@@ -464,7 +467,15 @@ interface Preview {
   cut?: boolean;
 }
 
-function buildPreview(kind: PreviewKind, blob: Blob, bytes: Uint8Array): Preview | undefined {
+/** A downloaded file, and how to show it. */
+interface Loaded {
+  blob: Blob;
+  kind: PreviewKind;
+  type: string;
+  preview?: Preview | undefined;
+}
+
+async function buildPreview(kind: PreviewKind, blob: Blob): Promise<Preview | undefined> {
   switch (kind) {
     case 'image':
     case 'video':
@@ -472,18 +483,21 @@ function buildPreview(kind: PreviewKind, blob: Blob, bytes: Uint8Array): Preview
     case 'pdf':
       return { kind, url: URL.createObjectURL(blob) };
     case 'csv': {
-      const { text, cut } = textHead(bytes);
+      const { text, cut } = await textStart(blob);
       // The header, the rows shown, and one more to know whether more follow.
       const rows = parseCsv(text, CSV_PREVIEW_ROWS + 2, !cut);
       return { kind, rows: rows.slice(0, CSV_PREVIEW_ROWS + 1), cut: cut || rows.length > CSV_PREVIEW_ROWS + 1 };
     }
-    case 'text': {
-      const { text, cut } = textHead(bytes);
-      return { kind, text, cut };
-    }
+    case 'text':
+      return { kind, ...(await textStart(blob)) };
     default:
       return undefined;
   }
+}
+
+/** The start of a file as text: only that part is read, so a large log costs no more than a small one. */
+async function textStart(blob: Blob): Promise<{ text: string; cut: boolean }> {
+  return textHead(new Uint8Array(await blob.slice(0, TEXT_PREVIEW_BYTES + 1).arrayBuffer()));
 }
 
 /** Whether `engine` serves `hash` now (it reseeds what it fetched unless reseeding is off). */
