@@ -1,4 +1,4 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from './chromium.js';
 
 /** Launches the machine's Chromium headless, with the flags WebRTC needs here. */
@@ -7,11 +7,21 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
+ * Launches Chromium with a profile on disk in `userDataDir`, as a user's browser is:
+ * unlike a fresh context (an incognito-like one, whose private file system lives in
+ * memory), its origin storage is on disk, where a download larger than memory can go.
+ */
+export function launchChromiumWithProfile(userDataDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
  * Opens a page in a context of its own, as a separate tab of a separate user
  * would be, and fails the run on any uncaught page error.
  */
-export async function openPage(browser: Browser, url: string): Promise<Page> {
-  const context = await browser.newContext();
+export async function openPage(browser: Browser | BrowserContext, url: string): Promise<Page> {
+  // A browser gives each page a context of its own; a profile's context holds them all.
+  const context = 'newContext' in browser ? await browser.newContext() : browser;
   const page = await context.newPage();
   // tsx compiles test files with esbuild's keepNames, which wraps functions in
   // a __name() helper that does not exist in the page they are sent to.

@@ -1,11 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openPage } from './browser.js';
 
 /**
  * Opens a page with the `/ephemeralcdn.js` bundle loaded from the server, as
  * an embedding site would, and no ICE server (peers connect on loopback).
  */
-export async function openEcdnPage(browser: Browser, serverUrl: string): Promise<Page> {
+export async function openEcdnPage(browser: Browser | BrowserContext, serverUrl: string): Promise<Page> {
   const page = await openPage(browser, `${serverUrl}/healthz`);
   await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
   await page.evaluate(() => window.EphemeralCDN.configure({ iceServers: [] }));
@@ -89,4 +89,43 @@ export function recordWatch(page: ScriptPage, hash: string): Promise<void> {
     w.watched = [];
     window.EphemeralCDN.watch(hash, (status) => w.watched.push(status));
   }, hash);
+}
+
+/**
+ * Seeds the file at `path` (on this machine's disk) as a user picking it would: through
+ * an `<input type=file>` in the page, so that the page seeds a disk-backed File.
+ */
+export async function seedFileFromDisk(page: Page, path: string): Promise<string> {
+  await page.evaluate(() => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = 'ecdn-test-pick';
+    document.body.append(input);
+  });
+  await page.setInputFiles('#ecdn-test-pick', path);
+  return page.evaluate(() => window.EphemeralCDN.seed((document.querySelector('#ecdn-test-pick') as HTMLInputElement).files![0]!));
+}
+
+/**
+ * Streams `hash` in the page into a SHA-256 computed there with hash-wasm (loaded from
+ * node_modules), so that the bytes are checked independently of the engine, and
+ * never held whole. Resolves with the digest as hex.
+ */
+export async function streamDigest(page: Page, hash: string, options: { reseed?: boolean } = {}): Promise<string> {
+  await page.addScriptTag({ path: new URL('../../node_modules/hash-wasm/dist/sha256.umd.min.js', import.meta.url).pathname });
+  return page.evaluate(
+    async ({ hash, options }) => {
+      const hasher = await (
+        window as unknown as { hashwasm: { createSHA256(): Promise<{ update(b: Uint8Array): void; digest(): string }> } }
+      ).hashwasm.createSHA256();
+      const reader = window.EphemeralCDN.stream(hash, options).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hasher.update(value);
+      }
+      return hasher.digest();
+    },
+    { hash, options },
+  );
 }

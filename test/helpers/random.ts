@@ -17,3 +17,28 @@ export function randomBytes(n: number, seed = 1): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
   return out;
 }
+
+/**
+ * Writes `size` random bytes to a new file at `path` and resolves with their SHA-256
+ * as hex, for tests that pick a large file from disk. Random from the OS, not from a
+ * seed: gigabytes through {@link prng} would take minutes.
+ */
+export async function writeRandomFile(path: string, size: number): Promise<string> {
+  const { createHash, randomFillSync } = await import('node:crypto');
+  const { open } = await import('node:fs/promises');
+  const hash = createHash('sha256');
+  const file = await open(path, 'w');
+  try {
+    const chunk = new Uint8Array(8 * 1024 * 1024);
+    for (let written = 0; written < size; ) {
+      const part = chunk.subarray(0, Math.min(chunk.byteLength, size - written));
+      randomFillSync(part);
+      hash.update(part);
+      await file.write(part);
+      written += part.byteLength;
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest('hex');
+}
