@@ -52,7 +52,7 @@ describe('<ecdn-download>', () => {
     await oneEvent(el, 'ecdn-progress');
     await el.updateComplete;
     expect(el.state).to.equal('loading');
-    expect(part(el, 'meta').textContent).to.include('25% of 2.0 MB').and.include('1.3 MB/s').and.include('4 peers');
+    expect(part(el, 'meta').textContent).to.include('25% of 2.0 MB').and.include('1.3 MB/s').and.include('4 peers').and.include('2 s left');
     expect(part(el, 'progress').getAttribute('aria-valuenow')).to.equal('25');
     expect((part(el, 'button') as HTMLButtonElement).disabled).to.equal(true);
     await expect(el).shadowDom.to.be.accessible();

@@ -7,12 +7,12 @@ import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
 import { errorDetail, errorMessage, errorText, isAbort } from '../../internal/errors.js';
 import { FetchController, type FetchRun } from '../../internal/fetch-controller.js';
 import { InfoController } from '../../internal/info-controller.js';
-import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
+import { formatBytes, formatEta, formatSpeed, percent, plural } from '../../internal/format.js';
 import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { downloadStyles } from './ecdn-download.styles.js';
-import { saveBlob, savePicker } from './save.js';
+import { saveBlob, savePicker } from '../../internal/save.js';
 
 /**
  * @summary A download button for a file shared by SHA-256: size, progress, speed, peers, and the file saved when done.
@@ -278,9 +278,14 @@ export class EcdnDownload extends EcdnElement {
       case 'loading': {
         const p = this.#fetch.progress;
         if (!p?.total) return html`Finding peers…${seeders !== undefined ? html` · ${dot}${this.#seedersText()}` : nothing}`;
-        return [`${percent(p.received, p.total)}% of ${formatBytes(p.total)}`, formatSpeed(p.bytesPerSecond), plural(p.peers, 'peer')].join(
-          ' · ',
-        );
+        return [
+          `${percent(p.received, p.total)}% of ${formatBytes(p.total)}`,
+          formatSpeed(p.bytesPerSecond),
+          plural(p.peers, 'peer'),
+          formatEta(p.total - p.received, p.bytesPerSecond),
+        ]
+          .filter(Boolean)
+          .join(' · ');
       }
       case 'ready': {
         const parts = [`Saved`, formatBytes(this._saved?.size ?? 0)];

@@ -13,7 +13,7 @@ import { InfoController } from '../../internal/info-controller.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { WakeLockController } from '../../internal/wake-lock.js';
-import { saveBlob } from '../ecdn-download/save.js';
+import { saveBlob } from '../../internal/save.js';
 import { parseCsv } from './csv.js';
 import { fileStyles } from './ecdn-file.styles.js';
 import { CSV_PREVIEW_ROWS, describeType, expectedPreview, previewFor, TEXT_PREVIEW_BYTES, textHead, type PreviewKind } from './preview.js';

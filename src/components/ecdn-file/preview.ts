@@ -1,4 +1,4 @@
-import { sniffImageType } from '../ecdn-img/sniff.js';
+import { sniffImageType } from '../../internal/sniff.js';
 
 /** How `<ecdn-file>` shows a file: as an image, a player, a PDF viewer, a table, text, or not at all. */
 export type PreviewKind = 'image' | 'video' | 'audio' | 'pdf' | 'csv' | 'text' | 'none';

@@ -6,7 +6,7 @@ import { configure } from '../../index.js';
 import { mount, part } from '../../internal/test-fixtures.js';
 import type { EcdnImg } from './ecdn-img.js';
 import './ecdn-img.js';
-import { sniffImageType } from './sniff.js';
+import { sniffImageType } from '../../internal/sniff.js';
 
 const OTHER_HASH = 'b'.repeat(64);
 

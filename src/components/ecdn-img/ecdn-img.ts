@@ -10,7 +10,7 @@ import { icons } from '../../internal/icons.js';
 import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { imgStyles } from './ecdn-img.styles.js';
-import { sniffImageType } from './sniff.js';
+import { sniffImageType } from '../../internal/sniff.js';
 
 /**
  * @summary An image fetched by SHA-256 from the browsers holding it, verified, with its live state.
