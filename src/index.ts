@@ -18,7 +18,18 @@ import type { FileStatus } from './engine/tracker-client.js';
 import type { Diagnosis } from './engine/diagnose.js';
 
 export { SwarmEngine } from './engine/engine.js';
-export type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FetchReport, FileInfo, SeedOptions } from './engine/engine.js';
+export type {
+  EngineConfig,
+  EngineEvents,
+  EngineStats,
+  FetchOptions,
+  FetchReport,
+  FileInfo,
+  PieceStorage,
+  SeedOptions,
+} from './engine/engine.js';
+export { PieceStore, MemoryPieceStore } from './engine/piece-store.js';
+export type { Manifest } from './engine/manifest.js';
 export type { FetchProgress } from './engine/download.js';
 export type { FileStatus } from './engine/tracker-client.js';
 export type { Diagnosis } from './engine/diagnose.js';

@@ -7,6 +7,7 @@ import { EcdnError } from './errors.js';
 import { hexToBytes } from './hash.js';
 import { buildManifest, Manifest } from './manifest.js';
 import type { PeerLink } from './peer-link.js';
+import { MemoryPieceStore } from './piece-store.js';
 import type { LookupResult } from './tracker-client.js';
 import { encodeBitfield, type Frame } from './wire.js';
 import { randomBytes } from '../../test/helpers/random.js';
@@ -220,5 +221,27 @@ describe('Download', () => {
     seeder.behaviour = 'honest';
     download.leave(new EcdnError('ABORTED', 'second caller left'));
     assert.equal(await failureCode(download), 'ABORTED');
+  });
+
+  it("writes pieces to its host's store, and asks peers only for what a resumed store does not hold intact", async () => {
+    const { bytes, manifest } = await file(9);
+    const peer = new FakePeer('A', bytes, manifest);
+    // What an earlier run left: pieces 0 and 2 written, piece 3 written but damaged since.
+    const left = new MemoryPieceStore(manifest.size);
+    for (const piece of [0, 2, 3]) {
+      const [start, end] = manifest.pieceRange(piece);
+      await left.write(piece, start, bytes.slice(start, end));
+    }
+    (await left.read(manifest.pieceRange(3)[0], manifest.pieceRange(3)[0] + 1))[0]! ^= 0xff;
+    left.resumed = [0, 2, 3];
+    const opened: number[] = [];
+    const h = { ...host([peer]), store: async (m: Manifest) => (opened.push(m.pieceCount), left) };
+    const { download } = start(manifest.hash, [peer], h);
+    assert.deepEqual(await completed(download), bytes);
+    assert.deepEqual(opened, [manifest.pieceCount]);
+    // Every piece but the two intact ones came from the peer: pieces 1, 3 and the rest.
+    let expected = 0;
+    for (let piece = 0; piece < manifest.pieceCount; piece++) if (piece !== 0 && piece !== 2) expected += manifest.blocks(piece).length;
+    assert.equal(peer.served, expected, `${peer.served} blocks requested, ${expected} expected`);
   });
 });

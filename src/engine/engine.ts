@@ -59,9 +59,16 @@ export interface EngineConfig {
    * system, and smaller ones stay in memory. `'disk'` puts every file on disk,
    * `'memory'` none. Without a usable disk (no private file system, or a quota too
    * small, checked before downloading) a file stays in memory with a `warning`, and one
-   * too big for memory fails with `NO_SPACE`.
+   * too big for memory fails with `NO_SPACE`. A {@link PieceStorage} of your own (files
+   * on a Node machine's disk, say) takes every download.
    */
-  storage?: 'auto' | 'disk' | 'memory';
+  storage?: 'auto' | 'disk' | 'memory' | PieceStorage;
+}
+
+/** Where downloads keep their pieces, for {@link EngineConfig.storage}: one store per download. */
+export interface PieceStorage {
+  /** A store for `manifest`'s file; may resume one (see {@link PieceStore.resumed}). Rejects with `NO_SPACE` when the file does not fit. */
+  open(manifest: Manifest): Promise<PieceStore>;
 }
 
 /** Files this big or bigger are downloaded to disk under the default `storage: 'auto'`. */
@@ -502,6 +509,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   async #storeFor(manifest: Manifest): Promise<PieceStore> {
     const { size } = manifest;
     const mode = this.#config.storage ?? 'auto';
+    if (typeof mode === 'object') return mode.open(manifest);
     if (mode === 'memory' || (mode === 'auto' && size < DISK_THRESHOLD)) return this.#memoryStore(manifest, undefined);
     this.#disk ??= new DiskWorker();
     try {
