@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
-import { fetchDigest, openEcdnPage, peerId, recordWatch, seedRandom, sources } from '../helpers/pages.js';
+import { fetchDigest, openEcdnPage as openPageOf, peerId, recordWatch, seedRandom, sources } from '../helpers/pages.js';
 import { lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
@@ -10,6 +10,13 @@ import { useSession } from '../helpers/session.js';
 
 const MiB = 1024 * 1024;
 const session = useSession();
+
+/**
+ * Every download of these tests goes to disk (the origin's private file system), as
+ * files of 32 MiB and more do by default: the swarm's rules must hold on that path,
+ * and the memory path is what the element and unit tests use.
+ */
+const openEcdnPage = (browser: Browser, url: string) => openPageOf(browser, url, { storage: 'disk' });
 
 function fetchError(page: Page, hash: string, options: { timeout?: number } = {}): Promise<string> {
   return page.evaluate(
@@ -311,13 +318,42 @@ test('on disk: fetch, stream and fetchBlob from the private file system, re-seed
   assert.deepEqual(await files(streamer), []);
 
   await consumer.evaluate((hash) => window.EphemeralCDN.unseed(hash), hash);
-  await consumer.waitForFunction(async () => {
-    const root = await navigator.storage.getDirectory();
-    const folder = await root.getDirectoryHandle('ecdn-downloads', { create: true });
-    for await (const _ of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) return false;
-    return true;
-  });
+  for (let i = 0; (await files(consumer)).length > 0; i++) {
+    assert.ok(i < 100, 'the file is deleted once unseeded');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   for (const page of [consumer, blobPage, streamer]) await closePage(page);
+});
+
+test("what a closed tab left on disk is deleted by the site's next page once its resume window is over", { timeout: 60_000 }, async () => {
+  const seeder = await openEcdnPage(session.browser, session.server.url);
+  const hash = await seedRandom(seeder, 2 * MiB);
+  // Tabs of one user: one context, one private file system.
+  const context = await session.browser.newContext();
+  const downloads = (page: Page) =>
+    page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const folder = await root.getDirectoryHandle('ecdn-downloads', { create: true });
+      let count = 0;
+      for await (const _ of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) count++;
+      return count;
+    });
+  const first = await openEcdnPage(context as unknown as Browser, session.server.url);
+  assert.equal(await fetchDigest(first, hash), hash);
+  assert.equal(await downloads(first), 2, 'the file and its record, kept while re-seeded');
+  await first.close();
+
+  const next = await openEcdnPage(context as unknown as Browser, session.server.url);
+  const started = Date.now();
+  await next.evaluate(() => window.EphemeralCDN.stats());
+  assert.equal(await downloads(next), 2, 'kept for a while, for a reload to resume');
+  while ((await downloads(next)) > 0) {
+    assert.ok(Date.now() - started < 30_000, 'the leftover is gone within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  console.log(`the leftover was deleted ${Date.now() - started} ms after the next page's engine started`);
+  await context.close();
+  await closePage(seeder);
 });
 
 test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {

@@ -4,11 +4,16 @@ import { openPage } from './browser.js';
 /**
  * Opens a page with the `/ephemeralcdn.js` bundle loaded from the server, as
  * an embedding site would, and no ICE server (peers connect on loopback).
+ * `storage` is the engine's (see EngineConfig.storage); by default its own.
  */
-export async function openEcdnPage(browser: Browser | BrowserContext, serverUrl: string): Promise<Page> {
+export async function openEcdnPage(
+  browser: Browser | BrowserContext,
+  serverUrl: string,
+  options: { storage?: 'auto' | 'disk' | 'memory' } = {},
+): Promise<Page> {
   const page = await openPage(browser, `${serverUrl}/healthz`);
   await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
-  await page.evaluate(() => window.EphemeralCDN.configure({ iceServers: [] }));
+  await page.evaluate((storage) => window.EphemeralCDN.configure({ iceServers: [], ...(storage ? { storage } : {}) }), options.storage);
   return page;
 }
 
