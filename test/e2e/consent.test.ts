@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
-import { fetchDigest, openEcdnPage, seedRandom } from '../helpers/pages.js';
+import { fetchDigest, openEcdnPage, seedRandom, waitInPage } from '../helpers/pages.js';
 import { useSession } from '../helpers/session.js';
 
 // Uploads only with a reason: a page serves bytes only when it seeds a file or
@@ -33,9 +33,7 @@ test('a page that only watches, or fetches with reseed: false, uploads nothing',
     await closePage(consumer);
   }
   // The consumers just closed re-seeded while open; once they are gone only the seeder is left.
-  await watcher.waitForFunction(async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 1, hash, {
-    timeout: 10_000,
-  });
+  await waitInPage(watcher, async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 1, hash, { timeout: 10_000 });
   assert.deepEqual(await status(watcher, hash), { hash, alive: true, seeders: 1, leechers: 0 });
   for (const page of [watcher, leech, pageWide]) assert.equal(await bytesUp(page), 0);
   for (const page of [seeder, watcher, leech, pageWide]) await closePage(page);
@@ -56,7 +54,7 @@ test('on a Save-Data or cellular connection a consumer does not re-seed unless a
     // The page may still opt in explicitly.
     await page.evaluate(() => window.EphemeralCDN.configure({ reseed: true }));
     await page.evaluate((hash) => window.EphemeralCDN.fetch(hash), hash);
-    await page.waitForFunction(async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 2, hash);
+    await waitInPage(page, async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).seeders === 2, hash);
     await context.close();
   }
   await closePage(seeder);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
-import { fetchDigest, openEcdnPage as openPageOf, peerId, recordWatch, seedRandom, sources } from '../helpers/pages.js';
+import { fetchDigest, openEcdnPage as openPageOf, peerId, recordWatch, seedRandom, sources, waitInPage } from '../helpers/pages.js';
 import { lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
@@ -136,7 +136,7 @@ test('when every peer lies, fetch throws HASH_MISMATCH', { timeout: 60_000 }, as
   const hash = 'fe'.repeat(32);
   await lieAbout(liar, hash, 2 * MiB);
   const consumer = await openEcdnPage(session.browser, session.server.url);
-  await consumer.waitForFunction(async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive, hash);
+  await waitInPage(consumer, async (hash) => (await (await fetch(`/api/files/${hash}`)).json()).alive, hash);
   assert.equal(await fetchError(consumer, hash), 'HASH_MISMATCH');
   for (const page of [liar, consumer]) await closePage(page);
 });

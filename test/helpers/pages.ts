@@ -134,3 +134,21 @@ export async function streamDigest(page: Page, hash: string, options: { reseed?:
     { hash, options },
   );
 }
+
+/**
+ * Waits until `predicate(arg)`, run in the page, resolves to something truthy.
+ * Playwright's `waitForFunction` does not await a promise: it takes one for a truthy
+ * value at once, so an async predicate must be polled from here.
+ */
+export async function waitInPage(
+  page: ScriptPage,
+  predicate: (arg: string) => unknown,
+  arg: string,
+  { timeout = 30_000, polling = 100 }: { timeout?: number; polling?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await page.evaluate(predicate, arg))) {
+    if (Date.now() > deadline) throw new Error(`waitInPage: not true within ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, polling));
+  }
+}
