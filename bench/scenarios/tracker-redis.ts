@@ -465,7 +465,9 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
     // B's CPU while only A was loaded, less what it spends idle (in the memory phases, when A and B only
     // heartbeat), per change A published: what each instance spends on every change any instance makes.
     const bIdleCores = median(memorySide.map((p) => p.cpu_s.B! / p.wall_s));
-    const bSubscriberUs = ((onlyA.cpu_s.B! - bIdleCores * onlyA.wall_s) * 1e6) / onlyA.redis_publishes;
+    // Every announce here flips `complete`, so each one is a change; a publish carries the changes of one
+    // script call (an event-loop turn's announces on A), so there are fewer publishes than changes.
+    const bSubscriberUs = ((onlyA.cpu_s.B! - bIdleCores * onlyA.wall_s) * 1e6) / onlyA.done;
     const rssA = rssPerPeerKb('A');
     const rssB = rssPerPeerKb('B');
 

@@ -1,5 +1,5 @@
 import type { SwarmCounts } from './protocol.js';
-import type { PeerInfo, PeerRecord, StoreStats, SwarmStore } from './store.js';
+import type { PeerInfo, PeerRecord, StoreStats, SwarmStore, SwarmUpdate } from './store.js';
 
 /**
  * A peer as the store keeps it: one object however many swarms hold it, so that
@@ -13,11 +13,6 @@ interface Holder {
   /** Swarms this peer is in; the holder is forgotten when it drops to 0. */
   held: number;
 }
-
-// `add` and `remove` answer with one of these rather than a new promise per call:
-// the tracker awaits one per announce, and the answer is known at once.
-const CHANGED = Promise.resolve(true);
-const UNCHANGED = Promise.resolve(false);
 
 /** One hash's holders, each with its `complete` flag, and how many of them are complete. */
 class Swarm extends Map<Holder, boolean> {
@@ -37,7 +32,7 @@ export class MemoryStore implements SwarmStore {
   private readonly holders = new Map<string, Holder>();
   private entries = 0;
 
-  add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
+  add(hash: string, peer: PeerInfo, complete: boolean): Promise<SwarmUpdate> {
     let holder = this.holders.get(peer.peerId);
     if (!holder) {
       holder = { peerId: peer.peerId, ip: peer.ip, country: peer.country, held: 0 };
@@ -53,22 +48,22 @@ export class MemoryStore implements SwarmStore {
       this.swarms.set(hash, swarm);
     }
     const previous = swarm.get(holder);
-    if (previous !== undefined) {
-      if (previous === complete) return UNCHANGED;
-      swarm.set(holder, complete);
-      swarm.seeders += complete ? 1 : -1;
-      return CHANGED;
-    }
+    if (previous === complete) return updated(false, swarm);
     swarm.set(holder, complete);
-    if (complete) swarm.seeders++;
-    holder.held++;
-    this.entries++;
-    return CHANGED;
+    if (previous !== undefined) {
+      swarm.seeders += complete ? 1 : -1;
+    } else {
+      if (complete) swarm.seeders++;
+      holder.held++;
+      this.entries++;
+    }
+    return updated(true, swarm);
   }
 
-  remove(hash: string, peerId: string): Promise<boolean> {
+  remove(hash: string, peerId: string): Promise<SwarmUpdate> {
     const holder = this.holders.get(peerId);
-    return holder !== undefined && this.removeFromSwarm(hash, holder) ? CHANGED : UNCHANGED;
+    const changed = holder !== undefined && this.removeFromSwarm(hash, holder);
+    return updated(changed, this.swarms.get(hash));
   }
 
   async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
@@ -98,6 +93,7 @@ export class MemoryStore implements SwarmStore {
     return { swarms: this.swarms.size, peers: this.holders.size, entries: this.entries };
   }
 
+  /** Removes `holder` from `hash`'s swarm; false when it was not in it. */
   private removeFromSwarm(hash: string, holder: Holder): boolean {
     const swarm = this.swarms.get(hash);
     const complete = swarm?.get(holder);
@@ -109,4 +105,10 @@ export class MemoryStore implements SwarmStore {
     if (--holder.held === 0) this.holders.delete(holder.peerId);
     return true;
   }
+}
+
+/** The answer of `add` and `remove`: the promise the interface asks for, and the counts it knows at once. */
+function updated(changed: boolean, swarm: Swarm | undefined): Promise<SwarmUpdate> {
+  const seeders = swarm?.seeders ?? 0;
+  return Promise.resolve({ changed, seeders, leechers: (swarm?.size ?? 0) - seeders });
 }

@@ -12,12 +12,15 @@
  * | `alive:<instance>`| string | present while the instance heartbeats (TTL half the timeout)         |
  * | `instances`       | set    | instance IDs that may still own entries                              |
  * | `stats`           | hash   | `swarms`, `entries`: counters for {@link StoreStats}                 |
- * | `changed`         | channel| `<instance ID or *> <hash>` after each change of a swarm             |
+ * | `changed`         | channel| `<instance ID or *> <hash> [<hash>…]`: the swarms a script changed   |
  * | `at`              | hash   | peer ID -> instance holding its PeerServer (signaling) connection     |
  * | `ai:<instance>`   | set    | peer IDs of the instance's signaling connections: what a sweep reads |
  * | `signal:<instance>`| channel| `<peer ID> <PeerJS message>` for a signaling connection there       |
  *
- * Every change runs as one Lua script, so it is atomic. An entry belongs to the
+ * Every change runs in a Lua script, so it is atomic. The announces of one event-loop
+ * turn go to Redis together, in one call of the add script (up to {@link ADD_BATCH}),
+ * which also returns each swarm's counts: a busy instance makes one request per turn,
+ * not two per announce. An entry belongs to the
  * instance whose connection announced it: `remove` and `removePeer` only remove this
  * instance's own entries, so a peer that reconnected to another instance is not
  * removed when the old instance notices its old connection died. A swarm with no
@@ -31,8 +34,9 @@
  * timeout. On {@link RedisStore.close} an instance removes what is left of its
  * own entries at once.
  *
- * Watches across instances: each change is published on `changed`; every instance
- * subscribes and hands the hashes changed elsewhere to {@link RedisStore.onChange}.
+ * Watches across instances: the swarms each script changed are published on `changed`,
+ * in one message; every instance subscribes and hands the hashes changed elsewhere to
+ * {@link RedisStore.onChange}.
  *
  * Signaling across instances (see server/signaling-relay.ts): `at` says which instance
  * holds each peer's PeerServer connection, and a PeerJS message for a peer connected
@@ -43,7 +47,10 @@
  * with backoff. Commands are not queued while Redis is away (`disableOfflineQueue`):
  * a method waits up to `unavailableWaitMs` for Redis to come back, then rejects with
  * {@link StoreUnavailableError}, so that a tracker request fails with a clear code
- * instead of hanging. Each time Redis comes back (after a restart it is empty) the
+ * instead of hanging. A Redis that keeps the connection open but answers nothing for
+ * `unavailableWaitMs` (stopped, or the network gone quiet) is treated the same way: the
+ * store drops the connection, which rejects what was waiting, and reconnects (see
+ * {@link RedisStore.checkStall}). Each time Redis comes back (after a restart it is empty) the
  * store re-writes the entries of this instance's connected peers, as listed by
  * {@link RedisStore.setRebuild}, removes those of its peers that left meanwhile,
  * and only then answers again. For a short while after that, while the other
@@ -52,6 +59,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from '@redis/client';
 import createDebug from 'debug';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, type SwarmCounts } from './protocol.js';
@@ -63,6 +71,7 @@ import {
   type StoreHealth,
   type StoreStats,
   type SwarmStore,
+  type SwarmUpdate,
 } from './store.js';
 
 const debug = createDebug('ecdn:redis-store');
@@ -85,6 +94,8 @@ const SETTLE_MS = MAX_RECONNECT_DELAY_MS + 1000;
 const SETTLE_POLL_MS = 100;
 /** Entries re-written at once by a rebuild. */
 const REBUILD_BATCH = 200;
+/** Announces per add script call at most, so that one call never holds Redis for long. */
+const ADD_BATCH = 200;
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
@@ -102,8 +113,25 @@ export interface RedisStoreOptions {
    * How long (ms) a method waits for an unreachable Redis to come back before rejecting
    * with {@link StoreUnavailableError}. Default 5,000: half a client's request timeout,
    * so that a lookup made during a Redis restart is answered late rather than failed.
+   * Also how long Redis may leave every command unanswered, its connection open, before
+   * the store takes it for unreachable and reconnects.
    */
   unavailableWaitMs?: number | undefined;
+}
+
+/** One announce, as the add script takes it. */
+interface AddArgs {
+  hash: string;
+  peerId: string;
+  complete: boolean;
+  /** `|ip|country`, as the `peers` hash keeps it after the count of swarms held. */
+  address: string;
+}
+
+/** An announce waiting for its event-loop turn's script call. */
+interface PendingAdd extends AddArgs {
+  resolve(update: SwarmUpdate | Promise<SwarmUpdate>): void;
+  reject(err: unknown): void;
 }
 
 interface RedisStoreEvents {
@@ -138,34 +166,55 @@ local function drop(hash, id, inst)
 end
 `;
 
-/** ARGV: prefix, instance, hash, peer ID, complete (1/0), `|ip|country`. Returns 1 when the swarm changed. */
+/**
+ * ARGV: prefix, instance, then for each announce: hash, peer ID, complete (1/0),
+ * `|ip|country`. Returns for each: 1 when its swarm changed (0 otherwise), then the
+ * swarm's seeders and leechers. The announces of one event-loop turn arrive together
+ * (see {@link RedisStore.add}); their changed hashes go out in one message.
+ */
 const LUA_ADD = `
-local P, inst, hash, id, c, addr = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local key = P .. 's:' .. hash
-local rec = redis.call('HGET', P .. 'peers', id)
-local held = rec and tonumber(string.match(rec, '^(%d+)')) or 0
-local v = redis.call('HGET', key, id)
-if v then
-  local owner = string.sub(v, 2)
-  redis.call('HSET', P .. 'peers', id, held .. addr)
-  if owner ~= inst then
-    redis.call('SREM', P .. 'i:' .. owner, hash .. id)
-    redis.call('SADD', P .. 'i:' .. inst, hash .. id)
+local P, inst = ARGV[1], ARGV[2]
+local function add(hash, id, c, addr)
+  local key = P .. 's:' .. hash
+  local rec = redis.call('HGET', P .. 'peers', id)
+  local held = rec and tonumber(string.match(rec, '^(%d+)')) or 0
+  local v = redis.call('HGET', key, id)
+  local changed, s = 1, nil
+  if v then
+    local owner = string.sub(v, 2)
+    redis.call('HSET', P .. 'peers', id, held .. addr)
+    if owner ~= inst then
+      redis.call('SREM', P .. 'i:' .. owner, hash .. id)
+      redis.call('SADD', P .. 'i:' .. inst, hash .. id)
+    end
+    if string.sub(v, 1, 1) == c then
+      changed = 0
+      if owner ~= inst then redis.call('HSET', key, id, c .. inst) end
+    else
+      redis.call('HSET', key, id, c .. inst)
+      s = redis.call('HINCRBY', key, '#', c == '1' and 1 or -1)
+    end
+  else
+    if redis.call('HSETNX', key, '#', 0) == 1 then redis.call('HINCRBY', P .. 'stats', 'swarms', 1) end
     redis.call('HSET', key, id, c .. inst)
+    if c == '1' then s = redis.call('HINCRBY', key, '#', 1) end
+    redis.call('HINCRBY', P .. 'stats', 'entries', 1)
+    redis.call('SADD', P .. 'i:' .. inst, hash .. id)
+    redis.call('HSET', P .. 'peers', id, (held + 1) .. addr)
   end
-  if string.sub(v, 1, 1) == c then return 0 end
-  redis.call('HSET', key, id, c .. inst)
-  redis.call('HINCRBY', key, '#', c == '1' and 1 or -1)
-else
-  if redis.call('HSETNX', key, '#', 0) == 1 then redis.call('HINCRBY', P .. 'stats', 'swarms', 1) end
-  redis.call('HSET', key, id, c .. inst)
-  if c == '1' then redis.call('HINCRBY', key, '#', 1) end
-  redis.call('HINCRBY', P .. 'stats', 'entries', 1)
-  redis.call('SADD', P .. 'i:' .. inst, hash .. id)
-  redis.call('HSET', P .. 'peers', id, (held + 1) .. addr)
+  s = s or tonumber(redis.call('HGET', key, '#')) or 0
+  return changed, s, redis.call('HLEN', key) - 1 - s
 end
-redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. hash)
-return 1
+local out, changed = {}, {}
+for i = 3, #ARGV, 4 do
+  local ch, s, l = add(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+  out[#out + 1] = ch
+  out[#out + 1] = s
+  out[#out + 1] = l
+  if ch == 1 then changed[#changed + 1] = ARGV[i] end
+end
+if #changed > 0 then redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. table.concat(changed, ' ')) end
+return out
 `;
 
 /** ARGV: prefix, instance, peer ID, hash… Returns the hashes it removed the peer from. */
@@ -173,12 +222,25 @@ const LUA_REMOVE = `${LUA_DROP}
 local inst, id = ARGV[2], ARGV[3]
 local removed = {}
 for i = 4, #ARGV do
-  if drop(ARGV[i], id, inst) then
-    removed[#removed + 1] = ARGV[i]
-    redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. ARGV[i])
-  end
+  if drop(ARGV[i], id, inst) then removed[#removed + 1] = ARGV[i] end
 end
+if #removed > 0 then redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. table.concat(removed, ' ')) end
 return removed
+`;
+
+/** ARGV: prefix, instance, peer ID, hash. Returns 1 when it removed the peer (0 otherwise), then the seeders and leechers left. */
+const LUA_WITHDRAW = `${LUA_DROP}
+local inst, id, hash = ARGV[2], ARGV[3], ARGV[4]
+local changed = 0
+if drop(hash, id, inst) then
+  changed = 1
+  redis.call('PUBLISH', P .. 'changed', inst .. ' ' .. hash)
+end
+local key = P .. 's:' .. hash
+local n = redis.call('HLEN', key)
+if n == 0 then return {changed, 0, 0} end
+local s = tonumber(redis.call('HGET', key, '#')) or 0
+return {changed, s, n - 1 - s}
 `;
 
 /**
@@ -189,14 +251,15 @@ const LUA_SWEEP = `${LUA_DROP}
 local dead = ARGV[2]
 if redis.call('EXISTS', P .. 'alive:' .. dead) == 1 then return -1 end
 local idx = P .. 'i:' .. dead
-local seen = {}
+local seen, changed = {}, {}
 for _, m in ipairs(redis.call('SPOP', idx, tonumber(ARGV[3]))) do
   local hash = string.sub(m, 1, 64)
   if drop(hash, string.sub(m, 65), dead) and not seen[hash] then
     seen[hash] = true
-    redis.call('PUBLISH', P .. 'changed', '* ' .. hash)
+    changed[#changed + 1] = hash
   end
 end
+if #changed > 0 then redis.call('PUBLISH', P .. 'changed', '* ' .. table.concat(changed, ' ')) end
 if redis.call('SCARD', idx) > 0 then return 1 end
 local at = P .. 'ai:' .. dead
 for _, id in ipairs(redis.call('SPOP', at, tonumber(ARGV[3]))) do
@@ -273,15 +336,20 @@ local c = redis.call('HMGET', P .. 'stats', 'swarms', 'entries')
 return {tonumber(c[1]) or 0, redis.call('HLEN', P .. 'peers'), tonumber(c[2]) or 0}
 `;
 
+/** Every script by its SHA1, to send its source when Redis lost its script cache. */
+const SCRIPTS = new Map<string, Script>();
+
 class Script {
   readonly sha: string;
   constructor(readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
+    SCRIPTS.set(this.sha, this);
   }
 }
 
 const ADD = new Script(LUA_ADD);
 const REMOVE = new Script(LUA_REMOVE);
+const WITHDRAW = new Script(LUA_WITHDRAW);
 const SWEEP = new Script(LUA_SWEEP);
 const LIST = new Script(LUA_LIST);
 const COUNTS = new Script(LUA_COUNTS);
@@ -325,6 +393,18 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   private readonly signalListeners = new Set<(peerId: string, message: string) => void>();
   private signalingPeers: (() => Iterable<string>) | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * Scripts sent and not answered yet, and when Redis last answered one (or one was
+   * sent with none in flight), by `performance.now()`. node-redis's own per-command
+   * timeout is off (see the constructor): instead, one timer checks these, and drops
+   * the connection when Redis answered nothing for `unavailableWaitMs` while scripts
+   * waited. node-redis then rejects them, and the store reconnects and re-writes its
+   * entries as after any drop.
+   */
+  private inFlight = 0;
+  private progressAt = 0;
+  /** Announces waiting for this turn's script call (see {@link RedisStore.add}). */
+  private adds: PendingAdd[] = [];
   private sweeping = false;
   private started = false;
 
@@ -339,6 +419,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
       url: options.url,
       // Fail at once while disconnected: the store decides how long to wait (see whenUp).
       disableOfflineQueue: true,
+      // No per-command timeout. node-redis's default (5 s) costs one AbortSignal.timeout per
+      // command, which was the largest single cost of an announce in the tracker-redis bench,
+      // and it only covers a command still waiting to be written, not one waiting for its
+      // answer. A command whose connection drops is rejected by node-redis (the offline queue
+      // is off); one that Redis never answers is bounded by checkStall, one timer for all.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: 5000,
         reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS) + Math.random() * 100,
@@ -383,6 +469,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     const { heartbeatTimeoutMs: timeout } = this;
     this.timers.push(setInterval(() => void this.heartbeat(), Math.max(10, Math.round(timeout / 6))));
     this.timers.push(setInterval(() => void this.sweep(), Math.max(10, Math.round(timeout / 4))));
+    this.timers.push(setInterval(() => this.checkStall(), Math.max(10, Math.round(this.unavailableWaitMs / 4))));
     for (const timer of this.timers) timer.unref();
     debug('instance %s starting', this.instanceId);
     return this.firstUp;
@@ -435,34 +522,44 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     }
   }
 
-  async add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean> {
-    return (await this.guarded(() => this.addNow(hash, peer, complete))) === 1;
+  /**
+   * Queued, and sent with the other announces of this event-loop turn in one script
+   * call: a busy instance makes one request per turn rather than one per announce.
+   */
+  add(hash: string, peer: PeerInfo, complete: boolean): Promise<SwarmUpdate> {
+    return new Promise((resolve, reject) => {
+      if (this.adds.length === 0) setImmediate(this.flushAdds);
+      this.adds.push({ hash, peerId: peer.peerId, complete, address: address(peer), resolve, reject });
+    });
   }
 
-  async remove(hash: string, peerId: string): Promise<boolean> {
-    return ((await this.guarded(() => this.run(REMOVE, peerId, hash))) as string[]).length > 0;
+  async remove(hash: string, peerId: string): Promise<SwarmUpdate> {
+    const [changed, seeders, leechers] = (await this.request(this.command(WITHDRAW, peerId, hash))) as [number, number, number];
+    return this.updated(hash, changed, seeders, leechers);
   }
 
   async removePeer(peerId: string, hashes: Iterable<string>): Promise<string[]> {
     const list = [...hashes];
     if (list.length === 0) return [];
-    return (await this.guarded(() => this.run(REMOVE, peerId, ...list))) as string[];
+    return (await this.request(this.command(REMOVE, peerId, ...list))) as string[];
   }
 
   async list(hash: string): Promise<PeerRecord[]> {
-    let records = await this.guarded(() => this.listNow(hash));
-    while (!records.some((record) => record.complete) && (await this.settling())) records = await this.guarded(() => this.listNow(hash));
+    let records = listed(await this.request(this.readCommand(LIST, hash)));
+    while (!records.some((record) => record.complete) && (await this.settling())) {
+      records = listed(await this.request(this.readCommand(LIST, hash)));
+    }
     return records;
   }
 
   async counts(hash: string): Promise<SwarmCounts> {
-    let counts = await this.guarded(() => this.countsNow(hash));
-    while (counts.seeders === 0 && (await this.settling())) counts = await this.guarded(() => this.countsNow(hash));
+    let counts = await this.countsNow(hash);
+    while (counts.seeders === 0 && (await this.settling())) counts = await this.countsNow(hash);
     return counts;
   }
 
   async stats(): Promise<StoreStats> {
-    const [swarms, peers, entries] = (await this.guarded(() => this.runAs(STATS))) as [number, number, number];
+    const [swarms, peers, entries] = (await this.request(this.readCommand(STATS))) as [number, number, number];
     return { swarms, peers, entries };
   }
 
@@ -477,12 +574,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
    * rebuild when it returns records every connection listed by {@link setSignalingRebuild}.
    */
   async attachSignaling(peerId: string): Promise<void> {
-    await this.ifUp(() => this.run(ATTACH, peerId));
+    await this.ifUp(this.command(ATTACH, peerId));
   }
 
   /** Forgets `peerId`'s PeerServer connection, unless it has moved to another instance meanwhile. */
   async detachSignaling(peerId: string): Promise<void> {
-    await this.ifUp(() => this.run(DETACH, peerId));
+    await this.ifUp(this.command(DETACH, peerId));
   }
 
   /**
@@ -490,7 +587,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
    * Resolves false when no live instance holds one; rejects at once while Redis is away.
    */
   async sendSignal(peerId: string, message: string): Promise<boolean> {
-    return ((await this.ifUp(() => this.runAs(SIGNAL, peerId, message))) as number) > 0;
+    return ((await this.ifUp(this.readCommand(SIGNAL, peerId, message))) as number) > 0;
   }
 
   /** Calls `listener` with each PeerJS message another instance sent to a connection on this one. */
@@ -506,46 +603,70 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 
   // -------------------------------------------------------------------------
 
-  private addNow(hash: string, peer: PeerInfo, complete: boolean): Promise<unknown> {
-    return this.run(ADD, hash, peer.peerId, complete ? '1' : '0', `|${peer.ip}|${peer.country ?? ''}`);
-  }
-
   private async countsNow(hash: string): Promise<SwarmCounts> {
-    const [seeders, leechers] = (await this.runAs(COUNTS, hash)) as [number, number];
+    const [seeders, leechers] = (await this.request(this.readCommand(COUNTS, hash))) as [number, number];
     return { seeders, leechers };
   }
 
-  private async listNow(hash: string): Promise<PeerRecord[]> {
-    const flat = (await this.runAs(LIST, hash)) as string[];
-    const records: PeerRecord[] = [];
-    for (let i = 0; i < flat.length; i += 3) {
-      // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
-      const [, ip = '', country = ''] = flat[i + 2]!.split('|');
-      records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
+  /** Sends the queued announces, in script calls of up to {@link ADD_BATCH}, and answers each. Bound: a `setImmediate` callback. */
+  private readonly flushAdds = (): void => {
+    const queued = this.adds;
+    this.adds = [];
+    for (let from = 0; from < queued.length; from += ADD_BATCH) {
+      const batch = queued.slice(from, from + ADD_BATCH);
+      this.request(this.addCommand(batch)).then(
+        (reply) => {
+          const flat = reply as number[];
+          for (let i = 0; i < batch.length; i++) {
+            const { hash, resolve } = batch[i]!;
+            resolve(this.updated(hash, flat[3 * i]!, flat[3 * i + 1]!, flat[3 * i + 2]!));
+          }
+        },
+        (err: unknown) => {
+          for (const { reject } of batch) reject(err);
+        },
+      );
     }
-    return records;
+  };
+
+  /** The add script's command for `entries`. */
+  private addCommand(entries: AddArgs[]): string[] {
+    const command = ['EVALSHA', ADD.sha, '0', this.prefix, this.instanceId];
+    for (const { hash, peerId, complete, address } of entries) command.push(hash, peerId, complete ? '1' : '0', address);
+    return command;
+  }
+
+  /** What `add` and `remove` resolve, from their script's reply. */
+  private updated(hash: string, changed: number, seeders: number, leechers: number): SwarmUpdate | Promise<SwarmUpdate> {
+    // No seeders right after Redis came back: the other instances may still be re-writing theirs.
+    if (seeders === 0 && this.settledAt > Date.now()) {
+      return this.counts(hash).then((counts) => ({ changed: changed === 1, ...counts }));
+    }
+    return { changed: changed === 1, seeders, leechers };
   }
 
   /**
-   * Runs `command` once Redis answers (waiting up to `unavailableWaitMs` for it), and
-   * again if the connection drops under it. Every script is safe to run twice.
+   * Runs a script command once Redis answers, and again if the connection drops under
+   * it (every script is safe to run twice), for up to `unavailableWaitMs` from the call;
+   * then rejects with {@link StoreUnavailableError}.
    */
-  private async guarded<T>(command: () => Promise<T>): Promise<T> {
+  private async request(command: string[]): Promise<unknown> {
     const deadline = Date.now() + this.unavailableWaitMs;
     for (;;) {
-      await this.whenUp(deadline);
+      // Up, the common case: no wait (nor a promise to wait on).
+      if (this.state !== 'up' || this.destroyed) await this.whenUp(deadline);
       try {
-        return await command();
+        return await this.evalScript(command);
       } catch (err) {
         if (this.state === 'up' && this.client.isReady) throw err;
       }
     }
   }
 
-  /** Runs `command` now if Redis answers; signaling cannot wait for it, and has a fallback. */
-  private ifUp<T>(command: () => Promise<T>): Promise<T> {
+  /** Runs a script command now if Redis answers; signaling cannot wait for it, and has a fallback. */
+  private ifUp(command: string[]): Promise<unknown> {
     if (this.state !== 'up' || this.destroyed) return Promise.reject(new StoreUnavailableError());
-    return command();
+    return this.evalScript(command);
   }
 
   /** Resolves once the store is up; rejects with {@link StoreUnavailableError} at `deadline`. */
@@ -621,16 +742,16 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   /** Writes every entry of this instance's connected peers, and removes its entries of peers that left. */
   private async rebuild(): Promise<void> {
     const own = new Set<string>();
-    let batch: Array<Promise<unknown>> = [];
+    let batch: AddArgs[] = [];
     for (const { hash, peer, complete } of this.rebuildEntries?.() ?? []) {
       own.add(hash + peer.peerId);
-      batch.push(this.addNow(hash, peer, complete));
-      if (batch.length >= REBUILD_BATCH) {
-        await Promise.all(batch);
+      batch.push({ hash, peerId: peer.peerId, complete, address: address(peer) });
+      if (batch.length >= ADD_BATCH) {
+        await this.evalScript(this.addCommand(batch));
         batch = [];
       }
     }
-    await Promise.all(batch);
+    if (batch.length > 0) await this.evalScript(this.addCommand(batch));
     // Peers that left while Redis was away: their removal failed then.
     const stale = new Map<string, string[]>();
     for (const member of await this.client.sMembers(this.key(`i:${this.instanceId}`))) {
@@ -638,7 +759,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
       const peerId = member.slice(64);
       stale.set(peerId, [...(stale.get(peerId) ?? []), member.slice(0, 64)]);
     }
-    await Promise.all([...stale].map(([peerId, hashes]) => this.run(REMOVE, peerId, ...hashes)));
+    await Promise.all([...stale].map(([peerId, hashes]) => this.evalScript(this.command(REMOVE, peerId, ...hashes))));
     debug('re-wrote %d entries, removed %d stale peers', own.size, stale.size);
     await this.rebuildSignaling();
   }
@@ -648,7 +769,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     const connected = new Set(this.signalingPeers?.() ?? []);
     let batch: Array<Promise<unknown>> = [];
     for (const peerId of connected) {
-      batch.push(this.run(ATTACH, peerId));
+      batch.push(this.evalScript(this.command(ATTACH, peerId)));
       if (batch.length >= REBUILD_BATCH) {
         await Promise.all(batch);
         batch = [];
@@ -656,15 +777,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     }
     await Promise.all(batch);
     const gone = (await this.client.sMembers(this.key(`ai:${this.instanceId}`))).filter((id) => !connected.has(id));
-    for (let i = 0; i < gone.length; i += REBUILD_BATCH) await this.run(DETACH, ...gone.slice(i, i + REBUILD_BATCH));
+    for (let i = 0; i < gone.length; i += REBUILD_BATCH) await this.evalScript(this.command(DETACH, ...gone.slice(i, i + REBUILD_BATCH)));
   }
 
+  /** A `changed` message: `<instance or *> <hash> [<hash>…]`. */
   private onMessage(message: string): void {
     const space = message.indexOf(' ');
     // This instance's own changes were made through its methods: its tracker knows of them.
-    if (space < 0 || message.slice(0, space) === this.instanceId) return;
-    const hash = message.slice(space + 1);
-    for (const listener of this.changeListeners) listener(hash);
+    if (space < 0 || (space === this.instanceId.length && message.startsWith(this.instanceId))) return;
+    for (let from = space + 1; from < message.length; ) {
+      let to = message.indexOf(' ', from);
+      if (to < 0) to = message.length;
+      const hash = message.slice(from, to);
+      for (const listener of this.changeListeners) listener(hash);
+      from = to + 1;
+    }
   }
 
   private onSignalMessage(message: string): void {
@@ -727,27 +854,50 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   }
 
   private async sweepInstance(id: string): Promise<number> {
-    return (await this.evalScript(SWEEP, [this.prefix, id, String(SWEEP_BATCH)])) as number;
+    return (await this.evalScript(['EVALSHA', SWEEP.sha, '0', this.prefix, id, String(SWEEP_BATCH)])) as number;
   }
 
-  /** Runs a script that changes entries of this instance: ARGV = prefix, instance, `args`. */
-  private run(script: Script, ...args: string[]): Promise<unknown> {
-    return this.evalScript(script, [this.prefix, this.instanceId, ...args]);
+  /** The command of a script that changes entries of this instance: ARGV = prefix, instance, `args`. */
+  private command(script: Script, ...args: string[]): string[] {
+    return ['EVALSHA', script.sha, '0', this.prefix, this.instanceId, ...args];
   }
 
-  /** Runs a read-only script: ARGV = prefix, `args`. */
-  private runAs(script: Script, ...args: string[]): Promise<unknown> {
-    return this.evalScript(script, [this.prefix, ...args]);
+  /** The command of a script that reads, or needs no instance: ARGV = prefix, `args`. */
+  private readCommand(script: Script, ...args: string[]): string[] {
+    return ['EVALSHA', script.sha, '0', this.prefix, ...args];
   }
 
-  private async evalScript(script: Script, argv: string[]): Promise<unknown> {
+  /** Sends `EVALSHA <sha> 0 …`, or the script's source when Redis does not have it cached. */
+  private async evalScript(command: string[]): Promise<unknown> {
+    if (this.inFlight++ === 0) this.progressAt = performance.now();
     try {
-      return await this.client.sendCommand(['EVALSHA', script.sha, '0', ...argv]);
+      return await this.client.sendCommand(command);
     } catch (err) {
       // Redis forgets its script cache when it restarts: send the source, which caches it again.
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.client.sendCommand(['EVAL', script.source, '0', ...argv]);
+      const script = SCRIPTS.get(command[1]!);
+      if (!script) throw err;
+      return await this.client.sendCommand(['EVAL', script.source, ...command.slice(2)]);
+    } finally {
+      this.inFlight--;
+      this.progressAt = performance.now();
     }
+  }
+
+  /**
+   * Drops the connection when Redis has answered none of the scripts in flight for
+   * `unavailableWaitMs`: see {@link RedisStore.inFlight}.
+   */
+  private checkStall(): void {
+    if (this.destroyed || this.inFlight === 0 || !this.client.isOpen) return;
+    const quiet = performance.now() - this.progressAt;
+    if (quiet < this.unavailableWaitMs) return;
+    this.warn(`Redis answered none of ${this.inFlight} commands for ${Math.round(quiet)} ms: reconnecting`);
+    // Rejects every command in flight; the store waits for 'ready' and re-writes its entries, as after any drop.
+    this.client.destroy();
+    this.client.connect().catch((err: Error) => {
+      if (!this.destroyed) this.warn(`connecting to Redis failed: ${err.message}`, err);
+    });
   }
 
   private key(name: string): string {
@@ -759,4 +909,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     const err = new Error(message, cause === undefined ? undefined : { cause });
     if (this.listenerCount('warning') > 0) this.emit('warning', err);
   }
+}
+
+/** The list script's reply, `peer ID, complete flag, held|ip|country, …`, as records. */
+function listed(reply: unknown): PeerRecord[] {
+  const flat = reply as string[];
+  const records: PeerRecord[] = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
+    const [, ip = '', country = ''] = flat[i + 2]!.split('|');
+    records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
+  }
+  return records;
+}
+
+/** A peer's address as the `peers` hash keeps it, after its count of swarms held: `|ip|country`. */
+function address(peer: PeerInfo): string {
+  return `|${peer.ip}|${peer.country ?? ''}`;
 }

@@ -118,6 +118,43 @@ describe('Redis trouble', { skip }, () => {
     assert.equal(reply.seeders, 1);
   });
 
+  it('a Redis that stops answering (SIGSTOP): a request fails with STORE_UNAVAILABLE instead of hanging, and the store serves again once Redis answers', async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const store = new RedisStore({ url: redis.url, prefix: `stall${n++}:`, unavailableWaitMs: 1000 });
+    const warnings: Error[] = [];
+    store.on('warning', (warning) => warnings.push(warning));
+    await store.start();
+    running.push(store);
+    const t = await startTracker({ store, secret: SECRET });
+    running.push(t);
+    const seeder = await t.connect();
+    await seeder.hello();
+    assert.equal((await seeder.request({ type: 'announce', hash: H1, complete: true })).type, 'ok');
+
+    // The connection stays open, and the command is written: only an answer never comes.
+    redis.process.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      const reply = await seeder.request({ type: 'announce', hash: H2, complete: true }, 10_000);
+      const elapsed = Date.now() - started;
+      assert.equal(reply.code, 'STORE_UNAVAILABLE');
+      assert.ok(elapsed < 3000, `answered after ${elapsed} ms`);
+      assert.equal(store.health().up, false);
+      assert.ok(
+        warnings.some((warning) => /answered none/.test(warning.message)),
+        warnings.map((warning) => warning.message).join('; '),
+      );
+    } finally {
+      redis.process.kill('SIGCONT');
+    }
+    await until('the store up again', 10_000, async () => (store.health().up ? true : undefined));
+    // The announce that failed was kept, and written back with the other when the store reconnected.
+    assert.equal(store.health().rebuilds, 1);
+    assert.deepEqual(await t.tracker.storeStats(), { swarms: 2, peers: 1, entries: 2 });
+    assert.equal((await seeder.request({ type: 'lookup', hash: H2 })).seeders, 1);
+  });
+
   it('connections to a Redis that kept its data drop: the entries are written back once, not counted twice', async () => {
     const redis = await startRedis();
     redises.push(redis);

@@ -19,9 +19,10 @@ function storeContract(name: string, open: () => Promise<SwarmStore>): void {
   describe(name, () => {
     it('counts seeders and leechers and lists holders', async () => {
       const store = await open();
-      assert.equal(await store.add(H1, peer('a', '1.1.1.1', 'US'), true), true);
-      assert.equal(await store.add(H1, peer('b'), false), true);
-      assert.equal(await store.add(H1, peer('c'), true), true);
+      // add resolves whether the swarm changed and its counts after the change.
+      assert.deepEqual(await store.add(H1, peer('a', '1.1.1.1', 'US'), true), { changed: true, seeders: 1, leechers: 0 });
+      assert.deepEqual(await store.add(H1, peer('b'), false), { changed: true, seeders: 1, leechers: 1 });
+      assert.deepEqual(await store.add(H1, peer('c'), true), { changed: true, seeders: 2, leechers: 1 });
       assert.deepEqual(await store.counts(H1), { seeders: 2, leechers: 1 });
       const list = await store.list(H1);
       assert.deepEqual(
@@ -39,10 +40,10 @@ function storeContract(name: string, open: () => Promise<SwarmStore>): void {
       const store = await open();
       await store.add(H1, peer('a'), false);
       assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 1 });
-      assert.equal(await store.add(H1, peer('a'), true), true);
+      assert.deepEqual(await store.add(H1, peer('a'), true), { changed: true, seeders: 1, leechers: 0 });
       assert.deepEqual(await store.counts(H1), { seeders: 1, leechers: 0 });
-      assert.equal(await store.add(H1, peer('a'), true), false, 'a repeat changes nothing');
-      assert.equal(await store.add(H1, peer('a'), false), true);
+      assert.deepEqual(await store.add(H1, peer('a'), true), { changed: false, seeders: 1, leechers: 0 }, 'a repeat changes nothing');
+      assert.deepEqual(await store.add(H1, peer('a'), false), { changed: true, seeders: 0, leechers: 1 });
       assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 1 });
       assert.deepEqual(await store.stats(), { swarms: 1, peers: 1, entries: 1 });
     });
@@ -52,9 +53,12 @@ function storeContract(name: string, open: () => Promise<SwarmStore>): void {
       await store.add(H1, peer('a'), true);
       await store.add(H2, peer('a'), true);
       await store.add(H2, peer('b'), false);
-      assert.equal(await store.remove(H1, 'a'), true);
-      assert.equal(await store.remove(H1, 'a'), false);
-      assert.equal(await store.remove(H1, 'zzz'), false);
+      // remove resolves whether the peer held the hash and the counts left.
+      assert.deepEqual(await store.remove(H2, 'b'), { changed: true, seeders: 1, leechers: 0 });
+      assert.deepEqual(await store.add(H2, peer('b'), false), { changed: true, seeders: 1, leechers: 1 });
+      assert.deepEqual(await store.remove(H1, 'a'), { changed: true, seeders: 0, leechers: 0 });
+      assert.deepEqual(await store.remove(H1, 'a'), { changed: false, seeders: 0, leechers: 0 });
+      assert.deepEqual(await store.remove(H1, 'zzz'), { changed: false, seeders: 0, leechers: 0 });
       assert.deepEqual(await store.list(H1), []);
       assert.deepEqual(await store.counts(H1), { seeders: 0, leechers: 0 });
       assert.deepEqual(await store.stats(), { swarms: 1, peers: 2, entries: 2 });
@@ -72,7 +76,7 @@ function storeContract(name: string, open: () => Promise<SwarmStore>): void {
       assert.deepEqual(await store.list(H1), [{ peerId: 'a', ip: '2.2.2.2', country: 'DE', complete: true }]);
       assert.deepEqual(await store.list(H2), [{ peerId: 'a', ip: '2.2.2.2', country: 'DE', complete: false }]);
       assert.deepEqual(await store.stats(), { swarms: 2, peers: 1, entries: 2 });
-      assert.equal(await store.remove(H1, 'a'), true);
+      assert.equal((await store.remove(H1, 'a')).changed, true);
       assert.deepEqual(await store.stats(), { swarms: 1, peers: 1, entries: 1 }, 'a peer is kept while it holds something');
       assert.deepEqual(await store.removePeer('a', [H2]), [H2]);
       assert.deepEqual(await store.stats(), { swarms: 0, peers: 0, entries: 0 });

@@ -33,6 +33,15 @@ export interface StoreEntry {
   complete: boolean;
 }
 
+/**
+ * What `add` and `remove` resolve: whether the swarm changed, and its counts after the
+ * change, so that the tracker answers an announce without asking the store again.
+ */
+export interface SwarmUpdate extends SwarmCounts {
+  /** True when the swarm's holders or their `complete` flags changed. */
+  changed: boolean;
+}
+
 /** Whether a shared store can be used now, for `/healthz`. */
 export interface StoreHealth {
   /** True while the store answers. */
@@ -71,10 +80,13 @@ export class StoreUnavailableError extends Error {
  * - Methods never throw synchronously; failures reject the returned promise.
  */
 export interface SwarmStore {
-  /** Records that `peer` holds `hash`, fully or partly. Resolves true when the swarm changed. */
-  add(hash: string, peer: PeerInfo, complete: boolean): Promise<boolean>;
-  /** Forgets that `peerId` holds `hash`. Resolves true when it did hold it. */
-  remove(hash: string, peerId: string): Promise<boolean>;
+  /**
+   * Records that `peer` holds `hash`, fully or partly. Resolves whether the swarm
+   * changed and its counts afterwards (in one step, for a remote store).
+   */
+  add(hash: string, peer: PeerInfo, complete: boolean): Promise<SwarmUpdate>;
+  /** Forgets that `peerId` holds `hash`. Resolves `changed` true when it did hold it, and the counts afterwards. */
+  remove(hash: string, peerId: string): Promise<SwarmUpdate>;
   /**
    * Forgets `peerId` in the swarms of `hashes`: every hash it announced through this
    * tracker and did not withdraw (the tracker keeps that list per connection anyway,

@@ -51,7 +51,7 @@ import {
   type SwarmStatus,
   type WithdrawMessage,
 } from './protocol.js';
-import { StoreUnavailableError, type PeerInfo, type StoreEntry, type StoreStats, type SwarmStore } from './store.js';
+import { StoreUnavailableError, type PeerInfo, type StoreEntry, type StoreStats, type SwarmStore, type SwarmUpdate } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
 const debug = createDebug('ecdn:tracker');
@@ -463,19 +463,18 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const peer: PeerInfo = { peerId: conn.peerId!, ip: conn.ip, country: conn.country };
     const shared = this.localSwarms.get(hash)?.hash ?? hash;
-    let changed: boolean;
+    let update: SwarmUpdate;
     try {
-      changed = await this.store.add(shared, peer, complete);
+      update = await this.store.add(shared, peer, complete);
     } catch (err) {
       // Kept, so that the store writes it back when it returns (the client is told to retry too).
       if (err instanceof StoreUnavailableError) this.holds(conn, shared, isNew, complete);
       throw err;
     }
     this.holds(conn, shared, isNew, complete);
-    const counts = await this.store.counts(shared);
-    this.send(conn, okWithStatus(rid, hash, counts));
-    this.emit('announce', { hash, peerId: conn.peerId!, complete, changed });
-    if (changed) this.watches.changed(hash);
+    this.send(conn, okWithStatus(rid, hash, update));
+    this.emit('announce', { hash, peerId: conn.peerId!, complete, changed: update.changed });
+    if (update.changed) this.watches.changed(hash);
   }
 
   /** Records that the connection holds a hash (one more when `isNew`), once the store does. */
@@ -499,18 +498,17 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private async onWithdraw(conn: Connection, message: WithdrawMessage): Promise<void> {
     const { hash, rid } = message;
-    let changed: boolean;
+    let update: SwarmUpdate;
     try {
-      changed = await this.store.remove(hash, conn.peerId!);
+      update = await this.store.remove(hash, conn.peerId!);
     } finally {
       // Forgotten even when the store failed, so that its rebuild does not write it back.
       this.partial?.get(conn)?.delete(hash);
       if (conn.hashes.delete(hash)) this.forgetLocal(hash);
     }
-    const counts = await this.store.counts(hash);
-    this.send(conn, okWithStatus(rid, hash, counts));
-    this.emit('withdraw', { hash, peerId: conn.peerId!, changed });
-    if (changed) this.watches.changed(hash);
+    this.send(conn, okWithStatus(rid, hash, update));
+    this.emit('withdraw', { hash, peerId: conn.peerId!, changed: update.changed });
+    if (update.changed) this.watches.changed(hash);
   }
 
   private async onLookup(conn: Connection, message: LookupMessage): Promise<void> {
