@@ -339,3 +339,32 @@ export async function hashRun(browser: Browser, serverUrl: string, size: number)
     await closePage(page);
   }
 }
+
+/**
+ * hash-wasm's own SHA-256 over `size` bytes already in memory, in one call on a page's
+ * main thread: the speed limit of hashing on this CPU, which `seed()` is held against.
+ */
+export async function hashLimitRun(browser: Browser, serverUrl: string, size: number): Promise<{ ms: number; mbps: number }> {
+  const page = await openPage(browser, `${serverUrl}/healthz`);
+  try {
+    await page.addScriptTag({ path: new URL('../../node_modules/hash-wasm/dist/sha256.umd.min.js', import.meta.url).pathname });
+    const ms = await page.evaluate(async (size) => {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i += 65_536) crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65_536)));
+      const { createSHA256 } = (
+        window as unknown as {
+          hashwasm: { createSHA256(): Promise<{ init(): unknown; update(b: Uint8Array): unknown; digest(): string }> };
+        }
+      ).hashwasm;
+      const hasher = await createSHA256();
+      hasher.init();
+      const t0 = performance.now();
+      hasher.update(bytes);
+      hasher.digest();
+      return performance.now() - t0;
+    }, size);
+    return { ms, mbps: mbps(size, ms) };
+  } finally {
+    await closePage(page);
+  }
+}

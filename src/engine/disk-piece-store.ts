@@ -15,36 +15,12 @@ import type { Manifest } from './manifest.js';
 import { PieceStore } from './piece-store.js';
 import { startDiskWorker } from './start-disk-worker.js';
 import { encodeFrame } from './wire.js';
+import { DISK_DIRECTORY, type DiskReply, type DiskRequest } from './disk-protocol.js';
 
-/** The directory of the origin's private file system where downloads keep their pieces. */
-export const DISK_DIRECTORY = 'ecdn-downloads';
+export { DISK_DIRECTORY } from './disk-protocol.js';
+
 /** Prefix of the Web Lock each file is held under. */
 const LOCK_PREFIX = 'ecdn-file:';
-
-/** A message to the disk worker. */
-export type DiskRequest =
-  | {
-      id: number;
-      type: 'open';
-      name: string;
-      size: number;
-      pieceCount: number;
-      /** The MANIFEST frame the download is under, as bytes: a resumed file must have been left under the same one. */
-      manifest: ArrayBuffer;
-      /** Open what an earlier page left, rather than a fresh file. */
-      resume: boolean;
-    }
-  | { id: number; type: 'write'; name: string; index: number; offset: number; bytes: ArrayBuffer }
-  | { id: number; type: 'read'; name: string; start: number; end: number }
-  | { id: number; type: 'close'; name: string }
-  | { id: number; type: 'delete'; name: string };
-
-/** A message from the disk worker. */
-export type DiskReply =
-  | { id: number; type: 'done' }
-  | { id: number; type: 'opened'; written: ArrayBuffer }
-  | { id: number; type: 'read'; bytes: ArrayBuffer }
-  | { id: number; type: 'error'; name: string; message: string };
 
 type Outgoing = DiskRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 

@@ -1,7 +1,7 @@
 /**
  * The disk worker: keeps downloads' pieces in the Origin Private File System through
  * sync access handles, which only a dedicated worker may open and which read and write
- * at any offset at once. The page side is {@link DiskPieceStore} (disk-piece-store.ts);
+ * at any offset at once. The page side is `DiskPieceStore` (disk-piece-store.ts);
  * messages are {@link DiskRequest} and {@link DiskReply}. Every file lives in the
  * directory {@link DISK_DIRECTORY} of the origin's private file system.
  *
@@ -9,7 +9,7 @@
  * per piece (1 once written) followed by the manifest it was downloaded under, so that a
  * page loaded again can take the download up where the last one left it.
  */
-import { DISK_DIRECTORY, type DiskReply, type DiskRequest } from './disk-piece-store.js';
+import { DISK_DIRECTORY, type DiskReply, type DiskRequest } from './disk-protocol.js';
 
 interface SyncAccessHandle {
   getSize(): number;

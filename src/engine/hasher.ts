@@ -6,7 +6,7 @@
  */
 import { EcdnError, type EcdnErrorCode } from './errors.js';
 import { toBlob, type HashInput } from './hash.js';
-import { buildManifest, Manifest, type BuildManifestOptions } from './manifest.js';
+import { buildManifest, choosePieceSize, Manifest, type BuildManifestOptions } from './manifest.js';
 import { startHashWorker } from './start-hash-worker.js';
 
 /** Hashing as the engine needs it. */
@@ -23,7 +23,9 @@ export interface Hasher {
 
 /** A message to the hashing worker. */
 export type HashRequest =
-  | { id: number; type: 'manifest'; input: Blob; pieceSize: number | undefined }
+  /** Starts a manifest; its bytes follow as `slice`s, in order, whole pieces each but the last. */
+  | { id: number; type: 'manifest'; size: number; pieceSize: number }
+  | { id: number; type: 'slice'; bytes: ArrayBuffer }
   | { id: number; type: 'abort' }
   | {
       id: number;
@@ -53,6 +55,11 @@ export const callingThreadHasher: Hasher = {
   verify: (manifest, piece, bytes) => manifest.verifyPiece(piece, bytes),
   destroy() {},
 };
+
+/** Bytes of a file read and handed to the worker at once while it builds a manifest. */
+const FEED_SLICE_SIZE = 16 * 1024 * 1024;
+/** Slices handed over and not yet hashed: one being hashed, one waiting, while the next is read. */
+const FEED_AHEAD = 2;
 
 /**
  * The worker's hasher when the platform has workers, else {@link callingThreadHasher}.
@@ -92,37 +99,82 @@ class WorkerHasher implements Hasher {
     return this.#failed ? 'calling thread' : 'worker';
   }
 
+  /**
+   * Reads the file here, a slice at a time, and hands each slice to the worker to hash,
+   * reading the next while it hashes: both threads busy, and no copy of the file whole.
+   */
   async manifest(input: HashInput, options: BuildManifestOptions = {}): Promise<Manifest> {
     const worker = this.#start();
     if (!worker) return callingThreadHasher.manifest(input, options);
-    const { signal, onProgress, pieceSize } = options;
+    const { signal, onProgress } = options;
     if (signal?.aborted) throw new EcdnError('ABORTED', 'The operation was aborted.', { cause: signal.reason });
     const blob = toBlob(input);
+    const size = blob.size;
+    const pieceSize = options.pieceSize ?? choosePieceSize(size);
+    const sliceSize = Math.max(1, Math.floor(FEED_SLICE_SIZE / pieceSize)) * pieceSize;
     const id = this.#nextId++;
     return new Promise<Manifest>((resolve, reject) => {
-      const onAbort = () => worker.postMessage({ id, type: 'abort' } satisfies HashRequest);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = () => {
+      let next = 0;
+      let ahead = 0;
+      let reading = false;
+      let stopped = false;
+      const stop = () => {
+        stopped = true;
         this.#pending.delete(id);
         signal?.removeEventListener('abort', onAbort);
       };
+      const onAbort = () => {
+        stop();
+        worker.postMessage({ id, type: 'abort' } satisfies HashRequest);
+        reject(new EcdnError('ABORTED', 'The operation was aborted.', { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const feed = async () => {
+        if (reading) return;
+        reading = true;
+        try {
+          while (!stopped && next < size && ahead < FEED_AHEAD) {
+            const end = Math.min(next + sliceSize, size);
+            const bytes = await blob.slice(next, end).arrayBuffer();
+            if (stopped) return;
+            if (bytes.byteLength !== end - next) throw new Error('The Blob returned fewer bytes than its size.');
+            next = end;
+            ahead++;
+            worker.postMessage({ id, type: 'slice', bytes } satisfies HashRequest, [bytes]);
+          }
+        } catch (err) {
+          if (stopped) return;
+          stop();
+          worker.postMessage({ id, type: 'abort' } satisfies HashRequest);
+          reject(err);
+        } finally {
+          reading = false;
+        }
+      };
       this.#pending.set(id, {
         reply: (message) => {
-          if (message.type === 'progress') return onProgress?.(message.done, message.total);
-          settle();
+          if (message.type === 'progress') {
+            ahead--;
+            onProgress?.(message.done, message.total);
+            void feed();
+            return;
+          }
+          stop();
           if (message.type === 'manifest') resolve(new Manifest(message));
           else if (message.type === 'error') reject(rebuildError(message));
         },
         fallBack: () => {
-          settle();
+          stop();
           callingThreadHasher.manifest(blob, options).then(resolve, reject);
         },
         fail: (err) => {
-          settle();
+          stop();
           reject(err);
         },
       });
-      worker.postMessage({ id, type: 'manifest', input: blob, pieceSize } satisfies HashRequest);
+      // The worker checks the size as the calling thread would: a file too large for a manifest fails at once.
+      worker.postMessage({ id, type: 'manifest', size, pieceSize } satisfies HashRequest);
+      void feed();
     });
   }
 

@@ -213,6 +213,11 @@ export interface BuildManifestOptions {
   onProgress?: (doneBytes: number, total: number) => void;
   /** Stops the work with `EcdnError('ABORTED')`. */
   signal?: AbortSignal;
+  /**
+   * Bytes read from the input per step, rounded to whole pieces. Default
+   * {@link HASH_SLICE_SIZE}, small enough not to block a page for long; a worker reads more.
+   */
+  sliceSize?: number;
 }
 
 /**
@@ -225,34 +230,79 @@ export interface BuildManifestOptions {
 export async function buildManifest(blob: HashInput, opts: BuildManifestOptions = {}): Promise<Manifest> {
   const { signal, onProgress } = opts;
   const size = inputSize(blob);
-  const pieceSize = opts.pieceSize ?? choosePieceSize(size);
-  const count = checkedPieceCount(size, pieceSize);
-  if (count > 1 && pieceSize % SHA256_BLOCK !== 0) throw new RangeError(`pieceSize must be a multiple of 64, got ${pieceSize}.`);
-  const chain = new Uint8Array(count * PIECE_HASH_SIZE);
-  const piecesPerSlice = Math.max(1, Math.floor(HASH_SLICE_SIZE / pieceSize));
-  const sliceSize = piecesPerSlice * pieceSize;
   throwIfAborted(signal);
-  // A chain of its own: the shared one is for verification, and this one yields between slices.
-  const hasher = await Sha256Chain.create();
+  const builder = await ManifestBuilder.create(size, opts.pieceSize);
+  const sliceSize = builder.sliceSize(opts.sliceSize ?? HASH_SLICE_SIZE);
   let pending: Promise<Uint8Array> | undefined = size > 0 ? readRange(blob, 0, Math.min(sliceSize, size)) : undefined;
   try {
-    for (let pos = 0, piece = 0; pos < size; ) {
+    for (let pos = 0; pos < size; ) {
       const slice = await pending!;
       throwIfAborted(signal);
       // A Blob read never comes back short, but a zero-length one would loop forever.
       if (slice.byteLength === 0) throw new Error('The Blob returned fewer bytes than its size.');
       pos += slice.byteLength;
       pending = pos < size ? readRange(blob, pos, Math.min(pos + sliceSize, size)) : undefined;
-      for (let off = 0; off < slice.byteLength; off += pieceSize, piece++) {
-        hasher.update(slice.subarray(off, Math.min(off + pieceSize, slice.byteLength)));
-        if (piece < count - 1) chain.set(hasher.chainingValue(), piece * PIECE_HASH_SIZE);
-      }
+      builder.update(slice);
       onProgress?.(pos, size);
     }
   } finally {
     pending?.catch(() => {});
   }
-  const digest = hasher.digest();
-  if (count > 0) chain.set(digest, (count - 1) * PIECE_HASH_SIZE);
-  return new Manifest({ hash: bytesToHex(digest), size, pieceSize, chain });
+  return builder.finish();
+}
+
+/**
+ * A manifest built from a file's bytes fed in order, in slices of whole pieces (see
+ * {@link ManifestBuilder.sliceSize}; the last may be shorter): {@link buildManifest}
+ * reads and feeds them itself, and the hashing worker is fed them by the page.
+ */
+export class ManifestBuilder {
+  readonly size: number;
+  readonly pieceSize: number;
+  readonly #count: number;
+  readonly #chain: Uint8Array;
+  readonly #hasher: Sha256Chain;
+  #piece = 0;
+  #fed = 0;
+
+  private constructor(size: number, pieceSize: number, hasher: Sha256Chain) {
+    this.size = size;
+    this.pieceSize = pieceSize;
+    this.#count = checkedPieceCount(size, pieceSize);
+    if (this.#count > 1 && pieceSize % SHA256_BLOCK !== 0) throw new RangeError(`pieceSize must be a multiple of 64, got ${pieceSize}.`);
+    this.#chain = new Uint8Array(this.#count * PIECE_HASH_SIZE);
+    this.#hasher = hasher;
+  }
+
+  /** A builder for a file of `size` bytes, cut into pieces of `pieceSize` (default {@link choosePieceSize}). */
+  static async create(size: number, pieceSize = choosePieceSize(size)): Promise<ManifestBuilder> {
+    checkedPieceCount(size, pieceSize);
+    // A chain of its own: the shared one is for verification, and this one yields between slices.
+    return new ManifestBuilder(size, pieceSize, await Sha256Chain.create());
+  }
+
+  /** The slice size to feed: `about` bytes rounded down to whole pieces, at least one. */
+  sliceSize(about: number): number {
+    return Math.max(1, Math.floor(about / this.pieceSize)) * this.pieceSize;
+  }
+
+  /** Feeds the next bytes of the file: whole pieces, unless they end the file. */
+  update(slice: Uint8Array): void {
+    if (slice.byteLength % this.pieceSize !== 0 && this.#fed + slice.byteLength !== this.size) {
+      throw new RangeError(`A slice of ${slice.byteLength} bytes is not whole pieces of ${this.pieceSize}.`);
+    }
+    for (let off = 0; off < slice.byteLength; off += this.pieceSize, this.#piece++) {
+      this.#hasher.update(slice.subarray(off, Math.min(off + this.pieceSize, slice.byteLength)));
+      if (this.#piece < this.#count - 1) this.#chain.set(this.#hasher.chainingValue(), this.#piece * PIECE_HASH_SIZE);
+    }
+    this.#fed += slice.byteLength;
+  }
+
+  /** The manifest, once every byte was fed. */
+  finish(): Manifest {
+    if (this.#fed !== this.size) throw new RangeError(`Fed ${this.#fed} of ${this.size} bytes.`);
+    const digest = this.#hasher.digest();
+    if (this.#count > 0) this.#chain.set(digest, (this.#count - 1) * PIECE_HASH_SIZE);
+    return new Manifest({ hash: bytesToHex(digest), size: this.size, pieceSize: this.pieceSize, chain: this.#chain });
+  }
 }

@@ -1,0 +1,118 @@
+// A file larger than memory should matter, on the disk path end to end: picked from
+// disk through <input type=file> and seeded (hashed in a worker), streamed by a page
+// whose downloads go to its private file system on disk, against the bare data
+// channel moving the same bytes in the same run.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, chromiumPath } from '../../test/helpers/chromium.js';
+import { writeRandomFile } from '../../test/helpers/random.js';
+import { seedFileFromDisk } from '../../test/helpers/pages.js';
+import { closePage, openEcdnPage, PAGE_HELPERS, peakHeap } from '../lib/browser.js';
+import { log, MiB, mbps, median, round } from '../lib/stats.js';
+import { bareRun, openBarePages } from './transfer.js';
+
+export interface LargeOptions {
+  size: number;
+  runs: number;
+}
+
+export interface LargeResult {
+  results: Record<string, number>;
+  raw: Record<string, unknown>;
+}
+
+/** Starts recording the page's longest main-thread task (ms) in `window.__longestTask`. */
+function recordLongTasks(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __longestTask: number };
+    w.__longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) w.__longestTask = Math.max(w.__longestTask, entry.duration);
+    }).observe({ type: 'longtask' });
+  });
+}
+
+const longestTask = (page: Page) => page.evaluate(() => (window as unknown as { __longestTask: number }).__longestTask);
+
+/** A page in a Chromium profile on disk: a fresh context keeps its private file system in memory. */
+async function openProfilePage(profile: BrowserContext, serverUrl: string): Promise<Page> {
+  const page = await profile.newPage();
+  await page.addInitScript(PAGE_HELPERS);
+  await page.goto(`${serverUrl}/healthz`);
+  await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
+  await page.evaluate(() => window.EphemeralCDN.configure({ iceServers: [], storage: 'disk' }));
+  return page;
+}
+
+export async function runLarge(browser: Browser, serverUrl: string, options: LargeOptions): Promise<LargeResult> {
+  const { size, runs } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'ecdn-bench-large-'));
+  const profile = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: chromiumPath(),
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  try {
+    const path = join(dir, 'large.bin');
+    await writeRandomFile(path, size);
+    const seeder = await openEcdnPage(browser, serverUrl);
+    await recordLongTasks(seeder);
+    // Connected first, so that the timing below is the hashing alone.
+    await seeder.evaluate(() => window.EphemeralCDN.seed(new Uint8Array([1, 2, 3])));
+    const t0 = performance.now();
+    const hash = await seedFileFromDisk(seeder, path);
+    const seedMs = performance.now() - t0;
+    const seedLongest = await longestTask(seeder);
+    log(
+      `large: ${size / MiB} MiB seeded from disk in ${Math.round(seedMs)} ms (${mbps(size, seedMs).toFixed(0)} MB/s), longest task ${Math.round(seedLongest)} ms`,
+    );
+
+    const barePages = await openBarePages(browser, `${serverUrl}/healthz`);
+    const large: number[] = [];
+    const bare: number[] = [];
+    const heap: number[] = [];
+    const fetchLongest: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      bare.push((await bareRun(barePages, size)).mbps);
+      const consumer = await openProfilePage(profile, serverUrl);
+      await recordLongTasks(consumer);
+      await seeder.evaluate(() => {
+        (window as unknown as { __longestTask: number }).__longestTask = 0;
+      });
+      const started = performance.now();
+      const streamed = consumer.evaluate(async (hash) => {
+        await window.EphemeralCDN.stream(hash, { reseed: false }).pipeTo(new WritableStream());
+      }, hash);
+      const [consumerHeap, seederHeap] = await Promise.all([peakHeap(consumer, streamed), peakHeap(seeder, streamed)]);
+      await streamed;
+      const ms = performance.now() - started;
+      large.push(mbps(size, ms));
+      heap.push(
+        Math.max(consumerHeap.peakBuffers - consumerHeap.baselineBuffers, seederHeap.peakBuffers - seederHeap.baselineBuffers) / 1e6,
+      );
+      fetchLongest.push(Math.max(await longestTask(consumer), await longestTask(seeder)));
+      log(
+        `large run ${r + 1}: bare ${bare.at(-1)!.toFixed(1)} MB/s, disk path ${large.at(-1)!.toFixed(1)} MB/s, ` +
+          `memory growth ${heap.at(-1)!.toFixed(1)} MB, longest task ${Math.round(fetchLongest.at(-1)!)} ms`,
+      );
+      await consumer.close();
+    }
+    for (const page of [barePages.a, barePages.b, seeder]) await closePage(page);
+    return {
+      results: {
+        large_mbps: round(median(large), 1),
+        large_bare_mbps: round(median(bare), 1),
+        large_vs_bare: round(median(large) / median(bare), 2),
+        large_heap_mb: round(Math.max(...heap), 1),
+        large_seed_mbps: round(mbps(size, seedMs), 0),
+        main_thread_longest_task_ms: Math.round(Math.max(seedLongest, ...fetchLongest)),
+      },
+      raw: { size, runs: { large, bare, heap, fetchLongest }, seedMs, seedLongest },
+    };
+  } finally {
+    await profile.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
