@@ -235,7 +235,13 @@ describe('Download', () => {
     (await left.read(manifest.pieceRange(3)[0], manifest.pieceRange(3)[0] + 1))[0]! ^= 0xff;
     left.resumed = [0, 2, 3];
     const opened: number[] = [];
-    const h = { ...host([peer]), store: async (m: Manifest) => (opened.push(m.pieceCount), left) };
+    const h = {
+      ...host([peer]),
+      store: async (m: Manifest) => {
+        opened.push(m.pieceCount);
+        return left;
+      },
+    };
     const { download } = start(manifest.hash, [peer], h);
     assert.deepEqual(await completed(download), bytes);
     assert.deepEqual(opened, [manifest.pieceCount]);
