@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { closePage } from '../helpers/browser.js';
 import { fetchDigest, openEcdnPage as openPageOf, peerId, recordWatch, seedRandom, sources, waitInPage } from '../helpers/pages.js';
-import { lieAbout, openFaultyPage } from '../faulty/pages.js';
+import { claim, lieAbout, openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
 // Real Chromium pages, each its own browser context, against the real server.
@@ -354,6 +354,31 @@ test("what a closed tab left on disk is deleted by the site's next page once its
   console.log(`the leftover was deleted ${Date.now() - started} ms after the next page's engine started`);
   await context.close();
   await closePage(seeder);
+});
+
+test('a file that fits neither on disk nor in memory fails at once with NO_SPACE, before any piece is asked for', {
+  timeout: 60_000,
+}, async () => {
+  const holder = await openFaultyPage(session.browser, session.server.url);
+  // Larger than this site's quota in a fresh context (10 GiB here) and than memory.
+  const hash = '5a'.repeat(32);
+  await claim(holder, hash, 64 * 1024 ** 3);
+  for (const storage of ['auto', 'memory'] as const) {
+    const consumer = await openPageOf(session.browser, session.server.url, { storage });
+    const outcome = await consumer.evaluate(
+      (hash) =>
+        window.EphemeralCDN.fetch(hash).then(
+          () => ({ code: 'resolved', message: '' }),
+          (err: { code?: string; message: string }) => ({ code: err.code ?? String(err), message: err.message }),
+        ),
+      hash,
+    );
+    assert.equal(outcome.code, 'NO_SPACE', outcome.message);
+    assert.match(outcome.message, storage === 'auto' ? /quota/ : /storage is set to memory/);
+    assert.ok((await consumer.evaluate(() => window.EphemeralCDN.stats().bytesDown)) < 64 * 1024, 'no piece was downloaded');
+    await closePage(consumer);
+  }
+  await closePage(holder);
 });
 
 test('a timeout rejects with TIMEOUT, and an unknown hash with DEAD', { timeout: 60_000 }, async () => {

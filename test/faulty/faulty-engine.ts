@@ -6,10 +6,10 @@
 import { SwarmEngine } from '../../src/engine/engine.js';
 import { hexToBytes, toBlob, type HashInput } from '../../src/engine/hash.js';
 import { HeldFile } from '../../src/engine/held-file.js';
-import { buildManifest, Manifest } from '../../src/engine/manifest.js';
+import { buildManifest, choosePieceSize, Manifest } from '../../src/engine/manifest.js';
 import type { PeerLink } from '../../src/engine/peer-link.js';
 import { Uploader, type UploaderHost } from '../../src/engine/uploader.js';
-import type { PieceFrame, RequestFrame } from '../../src/engine/wire.js';
+import { pieceCountFor, type PieceFrame, type RequestFrame } from '../../src/engine/wire.js';
 
 /** How a {@link FaultyEngine} misbehaves when serving. */
 export interface UploadFaults {
@@ -63,5 +63,18 @@ export class FaultyEngine extends SwarmEngine {
     if (real.pieceCount > 0) hexToBytes(hash, chain, chain.byteLength - 32);
     const false_ = Manifest.fromFrame({ ...real.toFrame(), hash, chain });
     this.hold(HeldFile.fromBlob(hash, blob, Promise.resolve(false_)));
+  }
+
+  /**
+   * Claims to hold a file of `size` bytes (any size, terabytes included) under `hash`,
+   * with a consistent manifest and no bytes: for what a consumer decides from the
+   * manifest alone, before it asks for a piece.
+   */
+  claim(hash: string, size: number): void {
+    const pieceSize = choosePieceSize(size);
+    const chain = new Uint8Array(pieceCountFor(size, pieceSize) * 32);
+    hexToBytes(hash, chain, chain.byteLength - 32);
+    const manifest = new Manifest({ hash, size, pieceSize, chain });
+    this.hold(HeldFile.fromBlob(hash, new Blob([]), Promise.resolve(manifest)));
   }
 }

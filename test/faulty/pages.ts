@@ -51,3 +51,14 @@ export function lieAbout(page: Page, hash: string, size: number): Promise<void> 
     { hash, size },
   );
 }
+
+/** Makes the faulty page claim to hold a file of `size` bytes under `hash`, without its bytes (see FaultyEngine.claim). */
+export function claim(page: Page, hash: string, size: number): Promise<void> {
+  return page.evaluate(
+    async ({ hash, size }) => {
+      (window.EphemeralCDN.getEngine() as FaultyEngine).claim(hash, size);
+      while (!(await (await fetch(`/api/files/${hash}`)).json()).alive) await new Promise((r) => setTimeout(r, 50));
+    },
+    { hash, size },
+  );
+}
