@@ -485,6 +485,7 @@ const UNITS: Record<string, string> = {
   hash_limit_mbps: 'MB/s',
   large_mbps: 'MB/s',
   large_bare_mbps: 'MB/s',
+  large_memory_mbps: 'MB/s',
   large_seed_mbps: 'MB/s',
   large_heap_mb: 'MB',
   main_thread_longest_task_ms: 'ms',

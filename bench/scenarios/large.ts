@@ -9,9 +9,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CHROMIUM_ARGS, chromiumPath } from '../../test/helpers/chromium.js';
 import { writeRandomFile } from '../../test/helpers/random.js';
 import { seedFileFromDisk } from '../../test/helpers/pages.js';
-import { closePage, openEcdnPage, PAGE_HELPERS, peakHeap } from '../lib/browser.js';
+import { closePage, openEcdnPage, openPage, PAGE_HELPERS, peakHeap } from '../lib/browser.js';
 import { log, MiB, mbps, median, round } from '../lib/stats.js';
-import { bareRun, openBarePages } from './transfer.js';
+import { bareRun } from './transfer.js';
 
 export interface LargeOptions {
   size: number;
@@ -36,13 +36,21 @@ function recordLongTasks(page: Page): Promise<void> {
 
 const longestTask = (page: Page) => page.evaluate(() => (window as unknown as { __longestTask: number }).__longestTask);
 
+/** A plain page in the profile's browser, for the bare channel. */
+async function openProfilePlainPage(profile: BrowserContext, url: string): Promise<Page> {
+  const page = await profile.newPage();
+  await page.addInitScript(PAGE_HELPERS);
+  await page.goto(url);
+  return page;
+}
+
 /** A page in a Chromium profile on disk: a fresh context keeps its private file system in memory. */
-async function openProfilePage(profile: BrowserContext, serverUrl: string): Promise<Page> {
+async function openProfilePage(profile: BrowserContext, serverUrl: string, storage: 'disk' | 'memory' = 'disk'): Promise<Page> {
   const page = await profile.newPage();
   await page.addInitScript(PAGE_HELPERS);
   await page.goto(`${serverUrl}/healthz`);
   await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
-  await page.evaluate(() => window.EphemeralCDN.configure({ iceServers: [], storage: 'disk' }));
+  await page.evaluate((storage) => window.EphemeralCDN.configure({ iceServers: [], storage }), storage);
   return page;
 }
 
@@ -69,8 +77,14 @@ export async function runLarge(browser: Browser, serverUrl: string, options: Lar
       `large: ${size / MiB} MiB seeded from disk in ${Math.round(seedMs)} ms (${mbps(size, seedMs).toFixed(0)} MB/s), longest task ${Math.round(seedLongest)} ms`,
     );
 
-    const barePages = await openBarePages(browser, `${serverUrl}/healthz`);
+    // The bare channel between the same two browsers as the transfer: the seeder's, and the
+    // consumer's with its profile on disk (a second Chromium, which costs on two cores).
+    const barePages = {
+      a: await openPage(browser, `${serverUrl}/healthz`),
+      b: await openProfilePlainPage(profile, `${serverUrl}/healthz`),
+    };
     const large: number[] = [];
+    const memory: number[] = [];
     const bare: number[] = [];
     const heap: number[] = [];
     const fetchLongest: number[] = [];
@@ -98,18 +112,30 @@ export async function runLarge(browser: Browser, serverUrl: string, options: Lar
           `memory growth ${heap.at(-1)!.toFixed(1)} MB, longest task ${Math.round(fetchLongest.at(-1)!)} ms`,
       );
       await consumer.close();
+      // The same transfer into memory, in the same browser: what the disk path itself costs.
+      const inMemory = await openProfilePage(profile, serverUrl, 'memory');
+      const t1 = performance.now();
+      await inMemory.evaluate(async (hash) => {
+        await window.EphemeralCDN.stream(hash, { reseed: false }).pipeTo(new WritableStream());
+      }, hash);
+      memory.push(mbps(size, performance.now() - t1));
+      await inMemory.close();
+      log(`large run ${r + 1}: memory path ${memory.at(-1)!.toFixed(1)} MB/s`);
     }
-    for (const page of [barePages.a, barePages.b, seeder]) await closePage(page);
+    await barePages.b.close();
+    for (const page of [barePages.a, seeder]) await closePage(page);
     return {
       results: {
         large_mbps: round(median(large), 1),
         large_bare_mbps: round(median(bare), 1),
         large_vs_bare: round(median(large) / median(bare), 2),
+        large_memory_mbps: round(median(memory), 1),
+        large_disk_vs_memory: round(median(large) / median(memory), 2),
         large_heap_mb: round(Math.max(...heap), 1),
         large_seed_mbps: round(mbps(size, seedMs), 0),
         main_thread_longest_task_ms: Math.round(Math.max(seedLongest, ...fetchLongest)),
       },
-      raw: { size, runs: { large, bare, heap, fetchLongest }, seedMs, seedLongest },
+      raw: { size, runs: { large, memory, bare, heap, fetchLongest }, seedMs, seedLongest },
     };
   } finally {
     await profile.close().catch(() => {});
