@@ -15,12 +15,16 @@ function usage(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 
 describe('parseCommand', () => {
   it('reads seed with its files and options', () => {
-    const command = parseCommand(['seed', 'a.csv', 'b.png', '--until-fetched', '2', '--timeout', '1.5', '--json'], {});
+    const command = parseCommand(
+      ['seed', 'a.csv', 'b.png', '--until-fetched', '2', '--timeout', '1.5', '--upload-limit', '2.5M', '--json'],
+      {},
+    );
     assert.deepEqual(command, {
       name: 'seed',
       files: ['a.csv', 'b.png'],
       untilFetched: 2,
       timeoutMs: 1500,
+      uploadLimit: 2_500_000,
       server: undefined,
       defaultServer: `${DEFAULT_SERVER}/`,
       iceServers: undefined,
@@ -56,6 +60,7 @@ describe('parseCommand', () => {
     assert.match(usage(['fetch', 'h', '--ice-servers', '{']), /--ice-servers must be JSON/);
     assert.match(usage(['fetch', 'h', '--ice-servers', '[{"url":"stun:x"}]']), /objects with "urls"/);
     assert.match(usage(['status', 'h'], { ECDN_SERVER: 'nope' }), /ECDN_SERVER must be an http/);
+    assert.match(usage(['seed', 'f', '--upload-limit', 'fast']), /--upload-limit must be bytes a second/);
   });
 
   it('answers --help and --version', () => {

@@ -24,7 +24,13 @@ export interface CommonOptions {
 }
 
 export type Command =
-  | ({ name: 'seed'; files: string[]; untilFetched: number | undefined; timeoutMs: number | undefined } & CommonOptions)
+  | ({
+      name: 'seed';
+      files: string[];
+      untilFetched: number | undefined;
+      timeoutMs: number | undefined;
+      uploadLimit: number | undefined;
+    } & CommonOptions)
   | ({
       name: 'fetch';
       target: string;
@@ -36,6 +42,7 @@ export type Command =
       keepSeeding: boolean;
       timeoutMs: number | undefined;
       maxPeers: number | undefined;
+      uploadLimit: number | undefined;
     } & CommonOptions)
   | ({ name: 'status'; target: string } & CommonOptions)
   | { name: 'help'; text: string }
@@ -58,6 +65,7 @@ Options of every command:
 seed:
   --until-fetched N        stop once the file was fetched N times (each file, as far as this seeder can tell)
   --timeout SECONDS        stop seeding after this long (exit 13, TIMEOUT, if --until-fetched was not reached)
+  --upload-limit RATE      serve at most RATE bytes a second, e.g. 500k or 2M (default: no limit)
 
 fetch:
   -o, --output FILE|DIR|-  where to save it (default: the link's file name, else the hash); - writes to stdout
@@ -66,6 +74,7 @@ fetch:
   --keep-seeding           keep serving it after the download, until Ctrl-C
   --timeout SECONDS        give up after this long (exit 13, TIMEOUT)
   --max-peers N            download from at most N peers at once (default 5)
+  --upload-limit RATE      serve others at most RATE bytes a second, e.g. 500k or 2M (default: no limit)
 
 Exit status: 0 done, 2 usage, 3 INVALID_HASH, 4 unreadable input, 5 output exists, 6 output not writable,
 10 DEAD, 11 HASH_MISMATCH, 12 NO_PEER_REACHABLE, 13 TIMEOUT, 14 TRACKER_UNREACHABLE, 15 PROTOCOL,
@@ -81,7 +90,7 @@ const COMMON = {
 } as const;
 
 const OPTIONS = {
-  seed: { ...COMMON, 'until-fetched': { type: 'string' }, timeout: { type: 'string' } },
+  seed: { ...COMMON, 'until-fetched': { type: 'string' }, timeout: { type: 'string' }, 'upload-limit': { type: 'string' } },
   fetch: {
     ...COMMON,
     output: { type: 'string', short: 'o' },
@@ -90,6 +99,7 @@ const OPTIONS = {
     'keep-seeding': { type: 'boolean', default: false },
     timeout: { type: 'string' },
     'max-peers': { type: 'string' },
+    'upload-limit': { type: 'string' },
   },
   status: COMMON,
 } as const;
@@ -125,6 +135,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
         files: positionals,
         untilFetched: count(values['until-fetched'] as string | undefined, '--until-fetched'),
         timeoutMs: seconds(values.timeout as string | undefined),
+        uploadLimit: rate(values['upload-limit'] as string | undefined),
         ...common,
       };
     case 'fetch':
@@ -137,6 +148,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
         keepSeeding: values['keep-seeding'] === true,
         timeoutMs: seconds(values.timeout as string | undefined),
         maxPeers: count(values['max-peers'] as string | undefined, '--max-peers'),
+        uploadLimit: rate(values['upload-limit'] as string | undefined),
         ...common,
       };
     case 'status':
@@ -197,4 +209,15 @@ function seconds(value: string | undefined): number | undefined {
   if (!Number.isFinite(n) || n <= 0)
     throw new CliError('USAGE', `--timeout must be a number of seconds above 0, got ${JSON.stringify(value)}.`);
   return Math.round(n * 1000);
+}
+
+const RATE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
+
+/** `--upload-limit`: bytes a second, with an optional k, M or G (decimal, as the progress shows rates). */
+function rate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:b|b\/s)?$/i.exec(value.trim());
+  const n = match ? Number(match[1]) * RATE_UNITS[match[2]!.toLowerCase()]! : Number.NaN;
+  if (!(n >= 1)) throw new CliError('USAGE', `--upload-limit must be bytes a second, like 500k or 2M, got ${JSON.stringify(value)}.`);
+  return Math.round(n);
 }

@@ -43,9 +43,14 @@ export class HumanReporter implements Reporter {
   report(event: CliEvent): void {
     switch (event.type) {
       case 'progress':
-        if (event.phase === 'hashing') this.#progress(`hash:${event.file}`, hashingLine(event), event.hashed === event.total);
-        else if (event.phase === 'fetching') this.#progress(`fetch:${event.hash}`, fetchingLine(event), false);
-        else this.#seeding(event);
+        if (event.phase === 'hashing') {
+          this.#progress(`hash:${event.file}`, hashingLine(event), event.hashed === event.total);
+        } else if (event.phase === 'fetching') {
+          // Off a terminal, a line saying nothing is known yet is noise (a dead file's only line should be its error).
+          if (this.#live || event.total > 0) this.#progress(`fetch:${event.hash}`, fetchingLine(event), event.received === event.total);
+        } else {
+          this.#seeding(event);
+        }
         return;
       case 'seeding':
         this.#drop(`hash:${event.file}`);

@@ -6,7 +6,8 @@ const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * `--json`: one JSON object per line, for scripts. Progress lines are thinned to four a
- * second per file and phase; everything else is printed as it happens.
+ * second per file and phase (the last of a hashing or a download always printed);
+ * everything else is printed as it happens.
  */
 export class JsonReporter implements Reporter {
   readonly #out: Writable;
@@ -20,7 +21,11 @@ export class JsonReporter implements Reporter {
     if (event.type === 'progress') {
       const key = `${event.phase}:${'hash' in event ? event.hash : event.file}`;
       const now = Date.now();
-      const done = event.phase === 'hashing' ? event.hashed === event.total : false;
+      // The last line of a phase always goes out: it is the one a script reads the total from.
+      const done =
+        event.phase === 'hashing'
+          ? event.hashed === event.total
+          : event.phase === 'fetching' && event.total > 0 && event.received === event.total;
       if (!done && now - (this.#lastProgress.get(key) ?? 0) < PROGRESS_INTERVAL_MS) return;
       this.#lastProgress.set(key, now);
     }

@@ -3,8 +3,7 @@
  * the platform differs (see webrtc-globals.ts); hashing runs on this thread, since Node
  * has no `Worker` global, which costs a command line nothing.
  */
-import './webrtc-globals.js';
-import WebSocket from 'ws';
+import { NodeWebSocket } from './webrtc-globals.js';
 import { type EngineConfig, type PieceStorage, SwarmEngine } from 'ephemeral-cdn';
 
 /** What every command's engine is made from. */
@@ -17,16 +16,19 @@ export interface NodeEngineOptions {
   reseed: boolean;
   /** Where downloads keep their pieces; by default in memory. */
   storage?: PieceStorage;
+  /** Most bytes a second served to peers; undefined for no limit. */
+  uploadLimit?: number | undefined;
 }
 
 /** A `SwarmEngine` for this process. Call `destroy()` before exiting: it withdraws what it seeds. */
 export function createNodeEngine(options: NodeEngineOptions): SwarmEngine {
   const config: EngineConfig = {
     server: options.server,
-    WebSocket: WebSocket as unknown as EngineConfig['WebSocket'],
+    WebSocket: NodeWebSocket as unknown as EngineConfig['WebSocket'],
     reseed: options.reseed,
     storage: options.storage ?? 'memory',
   };
   if (options.iceServers) config.iceServers = options.iceServers;
+  if (options.uploadLimit !== undefined) config.uploadLimit = options.uploadLimit;
   return new SwarmEngine(config);
 }

@@ -10,7 +10,21 @@ const g = globalThis as Record<string, unknown>;
 g.RTCPeerConnection ??= RTCPeerConnection;
 g.RTCSessionDescription ??= RTCSessionDescription;
 g.RTCIceCandidate ??= RTCIceCandidate;
+/**
+ * `ws`'s WebSocket, made to never throw an unheard 'error'. A browser's socket closed
+ * while still connecting fires an error event nobody need listen to; `ws` emits an
+ * EventEmitter 'error', which kills the process when no listener is left, and PeerJS
+ * removes its own before closing (an engine destroyed during its connection: a dead
+ * file found before the signaling socket opened). Its handlers still hear every error.
+ */
+export class NodeWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => {});
+  }
+}
+
 // Node 20 has no global WebSocket; PeerJS opens its signaling socket with it.
-g.WebSocket ??= WebSocket;
+g.WebSocket ??= NodeWebSocket;
 // PeerJS reads location.protocol when `secure` is unset; the engine always sets it.
 g.location ??= { protocol: 'http:' };

@@ -37,7 +37,13 @@ export async function fetch(command: FetchCommand, reporter: Reporter, signal: A
 
   const server = command.server ?? target.server ?? command.defaultServer;
   const storage = output.kind === 'file' ? new OutputFileStorage(output.path, { overwrite: command.force }) : new ScratchFileStorage();
-  const engine = createNodeEngine({ server, iceServers: command.iceServers, reseed: command.reseed, storage });
+  const engine = createNodeEngine({
+    server,
+    iceServers: command.iceServers,
+    reseed: command.reseed,
+    storage,
+    uploadLimit: command.uploadLimit,
+  });
   const name = output.kind === 'file' ? basename(output.path) : (safeName(target.name) ?? target.hash.slice(0, 12));
   let last: FetchProgress = { received: 0, total: 0, peers: 0, bytesPerSecond: 0 };
   let seeders: number | undefined;

@@ -24,7 +24,7 @@ export async function seed(command: SeedCommand, reporter: Reporter, signal: Abo
   for (const path of command.files) inputs.push({ path, blob: await openInput(path) });
 
   const server = command.server ?? command.defaultServer;
-  const engine = createNodeEngine({ server, iceServers: command.iceServers, reseed: true });
+  const engine = createNodeEngine({ server, iceServers: command.iceServers, reseed: true, uploadLimit: command.uploadLimit });
   try {
     if (command.verbose) reportWarnings(engine, reporter);
     const served: ServedFile[] = [];
