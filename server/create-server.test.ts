@@ -54,7 +54,7 @@ test('/healthz, the demo page and the bundle are served', async () => {
   const page = await fetch(`${url}/`);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   const html = await page.text();
-  for (const heading of ['Publish a file', 'Fetch a file', 'Embed in your own page']) assert.ok(html.includes(heading), heading);
+  for (const heading of ['Share files', 'Got a link or a hash?', 'Embed in your own page']) assert.ok(html.includes(heading), heading);
   const bundle = await fetch(`${url}/ephemeralcdn.js`);
   // npm test builds first; a bare checkout answers 503 with a hint instead.
   assert.ok(bundle.status === 200 || bundle.status === 503);
