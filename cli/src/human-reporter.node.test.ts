@@ -79,7 +79,8 @@ describe('HumanReporter', () => {
     assert.ok(text.startsWith(`${ESC}?25l${ESC}?7l`), 'hides the cursor and clips long lines while live');
     assert.ok(text.includes(`${ESC}1F${ESC}J`), 'moves up over the live line to redraw it');
     assert.ok(text.includes(' 50% '), 'the later figure is drawn');
-    assert.ok(text.indexOf('warning: Careful.') < text.lastIndexOf(' 50% '), 'the warning lands above the live line');
+    assert.ok(text.includes(`${ESC}?7hwarning: Careful.\n${ESC}?7l`), 'the warning is printed above the live line, wrapped as usual');
+    assert.ok(text.indexOf('warning: Careful.') < text.lastIndexOf(' 50% '), 'the live line is drawn again below it');
     assert.ok(text.endsWith(`${ESC}?7h${ESC}?25hSaved /tmp/out.bin (1.0 kB, SHA-256 verified) from 2 peers in 2.0 s.\n`));
     assert.equal(out.text(), '');
   });

@@ -45,7 +45,8 @@ export class LiveLines {
       this.#stream.write(text);
       return;
     }
-    this.#stream.write(`${this.#erase()}${text}${this.#render()}`);
+    // Wrapped as usual: only the live lines are clipped.
+    this.#stream.write(`${this.#erase()}${ESC}?7h${text}${ESC}?7l${this.#render()}`);
   }
 
   /** Draws the live lines one last time and leaves them on screen; later output goes below. */
