@@ -128,6 +128,12 @@ test('fetch: a page seeds; the CLI fetches it from its share link to disk, and t
   assert.equal(sha256(toStdout.stdout()), hash, 'stdout carries the file and nothing else');
   assert.equal(toStdout.lines().at(-1)!.path, '-');
 
+  // A reader that stops early (`| head`): the fetch ends quietly, as for SIGPIPE.
+  const cutShort = runCli(['fetch', hash, '-o', '-', '--no-seed', ...common()], { cwd });
+  cutShort.child.stdout.once('data', () => cutShort.child.stdout.destroy());
+  assert.equal(await exitOf(cutShort), 141);
+  assert.ok(!cutShort.lines().some(is('error')), 'no error line');
+
   // The same fetch again: the file is there now, and is not replaced without --force.
   const again = runCli(['fetch', link, ...common()], { cwd });
   assert.equal(await exitOf(again), 5);

@@ -104,9 +104,10 @@ export async function fetch(command: FetchCommand, reporter: Reporter, signal: A
 /** Streams the verified file to stdout, honouring its backpressure; resolves its size. */
 async function toStdout(engine: SwarmEngine, target: Target, options: FetchOptions): Promise<number> {
   const stdout = process.stdout;
-  let closed: Error | undefined;
-  const onError = (err: NodeJS.ErrnoException) => {
-    closed = err.code === 'EPIPE' ? new StdoutClosed('stdout was closed by its reader.') : err;
+  let failed: Error | undefined;
+  // Heard here so that a closed pipe is not an uncaught 'error'; acted on at the next write.
+  const onError = (err: Error) => {
+    failed ??= err;
   };
   stdout.on('error', onError);
   const reader = engine.stream(target.hash, options).getReader();
@@ -115,16 +116,17 @@ async function toStdout(engine: SwarmEngine, target: Target, options: FetchOptio
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (closed) throw closed;
+      if (failed) throw failed;
       size += value.byteLength;
-      if (!stdout.write(value)) await Promise.race([once(stdout, 'drain'), once(stdout, 'error')]);
+      if (!stdout.write(value)) await Promise.race([once(stdout, 'drain'), once(stdout, 'close')]);
     }
     await new Promise<void>((resolve) => stdout.write('', () => resolve()));
-    if (closed) throw closed;
+    if (failed) throw failed;
     return size;
   } catch (err) {
     await reader.cancel().catch(() => {});
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' ? new StdoutClosed('stdout was closed by its reader.') : err;
   } finally {
     stdout.off('error', onError);
   }
