@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { closePage } from '../helpers/browser.js';
 import { type CliLine, type CliProcess, runCli } from '../helpers/cli-process.js';
 import { fetchDigest, openEcdnPage, peerId, recordWatch, seedRandom } from '../helpers/pages.js';
 import { writeRandomFile } from '../helpers/random.js';
+import { startServer } from '../helpers/server.js';
 import { useSession } from '../helpers/session.js';
 
 // The command line as a user runs it: `ephemeral-cdn` spawned as a child process
@@ -298,6 +300,38 @@ test('large files: seeded from disk, fetched to disk and to stdout, in memory th
   assert.equal(sha256(toStdout.stdout()), hash);
   assert.equal(await fileDigest(join(cwd, 'large.bin')), hash);
   assert.deepEqual(await readdir(cwd), ['large.bin']);
+});
+
+test("ICE servers: the server's by default, as pages get them; --ice-servers overrides them", { timeout: 60_000 }, async () => {
+  // A STUN "server" that only counts the binding requests it gets, handed out by a server of its own.
+  const stun = createSocket('udp4');
+  let requests = 0;
+  stun.on('message', () => requests++);
+  await new Promise<void>((resolve) => stun.bind(0, '127.0.0.1', resolve));
+  const server = await startServer({ ice: { iceServers: [{ urls: `stun:127.0.0.1:${stun.address().port}` }] } });
+  const cwd = await workdir('ice');
+  const file = join(dir, 'ice.bin');
+  const bytes = randomBytes(64 * 1024);
+  await writeFile(file, bytes);
+  const seeder = runCli(['seed', file, '--server', server.url, '--ice-servers', '[]', '--json']);
+  try {
+    const { hash } = await seeder.waitFor(is('seeding'));
+    const overridden = runCli(
+      ['fetch', hash as string, '-o', 'a.bin', '--no-seed', '--server', server.url, '--ice-servers', '[]', '--json'],
+      { cwd },
+    );
+    assert.equal(await exitOf(overridden), 0, overridden.stderr());
+    assert.equal(requests, 0, 'with --ice-servers [] nobody asked the STUN server');
+    const handedOut = runCli(['fetch', hash as string, '-o', 'b.bin', '--no-seed', '--server', server.url, '--json'], { cwd });
+    assert.equal(await exitOf(handedOut), 0, handedOut.stderr());
+    assert.ok(requests > 0, "without it, the fetcher asked the server's STUN server");
+    assert.equal(sha256(await readFile(join(cwd, 'b.bin'))), hash);
+  } finally {
+    seeder.child.kill('SIGINT');
+    await exitOf(seeder);
+    await server.close();
+    stun.close();
+  }
 });
 
 /** A running process's peak resident memory, in bytes (Linux). */
