@@ -49,6 +49,7 @@ describe('parseCommand', () => {
   });
 
   it('refuses what makes no sense, saying what', () => {
+    assert.match(usage([]), /No command: use seed, fetch or status/);
     assert.match(usage(['serve']), /Unknown command "serve"/);
     assert.match(usage(['seed']), /at least one file/);
     assert.match(usage(['fetch']), /one hash or share link, got 0/);

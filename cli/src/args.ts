@@ -107,7 +107,8 @@ const OPTIONS = {
 /** Reads `argv` (without `node` and the script); throws `CliError('USAGE')` with what is wrong. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') return { name: 'help', text: USAGE };
+  if (name === undefined) throw new CliError('USAGE', 'No command: use seed, fetch or status (ephemeral-cdn --help).');
+  if (name === '-h' || name === '--help' || name === 'help') return { name: 'help', text: USAGE };
   if (name === '--version' || name === '-v') return { name: 'version' };
   if (name !== 'seed' && name !== 'fetch' && name !== 'status') {
     throw new CliError('USAGE', `Unknown command ${JSON.stringify(name)}: use seed, fetch or status (ephemeral-cdn --help).`);

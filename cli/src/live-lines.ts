@@ -21,6 +21,8 @@ export class LiveLines {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastDraw = 0;
   #active = false;
+  /** Gives the terminal its cursor and wrapping back if the process exits while live (a second Ctrl-C, a crash). */
+  readonly #restore = () => this.#stream.write(`${ESC}?7h${ESC}?25h`);
 
   constructor(stream: WriteStream) {
     this.#stream = stream;
@@ -33,6 +35,7 @@ export class LiveLines {
       this.#active = true;
       // Hide the cursor, and clip long lines instead of wrapping, which would break the redraw.
       this.#stream.write(`${ESC}?25l${ESC}?7l`);
+      process.once('exit', this.#restore);
     }
     const wait = FRAME_MS - (Date.now() - this.#lastDraw);
     if (wait <= 0) this.#draw();
@@ -56,7 +59,8 @@ export class LiveLines {
     this.#active = false;
     this.#rows = [];
     this.#drawn = 0;
-    this.#stream.write(`${ESC}?7h${ESC}?25h`);
+    process.off('exit', this.#restore);
+    this.#restore();
   }
 
   /** Takes the live lines off the screen (before a message that replaces them). */
@@ -67,7 +71,8 @@ export class LiveLines {
     this.#stream.write(this.#erase());
     this.#active = false;
     this.#rows = [];
-    this.#stream.write(`${ESC}?7h${ESC}?25h`);
+    process.off('exit', this.#restore);
+    this.#restore();
   }
 
   #draw(): void {
