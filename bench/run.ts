@@ -362,9 +362,9 @@ async function hashScenario(browser: Browser, serverUrl: string) {
   results.hash_vs_limit = round(median(runs) / median(limits), 2);
 }
 
-async function largeScenario(browser: Browser, serverUrl: string) {
+async function largeScenario(serverUrl: string) {
   log(`large: ${CONFIG.largeSize / MiB} MiB from disk to disk, ${CONFIG.largeRuns} runs against the bare channel`);
-  const r = await runLarge(browser, serverUrl, { size: CONFIG.largeSize, runs: CONFIG.largeRuns });
+  const r = await runLarge(serverUrl, { size: CONFIG.largeSize, runs: CONFIG.largeRuns });
   Object.assign(results, r.results);
   raw.large = r.raw;
 }
@@ -574,7 +574,7 @@ async function main() {
     await step('small', () => smallScenario(browser!, serverUrl, site));
     await step('hash', () => hashScenario(browser!, serverUrl));
     await step('heap', () => heapScenario(browser!, serverUrl));
-    await step('large', () => largeScenario(browser!, serverUrl));
+    await step('large', () => largeScenario(serverUrl));
     await step('browsers', () => browsersScenario(browser!, serverUrl));
     await browser?.close();
     browser = undefined;

@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from '../../test/helpers/chromium.js';
 import { writeRandomFile } from '../../test/helpers/random.js';
 import { seedFileFromDisk } from '../../test/helpers/pages.js';
-import { closePage, openEcdnPage, openPage, PAGE_HELPERS, peakHeap } from '../lib/browser.js';
+import { PAGE_HELPERS, peakHeap } from '../lib/browser.js';
 import { log, MiB, mbps, median, round } from '../lib/stats.js';
 import { bareRun } from './transfer.js';
 
@@ -54,7 +54,7 @@ async function openProfilePage(profile: BrowserContext, serverUrl: string, stora
   return page;
 }
 
-export async function runLarge(browser: Browser, serverUrl: string, options: LargeOptions): Promise<LargeResult> {
+export async function runLarge(serverUrl: string, options: LargeOptions): Promise<LargeResult> {
   const { size, runs } = options;
   const dir = await mkdtemp(join(tmpdir(), 'ecdn-bench-large-'));
   const profile = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -65,7 +65,10 @@ export async function runLarge(browser: Browser, serverUrl: string, options: Lar
   try {
     const path = join(dir, 'large.bin');
     await writeRandomFile(path, size);
-    const seeder = await openEcdnPage(browser, serverUrl);
+    // Every tab in the one Chromium with a profile on disk, as one user's tabs: a second
+    // browser on two cores halves any transfer between them, and a fresh context's
+    // private file system lives in memory.
+    const seeder = await openProfilePage(profile, serverUrl);
     await recordLongTasks(seeder);
     // Connected first, so that the timing below is the hashing alone.
     await seeder.evaluate(() => window.EphemeralCDN.seed(new Uint8Array([1, 2, 3])));
@@ -77,10 +80,8 @@ export async function runLarge(browser: Browser, serverUrl: string, options: Lar
       `large: ${size / MiB} MiB seeded from disk in ${Math.round(seedMs)} ms (${mbps(size, seedMs).toFixed(0)} MB/s), longest task ${Math.round(seedLongest)} ms`,
     );
 
-    // The bare channel between the same two browsers as the transfer: the seeder's, and the
-    // consumer's with its profile on disk (a second Chromium, which costs on two cores).
     const barePages = {
-      a: await openPage(browser, `${serverUrl}/healthz`),
+      a: await openProfilePlainPage(profile, `${serverUrl}/healthz`),
       b: await openProfilePlainPage(profile, `${serverUrl}/healthz`),
     };
     const large: number[] = [];
@@ -122,8 +123,7 @@ export async function runLarge(browser: Browser, serverUrl: string, options: Lar
       await inMemory.close();
       log(`large run ${r + 1}: memory path ${memory.at(-1)!.toFixed(1)} MB/s`);
     }
-    await barePages.b.close();
-    for (const page of [barePages.a, seeder]) await closePage(page);
+    for (const page of [barePages.a, barePages.b, seeder]) await page.close();
     return {
       results: {
         large_mbps: round(median(large), 1),
