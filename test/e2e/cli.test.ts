@@ -147,10 +147,12 @@ test('two CLI fetchers and a page in one swarm: the second fetcher gets pieces f
   const page = await openEcdnPage(session.browser, session.server.url);
   const size = 12 * MiB;
   const hash = await seedRandom(page, size);
-  const first = runCli(['fetch', hash, '--keep-seeding', '--upload-limit', '4M', ...common()], { cwd: await workdir('first') });
+  const first = runCli(['fetch', hash, '--keep-seeding', '--upload-limit', '1.5M', ...common()], { cwd: await workdir('first') });
   const firstDone = await first.waitFor(is('done'));
-  // Both sources at about the same pace, so that neither can serve the whole file before the other starts.
-  await page.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 4_000_000 }));
+  // Both sources slow (about 8 s for the file alone), so that neither can serve it all before
+  // the other is connected: a first dial here sometimes fails, and the download dials again
+  // within a few seconds.
+  await page.evaluate(() => window.EphemeralCDN.configure({ uploadLimit: 1_500_000 }));
   const second = runCli(['fetch', hash, '--no-seed', ...common()], { cwd: await workdir('second') });
   assert.equal(await exitOf(second), 0, second.stderr());
   const secondDone = second.lines().at(-1)!;
