@@ -120,7 +120,8 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
       // The PeerServer went away; come back with backoff and jitter.
       const delay = Math.random() * Math.min(10_000, 250 * 2 ** retries++);
       setTimeout(() => {
-        if (!this.destroyed && peer === this.#peer && peer.disconnected) peer.reconnect();
+        // PeerJS destroys a peer whose first connection to its server failed; that one cannot reconnect.
+        if (!this.destroyed && peer === this.#peer && peer.disconnected && !peer.destroyed) peer.reconnect();
       }, delay);
     });
     peer.on('error', (err: PeerError<string>) => {
