@@ -250,4 +250,27 @@ describe('Download', () => {
     for (let piece = 0; piece < manifest.pieceCount; piece++) if (piece !== 0 && piece !== 2) expected += manifest.blocks(piece).length;
     assert.equal(peer.served, expected, `${peer.served} blocks requested, ${expected} expected`);
   });
+
+  it('paused (for info()), it adopts a manifest but opens no store and asks for no piece until resumed', async () => {
+    const { bytes, manifest } = await file(10);
+    const peer = new FakePeer('A', bytes, manifest);
+    let opened = 0;
+    const h = {
+      ...host([peer]),
+      store: async (m: Manifest) => {
+        opened++;
+        return new MemoryPieceStore(m.size);
+      },
+    };
+    const download = new Download(manifest.hash, h, { maxPeers: 5, reseed: false, sequential: false, paused: true });
+    peer.attach(download);
+    download.join();
+    await new Promise<void>((resolve) => download.on('manifest', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(opened, 0, 'no store while paused');
+    assert.equal(peer.served, 0, 'no piece asked for while paused');
+    download.resume();
+    assert.deepEqual(await completed(download), bytes);
+    assert.equal(opened, 1);
+  });
 });

@@ -134,6 +134,8 @@ export class Download extends Emitter<DownloadEvents> {
   #manifest: Manifest | undefined;
   /** Where verified pieces go, once opened for the manifest in use; with the download's own hold on it. */
   #store: { store: PieceStore; release: () => void } | undefined;
+  /** The manifest whose store is being opened. */
+  #openingFor: Manifest | undefined;
   /** True once the store is open and what it resumed is checked: pieces may be requested. */
   #storeReady = false;
   /** Pieces being received, one buffer each, until verified and written to the store. */
@@ -194,7 +196,9 @@ export class Download extends Emitter<DownloadEvents> {
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    this.#pumpAll();
+    const manifest = this.#manifest;
+    if (manifest && !this.#store && this.#openingFor !== manifest) void this.#openStore(manifest);
+    else this.#pumpAll();
   }
 
   /**
@@ -435,12 +439,14 @@ export class Download extends Emitter<DownloadEvents> {
       }
     }
     this.emit('manifest', manifest);
-    void this.#openStore(manifest);
+    // Paused (for info()), it opens no store: a disk store reserves the file's size.
+    if (!this.#paused) void this.#openStore(manifest);
   }
 
   /** Opens the store for `manifest`; pieces are requested once it is open. */
   async #openStore(manifest: Manifest): Promise<void> {
     let store: PieceStore;
+    this.#openingFor = manifest;
     try {
       store = this.#host.store ? await this.#host.store(manifest) : new MemoryPieceStore(manifest.size);
     } catch (err) {
