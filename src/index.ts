@@ -29,6 +29,7 @@ export type {
   SeedOptions,
 } from './engine/engine.js';
 export { PieceStore, MemoryPieceStore } from './engine/piece-store.js';
+export { shareLink, type SharedFileMeta } from './internal/share-link.js';
 export type { Manifest } from './engine/manifest.js';
 export type { FetchProgress } from './engine/download.js';
 export type { FileStatus } from './engine/tracker-client.js';

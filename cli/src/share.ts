@@ -1,10 +1,10 @@
 /**
- * What `seed` prints for each file: its share link, which opens the file's page on the
- * server, and the HTML that embeds it in a page of one's own. The same formats as the
- * demo page's `<ecdn-seed-drop>` (src/internal/share-link.ts and its snippets), which the
- * library does not export.
+ * What `seed` prints for each file: its share link (the library's `shareLink`, as the
+ * demo page's `<ecdn-seed-drop>` makes it), which opens the file's page on the server,
+ * and the HTML that embeds it in a page of one's own.
  */
 import { basename } from 'node:path';
+import { shareLink } from 'ephemeral-cdn';
 import { lookup } from 'mime-types';
 
 /** A seeded file as a person shares it. */
@@ -24,15 +24,10 @@ export function share(server: string, hash: string, path: string, size: number):
   const name = basename(path);
   const type = lookup(name) || '';
   const base = server.endsWith('/') ? server : `${server}/`;
-  const url = new URL(`f/${hash}`, base);
-  const fragment = new URLSearchParams();
-  fragment.set('name', name);
-  if (type) fragment.set('type', type);
-  url.hash = fragment.toString();
   const embed = [`<script src="${new URL('ephemeralcdn.js', base).href}"></script>`];
   if (type.startsWith('image/')) embed.push(`<ecdn-img hash="${hash}" alt="${attr(name)}"></ecdn-img>`);
   embed.push(`<ecdn-download hash="${hash}" filename="${attr(name)}" size="${size}"></ecdn-download>`);
-  return { name, type, link: url.href, embed };
+  return { name, type, link: shareLink(server, hash, { name, type }), embed };
 }
 
 /** Escapes a value for a double-quoted HTML attribute. */
