@@ -45,11 +45,15 @@ function locks(): LockManager | undefined {
 /** The page's connection to the disk worker, started on first use. */
 export class DiskWorker {
   #worker: Worker | undefined;
+  #destroyed = false;
   #nextId = 1;
   readonly #pending = new Map<number, { resolve(reply: DiskReply): void; reject(err: Error): void }>();
 
   /** Sends `request` and resolves with the worker's reply; rejects with the worker's error, as a DOMException. */
   request(request: Outgoing, transfer: Transferable[] = []): Promise<DiskReply> {
+    // A store let go after the engine went must not start a worker nobody stops: its files are
+    // left for the next page's sweep.
+    if (this.#destroyed) return Promise.reject(new EcdnError('DESTROYED', 'The engine was destroyed.'));
     const worker = this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -60,6 +64,7 @@ export class DiskWorker {
 
   /** Stops the worker (closing its files); requests under way fail with `DESTROYED`. */
   destroy(): void {
+    this.#destroyed = true;
     this.#worker?.terminate();
     this.#worker = undefined;
     for (const { reject } of this.#pending.values()) reject(new EcdnError('DESTROYED', 'The engine was destroyed.'));
