@@ -4,7 +4,8 @@ import { classMap } from 'lit/directives/class-map.js';
 import { parseHash } from '../../engine/errors.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
-import { errorDetail, errorMessage, errorText, isAbort } from '../../internal/errors.js';
+import { downloadAnnouncement } from '../../internal/download-announcement.js';
+import { errorDetail, errorMessage, isAbort } from '../../internal/errors.js';
 import { FetchController, type FetchRun } from '../../internal/fetch-controller.js';
 import { InfoController } from '../../internal/info-controller.js';
 import { formatBytes, formatEta, formatSpeed, percent, plural } from '../../internal/format.js';
@@ -313,18 +314,7 @@ export class EcdnDownload extends EcdnElement {
   }
 
   #announcement(): string {
-    switch (this.state) {
-      case 'loading':
-        return `Downloading ${this.downloadName}.`;
-      case 'ready':
-        return `${this.downloadName} downloaded${this._saved?.streamed ? ' and saved' : ''}.`;
-      case 'dead':
-        return `${this.downloadName}: file is dead, nobody is sharing it any more.`;
-      case 'error':
-        return `Download failed. ${errorText(this._error?.code ?? 'UNKNOWN')}`;
-      default:
-        return '';
-    }
+    return downloadAnnouncement(this.state, this.downloadName, this._saved?.streamed === true, this._error);
   }
 }
 
