@@ -122,7 +122,11 @@ class RawWebSocket {
 }
 const WebSocket = RawWebSocket;
 
-/** @type {Array<{ ws: WebSocket, hashes: string[], acks: number[], pings: number, timer: NodeJS.Timeout | undefined, held: boolean, flip: boolean }>} */
+/**
+ * `acks`: send times of the requests awaiting a reply, by rid. Replies about different
+ * hashes may overtake each other, so they are matched by rid, not by order.
+ * @type {Array<{ ws: WebSocket, hashes: string[], acks: Map<number, number>, nextRid: number, pings: number, timer: NodeJS.Timeout | undefined, held: boolean, flip: boolean }>}
+ */
 const peers = [];
 let heartbeatInterval = 10_000;
 let errors = 0;
@@ -142,7 +146,7 @@ function send(msg) {
 function connectOne(url, localAddress, hashes) {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { localAddress });
-    const peer = { ws, hashes, acks: [], pings: 0, timer: undefined, held: false, flip: false };
+    const peer = { ws, hashes, acks: new Map(), nextRid: 0, pings: 0, timer: undefined, held: false, flip: false };
     let announced = 0;
     let settled = false;
     const settle = (ok) => {
@@ -161,13 +165,11 @@ function connectOne(url, localAddress, hashes) {
           }
           return;
         }
-        const sentAt = peer.acks.shift();
-        if (sentAt !== undefined) onAck?.(peer, performance.now() - sentAt);
+        acked(peer, text);
         return;
       }
       if (text.startsWith('{"type":"peers"')) {
-        const sentAt = peer.acks.shift();
-        if (sentAt !== undefined) onAck?.(peer, performance.now() - sentAt);
+        acked(peer, text);
         return;
       }
       if (text.startsWith('{"type":"pong"')) return;
@@ -188,7 +190,7 @@ function connectOne(url, localAddress, hashes) {
       if (text.startsWith('{"type":"error"')) {
         errors++;
         if (!peer.held) settle(false);
-        else peer.acks.shift();
+        else peer.acks.delete(ridOf(text));
       }
     });
     ws.on('error', () => settle(false));
@@ -219,16 +221,32 @@ async function connect({ url, count, firstPeer, addresses, hashesPerPeer, hashPo
   send({ ev: 'connected', held: peers.length, failed, ms: performance.now() - started });
 }
 
+/** The rid of a reply (the tracker writes it right after the type), or NaN. */
+function ridOf(text) {
+  const at = text.indexOf('"rid":');
+  return at < 0 ? Number.NaN : Number.parseInt(text.slice(at + 6, at + 18), 10);
+}
+
+/** A reply to a timed request arrived. */
+function acked(peer, text) {
+  const rid = ridOf(text);
+  const sentAt = peer.acks.get(rid);
+  if (sentAt === undefined) return;
+  peer.acks.delete(rid);
+  onAck?.(peer, performance.now() - sentAt);
+}
+
 /** An announce that flips `complete`, so that every one changes the swarm; or a lookup. */
 function requestOn(peer, kind) {
   const hash = peer.hashes[(Math.random() * peer.hashes.length) | 0];
-  peer.acks.push(performance.now());
+  const rid = ++peer.nextRid;
+  peer.acks.set(rid, performance.now());
   if (kind === 'lookup') {
-    peer.ws.send(`{"type":"lookup","hash":"${hash}"}`);
+    peer.ws.send(`{"type":"lookup","rid":${rid},"hash":"${hash}"}`);
     return;
   }
   peer.flip = !peer.flip;
-  peer.ws.send(`{"type":"announce","hash":"${hash}","complete":${peer.flip ? 'false' : 'true'}}`);
+  peer.ws.send(`{"type":"announce","rid":${rid},"hash":"${hash}","complete":${peer.flip ? 'false' : 'true'}}`);
 }
 
 async function load({ mode, kind = 'announce', rate, durationMs, window: win, peers: activePeers, offset = 0 }) {
@@ -295,7 +313,7 @@ async function load({ mode, kind = 'announce', rate, durationMs, window: win, pe
   const waitUntil = performance.now() + 2_000;
   while (done + (errors - errorsBefore) < sent && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
   onAck = undefined;
-  for (const p of peers) p.acks.length = 0;
+  for (const p of peers) p.acks.clear();
   send({ ev: 'load', sent, done, errors: errors - errorsBefore, latencies, ms: elapsed, lastAckMs: lastAck - started });
 }
 

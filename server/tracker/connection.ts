@@ -1,14 +1,21 @@
 /**
- * One tracker connection: what the tracker keeps per socket, the queue that
- * handles its messages one at a time and in order, and backpressure (a client
- * sending faster than the store answers stops being read).
+ * One tracker connection: what the tracker keeps per socket, the lanes that
+ * order its messages, and backpressure (a client sending faster than the store
+ * answers stops being read).
+ *
+ * Messages about one hash are handled one at a time and in order; messages
+ * about different hashes run side by side; a message about no hash (`hello`,
+ * `ping`, one that does not parse) waits for everything received before it, and
+ * everything received after it waits for it. A client with several requests in flight then has
+ * them all waiting on the store at once, which a remote store (Redis) answers
+ * in one round trip instead of one each.
  *
  * Everything here is per connection and a tracker holds tens of thousands of them,
  * so what most peers never use (watches, reports, strikes) is created on first use.
  */
 import type { WebSocket } from 'ws';
 import type { RateLimit, StrikeWindow } from '../limits.js';
-import type { RawData } from './protocol.js';
+import type { ParseResult } from './protocol.js';
 
 /** Messages queued on one connection before the tracker stops reading from its socket. */
 const PAUSE_AT_PENDING = 32;
@@ -41,12 +48,12 @@ export interface Connection {
   host: string | undefined;
   /** When to hand out fresh TURN credentials (ms since the epoch); undefined without TURN. */
   iceRefreshAt: number | undefined;
-  /** Settles once the messages received so far are handled; undefined when none is pending. */
-  queue: Promise<void> | undefined;
-  /** Messages waiting for the one being handled, oldest first. Created when one has to wait. */
-  inbox: Queued[] | undefined;
-  /** Messages received and not yet handled, the one being handled included. */
+  /** The lanes with messages being handled, by ordering key; undefined when none is pending. */
+  lanes: Map<string, Lane> | undefined;
+  /** Messages received and not yet handled, those being handled included. */
   pending: number;
+  /** Announces of hashes not yet held that are waiting on the store, counted against `maxHashesPerConnection`. */
+  announcing: number;
   closed: boolean;
   /** Message rate limit. */
   readonly rate: RateLimit;
@@ -70,9 +77,9 @@ export function newConnection(socket: WebSocket, ip: string, country: string | u
     lastSeen: now,
     host: undefined,
     iceRefreshAt: undefined,
-    queue: undefined,
-    inbox: undefined,
+    lanes: undefined,
     pending: 0,
+    announcing: 0,
     closed: false,
     rate,
     strikes: undefined,
@@ -81,54 +88,81 @@ export function newConnection(socket: WebSocket, ip: string, country: string | u
   };
 }
 
-/** Handles one message; never rejects (trouble is the handler's to report). */
-export type MessageHandler = (conn: Connection, data: RawData, isBinary: boolean, limited: boolean) => Promise<void>;
+/** The lane of messages about no hash, which wait for every message before them, and every later one for them. */
+const SERIAL_LANE = '';
 
-/** A message waiting its turn. */
-interface Queued {
-  readonly data: RawData;
-  readonly isBinary: boolean;
+/** A message, parsed, as it waits its turn. */
+export interface Queued {
+  readonly parsed: ParseResult;
   /** Over the rate limit when it arrived. */
   readonly limited: boolean;
 }
 
-/**
- * Has `handle` handle a message once those received before it are handled, so
- * that replies go out in request order. With nothing pending it starts at once.
- */
-export function receive(conn: Connection, handle: MessageHandler, data: RawData, isBinary: boolean, limited: boolean): void {
-  conn.pending++;
-  if (conn.pending >= PAUSE_AT_PENDING && !conn.socket.isPaused) conn.socket.pause();
-  if (conn.queue === undefined) conn.queue = drain(conn, handle, data, isBinary, limited);
-  else (conn.inbox ??= []).push({ data, isBinary, limited });
+/** Handles one message; never rejects (trouble is the handler's to report). */
+export type MessageHandler = (conn: Connection, message: Queued) => Promise<void>;
+
+/** Messages with one ordering key: the one being handled, and those waiting for it. */
+interface Lane {
+  /** Settles once the lane is empty. */
+  done: Promise<void> | undefined;
+  /** Messages waiting for the one being handled, oldest first. Created when one has to wait. */
+  inbox: Queued[] | undefined;
 }
 
 /**
- * Handles `data`, then the messages that arrived meanwhile, until none is left.
- * One loop per burst rather than a promise chained per message: a burst is what
- * a busy client sends, and chaining would cost several promises per message.
+ * Has `handle` handle a message once those it must wait for are handled (see
+ * above), so that replies about one hash go out in request order. `hash` is the
+ * hash the message is about, or undefined to order it against every message.
  */
-async function drain(conn: Connection, handle: MessageHandler, data: RawData, isBinary: boolean, limited: boolean): Promise<void> {
+export function receive(conn: Connection, handle: MessageHandler, message: Queued, hash: string | undefined): void {
+  conn.pending++;
+  if (conn.pending >= PAUSE_AT_PENDING && !conn.socket.isPaused) conn.socket.pause();
+  const lanes = (conn.lanes ??= new Map());
+  // While a serial message waits, later ones queue behind it whatever they are about.
+  const key = hash === undefined || lanes.has(SERIAL_LANE) ? SERIAL_LANE : hash;
+  const lane = lanes.get(key);
+  if (lane !== undefined) {
+    (lane.inbox ??= []).push(message);
+    return;
+  }
+  const fresh: Lane = { done: undefined, inbox: undefined };
+  lanes.set(key, fresh);
+  fresh.done = drain(conn, handle, key, fresh, message);
+}
+
+/**
+ * Handles `message`, then the lane's messages that arrived meanwhile, until none
+ * is left. One loop per burst rather than a promise chained per message: a burst
+ * is what a busy client sends, and chaining would cost several promises per message.
+ */
+async function drain(conn: Connection, handle: MessageHandler, key: string, lane: Lane, message: Queued): Promise<void> {
+  // No lane starts while the serial one exists, so these are all it must wait for.
+  if (key === SERIAL_LANE && conn.lanes!.size > 1) await Promise.all(otherLanes(conn.lanes!, lane));
   for (;;) {
-    await handle(conn, data, isBinary, limited);
+    await handle(conn, message);
     conn.pending--;
     if (conn.pending <= RESUME_AT_PENDING && conn.socket.isPaused && !conn.closed) conn.socket.resume();
-    const next = conn.inbox?.shift();
-    if (next === undefined) {
-      conn.inbox = undefined;
-      conn.queue = undefined;
-      return;
-    }
-    ({ data, isBinary, limited } = next);
+    const next = lane.inbox?.shift();
+    if (next === undefined) break;
+    message = next;
   }
+  const lanes = conn.lanes!;
+  lanes.delete(key);
+  if (lanes.size === 0) conn.lanes = undefined;
+}
+
+function otherLanes(lanes: Map<string, Lane>, lane: Lane): Array<Promise<void> | undefined> {
+  const others = [];
+  for (const other of lanes.values()) if (other !== lane) others.push(other.done);
+  return others;
 }
 
 /** Settles once the messages `conn` received so far are handled. */
 export async function idle(conn: Connection): Promise<void> {
   // Read a tick late: a message whose handler is running right now (and is, say,
-  // dropping the connection) becomes the queue only when `receive` returns.
+  // dropping the connection) gets its lane only when `receive` returns.
   await undefined;
-  await conn.queue;
+  while (conn.lanes !== undefined) await Promise.all(Array.from(conn.lanes.values(), (lane) => lane.done));
 }
 
 /**

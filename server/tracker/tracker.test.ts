@@ -712,6 +712,50 @@ for (const kind of storeKinds) {
           assert.deepEqual(warningCodes(t), []);
         });
       }
+
+      it('handles requests about different hashes side by side, those about one hash in order, and has ping wait for all before it', async () => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const base = await kind.open();
+        const store = wrapStore(base, {
+          add: async (hash, peer, complete) => {
+            if (hash === H1) await gate;
+            return base.add(hash, peer, complete);
+          },
+        });
+        const t = await start({ store });
+        const client = await t.connect();
+        await client.hello();
+        for (const [rid, type, hash] of [
+          ['a1', 'announce', H1],
+          ['l1', 'lookup', H1],
+          ['a2', 'announce', H2],
+          ['p', 'ping', undefined],
+          ['l2', 'lookup', H2],
+        ] as const) {
+          client.send({ type, hash, rid });
+        }
+        assert.equal((await client.next((m) => m.rid === 'a2')).type, 'ok', 'H2 does not wait for the store to answer about H1');
+        await delay(20);
+        assert.deepEqual(
+          client.received.map((m) => m.rid),
+          [],
+          'the store holds H1; ping waits for it, and everything after ping waits for ping',
+        );
+        release();
+        const rest = [];
+        for (let i = 0; i < 4; i++) rest.push(await client.next((m) => m.rid !== undefined));
+        assert.deepEqual(
+          rest.map((m) => [m.rid, m.type]),
+          [
+            ['a1', 'ok'],
+            ['l1', 'peers'],
+            ['p', 'pong'],
+            ['l2', 'peers'],
+          ],
+        );
+        assert.deepEqual([rest[1]!.seeders, rest[3]!.seeders], [1, 1], 'each lookup saw the announce sent before it');
+      });
     });
 
     describe('fileStatus, stats and close', () => {

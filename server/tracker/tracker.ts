@@ -18,7 +18,7 @@ import createDebug from 'debug';
 import type { IceServer } from '../ice.js';
 import { clientAddress } from '../address.js';
 import { ConnectionsPerIp, RateLimit, StrikeWindow } from '../limits.js';
-import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, type Connection } from './connection.js';
+import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, type Connection, type Queued } from './connection.js';
 import { TrackerWarning, type EvictReason, type TrackerEvents, type TrackerWarningCode } from './events.js';
 import { PeerTokens, randomPeerId } from './identity.js';
 import { orderByNearness } from './nearness.js';
@@ -43,6 +43,7 @@ import {
   type HelloMessage,
   type LookupMessage,
   type OkMessage,
+  type ParseResult,
   type RawData,
   type ReportMessage,
   type Rid,
@@ -119,7 +120,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
   private readonly onSocketClose: (this: WebSocket) => void;
   private readonly onSocketError: (this: WebSocket, err: Error) => void;
   /** Handles one queued message; bound once, not per message. */
-  private readonly handleMessage: (conn: Connection, data: RawData, isBinary: boolean, limited: boolean) => Promise<void>;
+  private readonly handleMessage: (conn: Connection, message: Queued) => Promise<void>;
   /** Peer ID -> the one connection it is bound to. */
   private readonly peers = new Map<string, Connection>();
   /** Hash -> how many connections here announced it. */
@@ -149,7 +150,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       },
       this.options.limits.maxWatchesPerConnection,
     );
-    this.handleMessage = (conn, data, isBinary, limited) => this.handle(conn, data, isBinary, limited);
+    this.handleMessage = (conn, message) => this.handle(conn, message);
     // A shared store reports what other trackers changed, so that watchers here hear of it too.
     this.stopChanges = this.store.onChange?.((hash) => this.watches.changed(hash));
     // A shared store that lost its data (Redis restarted) writes back what this tracker's peers hold.
@@ -326,14 +327,14 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       closeSocket(conn.socket, CLOSE_POLICY_VIOLATION, 'rate limit exceeded');
       return;
     }
-    receive(conn, this.handleMessage, data, isBinary, limited);
+    const parsed = parseClientMessage(data, isBinary, limits.maxMessageBytes);
+    receive(conn, this.handleMessage, { parsed, limited }, orderingHash(conn, parsed));
   }
 
-  /** Handles one message, in its connection's turn. Never rejects. */
-  private async handle(conn: Connection, data: RawData, isBinary: boolean, limited: boolean): Promise<void> {
+  /** Handles one message, in its lane's turn. Never rejects. */
+  private async handle(conn: Connection, { parsed, limited }: Queued): Promise<void> {
     if (conn.closed) return;
     const { limits } = this.options;
-    const parsed = parseClientMessage(data, isBinary, limits.maxMessageBytes);
     if (limited) {
       // Parsed only to echo the rid, so that a client waiting on the reply hears of it.
       const rid = parsed.ok ? parsed.message.rid : parsed.error.rid;
@@ -458,18 +459,22 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     const { hash, complete, rid } = message;
     const isNew = !conn.hashes.has(hash);
     const max = this.options.limits.maxHashesPerConnection;
-    if (isNew && conn.hashes.size >= max) {
+    // Announces of other new hashes may be waiting on the store too: they count.
+    if (isNew && conn.hashes.size + conn.announcing >= max) {
       throw new ProtocolError('TOO_MANY_HASHES', `A connection may announce at most ${max} hashes; withdraw one first.`, rid);
     }
     const peer: PeerInfo = { peerId: conn.peerId!, ip: conn.ip, country: conn.country };
     const shared = this.localSwarms.get(hash)?.hash ?? hash;
     let update: SwarmUpdate;
+    if (isNew) conn.announcing++;
     try {
       update = await this.store.add(shared, peer, complete);
     } catch (err) {
       // Kept, so that the store writes it back when it returns (the client is told to retry too).
       if (err instanceof StoreUnavailableError) this.holds(conn, shared, isNew, complete);
       throw err;
+    } finally {
+      if (isNew) conn.announcing--;
     }
     this.holds(conn, shared, isNew, complete);
     this.send(conn, okWithStatus(rid, hash, update));
@@ -675,4 +680,11 @@ function okWithStatus(rid: Rid | undefined, hash: string, counts: SwarmCounts): 
   const { seeders, leechers } = counts;
   const alive = seeders > 0;
   return rid === undefined ? { type: 'ok', hash, alive, seeders, leechers } : { type: 'ok', rid, hash, alive, seeders, leechers };
+}
+
+/** The hash a message is ordered by; none (ordered against every message) until the connection has an identity. */
+function orderingHash(conn: Connection, parsed: ParseResult): string | undefined {
+  if (!parsed.ok || conn.peerId === undefined) return undefined;
+  const { message } = parsed;
+  return 'hash' in message ? message.hash : undefined;
 }
