@@ -27,6 +27,10 @@ export const EXIT_CODES: Readonly<Record<'OK' | 'INTERNAL' | 'STDOUT_CLOSED' | C
   DESTROYED: 18,
   // A warning only: hashing without a worker. Never the reason a command ends.
   WORKER_UNAVAILABLE: 19,
+  // Private shares: the CLI fetches them as they travel (ciphertext) only with the library's `raw`.
+  KEY_REQUIRED: 20,
+  INVALID_KEY: 21,
+  DECRYPT_FAILED: 22,
   // Ctrl-C or SIGTERM, as shells report a command ended by SIGINT (128 + 2).
   ABORTED: 130,
   // `fetch -o -` whose reader closed the pipe (`| head`), as shells report SIGPIPE (128 + 13).

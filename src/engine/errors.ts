@@ -12,6 +12,11 @@
  * - `DESTROYED`: the engine was destroyed while the call was under way.
  * - `NO_SPACE`: the file fits neither in the disk space this site may use nor in memory. Checked before downloading.
  * - `STORAGE`: the disk refused to keep a piece, or gave it back unreadable.
+ * - `KEY_REQUIRED`: the file is a private share (its bytes say so) and the call gave no `key`; pass the
+ *   key from its link (`#k=`), or `raw: true` for the ciphertext as it travels.
+ * - `INVALID_KEY`: the `key` given is not 22 characters of base64url (128 bits). Nothing touched the network.
+ * - `DECRYPT_FAILED`: the bytes, verified against their hash, did not decrypt with the key given: it is
+ *   not this file's key (or the file is not a private share). No plaintext was handed out.
  * - `WORKER_UNAVAILABLE` (in a `warning` event only): no worker could start on this page,
  *   so hashing runs on its main thread. Everything still works, with the page busier.
  */
@@ -27,6 +32,9 @@ export type EcdnErrorCode =
   | 'DESTROYED'
   | 'NO_SPACE'
   | 'STORAGE'
+  | 'KEY_REQUIRED'
+  | 'INVALID_KEY'
+  | 'DECRYPT_FAILED'
   | 'WORKER_UNAVAILABLE';
 
 import type { Diagnosis } from './diagnose.js';

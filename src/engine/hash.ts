@@ -65,8 +65,25 @@ export function toBlob(data: HashInput): Blob {
   return new Blob([data as Uint8Array<ArrayBuffer> | ArrayBuffer]);
 }
 
-/** Size of a {@link HashInput} in bytes. */
-export function inputSize(data: HashInput): number {
+/**
+ * Bytes produced on demand rather than held: a private share's ciphertext, which is
+ * encrypted from the plaintext file a range at a time (see private-share.ts).
+ */
+export interface ByteSource {
+  /** Size in bytes. */
+  readonly size: number;
+  /** `[start, end)`, in a buffer the caller may keep or transfer. */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/** True for a {@link ByteSource}, as opposed to a Blob or bytes in memory. */
+export function isByteSource(data: HashInput | ByteSource): data is ByteSource {
+  return !(data instanceof Blob) && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data);
+}
+
+/** Size of a {@link HashInput} (or {@link ByteSource}) in bytes. */
+export function inputSize(data: HashInput | ByteSource): number {
+  if (isByteSource(data)) return data.size;
   return data instanceof Blob ? data.size : data.byteLength;
 }
 
@@ -74,7 +91,8 @@ export function inputSize(data: HashInput): number {
  * Reads `[start, end)` of the input. Bytes already in memory are returned as a view,
  * so hashing an ArrayBuffer copies nothing.
  */
-export async function readRange(data: HashInput, start: number, end: number): Promise<Uint8Array> {
+export async function readRange(data: HashInput | ByteSource, start: number, end: number): Promise<Uint8Array> {
+  if (isByteSource(data)) return data.read(start, end);
   if (data instanceof Blob) return new Uint8Array(await data.slice(start, end).arrayBuffer());
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   return bytes.subarray(start, end);

@@ -5,7 +5,7 @@
  * Both give the same answers; the engine does not care which it got.
  */
 import { EcdnError, type EcdnErrorCode } from './errors.js';
-import { toBlob, type HashInput } from './hash.js';
+import { isByteSource, toBlob, type ByteSource, type HashInput } from './hash.js';
 import { buildManifest, choosePieceSize, Manifest, type BuildManifestOptions } from './manifest.js';
 import { startHashWorker } from './start-hash-worker.js';
 
@@ -14,7 +14,7 @@ export interface Hasher {
   /** Where the hashing runs. */
   readonly where: 'worker' | 'calling thread';
   /** A file's address and manifest, in one pass (see {@link buildManifest}). */
-  manifest(input: HashInput, options?: BuildManifestOptions): Promise<Manifest>;
+  manifest(input: HashInput | ByteSource, options?: BuildManifestOptions): Promise<Manifest>;
   /** True when `bytes` is exactly piece `piece` of `manifest` (see {@link Manifest.verifyPiece}). */
   verify(manifest: Manifest, piece: number, bytes: Uint8Array): Promise<boolean>;
   /** Stops the worker, if any; calls under way fail with `DESTROYED`. */
@@ -103,13 +103,22 @@ class WorkerHasher implements Hasher {
    * Reads the file here, a slice at a time, and hands each slice to the worker to hash,
    * reading the next while it hashes: both threads busy, and no copy of the file whole.
    */
-  async manifest(input: HashInput, options: BuildManifestOptions = {}): Promise<Manifest> {
+  async manifest(input: HashInput | ByteSource, options: BuildManifestOptions = {}): Promise<Manifest> {
     const worker = this.#start();
     if (!worker) return callingThreadHasher.manifest(input, options);
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new EcdnError('ABORTED', 'The operation was aborted.', { cause: signal.reason });
-    const blob = toBlob(input);
+    const blob = isByteSource(input) ? input : toBlob(input);
     const size = blob.size;
+    const read = isByteSource(blob)
+      ? async (start: number, end: number) => {
+          const bytes = await blob.read(start, end);
+          // Transferred to the worker: it must be a whole buffer of its own.
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+            ? (bytes.buffer as ArrayBuffer)
+            : bytes.slice().buffer;
+        }
+      : (start: number, end: number) => blob.slice(start, end).arrayBuffer();
     const pieceSize = options.pieceSize ?? choosePieceSize(size);
     const sliceSize = Math.max(1, Math.floor(FEED_SLICE_SIZE / pieceSize)) * pieceSize;
     const id = this.#nextId++;
@@ -135,7 +144,7 @@ class WorkerHasher implements Hasher {
         try {
           while (!stopped && next < size && ahead < FEED_AHEAD) {
             const end = Math.min(next + sliceSize, size);
-            const bytes = await blob.slice(next, end).arrayBuffer();
+            const bytes = await read(next, end);
             if (stopped) return;
             if (bytes.byteLength !== end - next) throw new Error('The Blob returned fewer bytes than its size.');
             next = end;

@@ -11,7 +11,7 @@
  * and a publisher computes the address and the manifest in one pass.
  */
 import { EcdnError, parseHash } from './errors.js';
-import { HASH_SLICE_SIZE, type HashInput, bytesToHex, equalBytes, inputSize, readRange, throwIfAborted } from './hash.js';
+import { HASH_SLICE_SIZE, type ByteSource, type HashInput, bytesToHex, equalBytes, inputSize, readRange, throwIfAborted } from './hash.js';
 import { SHA256_BLOCK, Sha256Chain } from './sha256-chain.js';
 import { BLOCK_SIZE, MAX_MANIFEST_PIECES, PIECE_HASH_SIZE, type ManifestFrame, pieceCountFor } from './wire.js';
 
@@ -227,7 +227,7 @@ export interface BuildManifestOptions {
  * current one is hashed, and records the chaining value at the end of every piece.
  * Throws `EcdnError('ABORTED')` if `opts.signal` fires.
  */
-export async function buildManifest(blob: HashInput, opts: BuildManifestOptions = {}): Promise<Manifest> {
+export async function buildManifest(blob: HashInput | ByteSource, opts: BuildManifestOptions = {}): Promise<Manifest> {
   const { signal, onProgress } = opts;
   const size = inputSize(blob);
   throwIfAborted(signal);
