@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumPath } from '../helpers/chromium.js';
@@ -28,6 +29,27 @@ export interface InternetOptions {
   homes: Record<string, NatType>;
   /** Start coturn on the public segment: `true`, or options for it. */
   turn?: boolean | TurnOptions;
+  /**
+   * Homes whose uplink gets delay, jitter or loss, with their starting values.
+   * A home named here gets a user-space forwarder (delay-forwarder.py) on its
+   * uplink, so that `setPath` can change its delay later; any home can be
+   * given loss alone with `setPath`.
+   */
+  paths?: Record<string, PathOptions>;
+}
+
+/**
+ * What a home's uplink does to every packet, each way: between the home (its
+ * router's wan, or an open host's link) and the public segment. Two homes'
+ * settings add up on the path between them.
+ */
+export interface PathOptions {
+  /** One-way delay added each way, in ms (0 to 10,000). */
+  delayMs?: number;
+  /** Extra random delay each way, up to this many ms; never reorders packets. */
+  jitterMs?: number;
+  /** Packets dropped each way, in percent (0 to 100, steps of 0.01). */
+  lossPercent?: number;
 }
 
 /** One home network as built. */
@@ -87,6 +109,12 @@ export async function internet(options: InternetOptions): Promise<Internet> {
     ...(names.some((n) => options.homes[n] !== 'open') ? ['nft'] : []),
     ...(options.turn ? ['turnserver'] : []),
   ];
+  const paths = options.paths ?? {};
+  for (const [name, path] of Object.entries(paths)) {
+    if (!(name in options.homes)) throw new NetsimError('BAD_OPTIONS', `paths: no home named "${name}"`);
+    checkPath(name, path);
+  }
+  if (Object.keys(paths).length > 0) tools.push(PYTHON, 'nft');
   for (const tool of tools) {
     if (!hasTool(tool)) throw new NetsimError('MISSING_TOOL', `${tool} is not installed (apt-get install -y iproute2 nftables coturn)`);
   }
@@ -123,6 +151,8 @@ export class Internet {
   private readonly resolvDirs: string[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly browsers = new Set<Browser>();
+  /** The delay forwarder of each home built with a path. */
+  private readonly forwarders = new Map<string, Forwarder>();
   private closing: Promise<void> | null = null;
 
   /** @internal Use `internet()`. */
@@ -153,7 +183,9 @@ export class Internet {
     ]);
 
     // Homes are independent: build them concurrently, each its own namespaces.
-    await Promise.all(Object.entries(options.homes).map(([name, nat], index) => this.buildHome(name, nat, index)));
+    const paths = options.paths ?? {};
+    await Promise.all(Object.entries(options.homes).map(([name, nat], index) => this.buildHome(name, nat, index, name in paths)));
+    for (const [name, path] of Object.entries(paths)) await this.setPath(name, path);
 
     if (options.turn) {
       const coturn = await startCoturn(pub, PUBLIC_ADDRESSES, this.dir, options.turn === true ? {} : options.turn);
@@ -163,7 +195,7 @@ export class Internet {
     }
   }
 
-  private async buildHome(name: string, nat: NatType, index: number): Promise<void> {
+  private async buildHome(name: string, nat: NatType, index: number, delayed: boolean): Promise<void> {
     const pub = this.pubNamespace;
     const host = `${this.id}-${name}`;
     const publicAddress = `198.18.0.${10 + index}`;
@@ -172,7 +204,8 @@ export class Internet {
     await this.addResolvConf(host);
 
     if (nat === 'open') {
-      await ipBatch(host, [`link add eth0 type veth peer name ${port} netns ${pub}`]);
+      if (delayed) await this.startForwarder(name, host, 'eth0', port);
+      else await ipBatch(host, [`link add eth0 type veth peer name ${port} netns ${pub}`]);
       await ipBatch(pub, [`link set ${port} master br0`, `link set ${port} up`]);
       await ipBatch(host, [
         `addr add ${publicAddress}/24 dev eth0`,
@@ -190,10 +223,9 @@ export class Internet {
     await this.addNamespace(router);
     // Both ends of every veth are created inside our namespaces, so nothing
     // ever appears among the machine's own interfaces.
-    await ipBatch(router, [
-      `link add wan0 type veth peer name ${port} netns ${pub}`,
-      `link add lan0 type veth peer name eth0 netns ${host}`,
-    ]);
+    if (delayed) await this.startForwarder(name, router, 'wan0', port);
+    else await ipBatch(router, [`link add wan0 type veth peer name ${port} netns ${pub}`]);
+    await ipBatch(router, [`link add lan0 type veth peer name eth0 netns ${host}`]);
     await ipBatch(pub, [`link set ${port} master br0`, `link set ${port} up`]);
     await ipBatch(router, [
       `addr add ${publicAddress}/24 dev wan0`,
@@ -251,6 +283,71 @@ export class Internet {
     const burst = Math.max(32 * 1024, Math.ceil((mbit * 1e6) / 8 / 100));
     const tbf = ['tbf', 'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', '50ms'];
     await run('ip', ['netns', 'exec', namespace, 'tc', 'qdisc', 'replace', 'dev', device, 'root', ...tbf]);
+  }
+
+  /**
+   * Sets what `home`'s uplink does to packets each way, from now on: delay and
+   * jitter (only on a home given a path in `internet({ paths })`, whose
+   * forwarder applies them to packets read after this resolves) and loss (any
+   * home; an nftables rule on its uplink). Fields left out are set to 0.
+   */
+  async setPath(home: string, path: PathOptions): Promise<void> {
+    this.assertOpen();
+    const where = this.home(home);
+    checkPath(home, path);
+    const forwarder = this.forwarders.get(home);
+    const delayMs = path.delayMs ?? 0;
+    const jitterMs = path.jitterMs ?? 0;
+    if (forwarder) await forwarder.set(delayMs, jitterMs);
+    else if (delayMs > 0 || jitterMs > 0) {
+      throw new NetsimError('BAD_OPTIONS', `setPath(${home}): delay needs the home in internet({ paths }) when it is built`);
+    }
+    const namespace = where.routerNamespace ?? where.namespace;
+    const device = where.routerNamespace ? 'wan0' : 'eth0';
+    const perTenThousand = Math.round((path.lossPercent ?? 0) * 100);
+    // Declaring the table first makes the delete succeed on the first call.
+    const rules =
+      perTenThousand > 0
+        ? `
+      table inet netsim_path {
+        chain inbound {
+          type filter hook prerouting priority -300; policy accept;
+          iifname "${device}" numgen random mod 10000 < ${perTenThousand} drop
+        }
+        chain outbound {
+          type filter hook postrouting priority 300; policy accept;
+          oifname "${device}" numgen random mod 10000 < ${perTenThousand} drop
+        }
+      }`
+        : '';
+    await run('ip', ['netns', 'exec', namespace, 'nft', '-f', '-'], `table inet netsim_path\ndelete table inet netsim_path\n${rules}\n`);
+  }
+
+  /**
+   * CPU time (user plus system, in seconds) the delay forwarder of `home` has
+   * used so far; null for a home without one. Read it before and after a
+   * transfer to know what the delay cost.
+   */
+  forwarderCpuSeconds(home: string): number | null {
+    const pid = this.forwarders.get(home)?.pid;
+    if (pid === undefined) return null;
+    // /proc/<pid>/stat: the command may hold spaces, so fields are counted after its ')'.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+
+  /**
+   * Makes `device` in `namespace` and `port` in pub as two TAP devices joined
+   * by a delay forwarder, in place of the veth pair a home otherwise gets.
+   */
+  private async startForwarder(home: string, namespace: string, device: string, port: string): Promise<void> {
+    const script = fileURLToPath(new URL('./delay-forwarder.py', import.meta.url));
+    const child = spawn(PYTHON, [script, namespace, device, this.pubNamespace, port], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    const forwarder = new Forwarder(home, child);
+    await forwarder.ready;
+    this.forwarders.set(home, forwarder);
   }
 
   /**
@@ -390,6 +487,73 @@ export class Internet {
 
   private assertOpen(): void {
     if (this.closed) throw new NetsimError('CLOSED', `the simulated internet ${this.id} is closed`);
+  }
+}
+
+/** Python from the system (CI's base image has it), not a version manager's shim on PATH. */
+const PYTHON = '/usr/bin/python3';
+/** USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux architecture we run on. */
+const CLOCK_TICKS = 100;
+
+function checkPath(home: string, path: PathOptions): void {
+  const within = (value: number | undefined, max: number) => value === undefined || (Number.isFinite(value) && value >= 0 && value <= max);
+  if (!within(path.delayMs, 10_000) || !within(path.jitterMs, 10_000) || !within(path.lossPercent, 100)) {
+    throw new NetsimError('BAD_OPTIONS', `path of "${home}": delayMs and jitterMs 0-10000, lossPercent 0-100 (${JSON.stringify(path)})`);
+  }
+}
+
+/** The delay forwarder of one home: a line of JSON in, `ok` back once applied. */
+class Forwarder {
+  readonly ready: Promise<void>;
+  readonly pid: number | undefined;
+  private readonly replies: Array<(line: string) => void> = [];
+  private stderr = '';
+  private exited: string | null = null;
+
+  constructor(
+    private readonly home: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.pid = child.pid;
+    let buffered = '';
+    let onReady!: () => void;
+    let onFail!: (err: Error) => void;
+    this.ready = new Promise((resolve, reject) => {
+      onReady = resolve;
+      onFail = reject;
+    });
+    let started = false;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (!started && line === 'ready') {
+          started = true;
+          onReady();
+        } else this.replies.shift()?.(line);
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    // Teardown closes our end; nothing more is written after that.
+    child.stdin!.on('error', () => {});
+    child.on('exit', (code, signal) => {
+      this.exited = `delay forwarder of ${home} exited (${signal ?? code}): ${this.stderr.trim()}`;
+      onFail(new NetsimError('COMMAND_FAILED', this.exited));
+      for (const reply of this.replies.splice(0)) reply('');
+    });
+  }
+
+  set(delayMs: number, jitterMs: number): Promise<void> {
+    if (this.exited) return Promise.reject(new NetsimError('COMMAND_FAILED', this.exited));
+    return new Promise((resolve, reject) => {
+      this.replies.push((line) =>
+        line === 'ok' ? resolve() : reject(new NetsimError('COMMAND_FAILED', this.exited ?? `delay forwarder of ${this.home}: ${line}`)),
+      );
+      this.child.stdin!.write(`${JSON.stringify({ delay_ms: delayMs, jitter_ms: jitterMs })}\n`);
+    });
   }
 }
 
