@@ -31,6 +31,7 @@ import { runTracker } from './scenarios/tracker.js';
 import { runLarge } from './scenarios/large.js';
 import { runTrackerRedis } from './scenarios/tracker-redis.js';
 import { runNat } from './scenarios/nat.js';
+import { runPaths } from './scenarios/paths.js';
 import { runBrowsers } from './scenarios/browsers.js';
 import { firefoxPath, launchFirefox, NO_FIREFOX } from './lib/firefox.js';
 
@@ -434,6 +435,19 @@ async function natScenario() {
   }
 }
 
+async function pathsScenario() {
+  // Delay and loss on the simulated internet: namespaces, nftables and a TAP forwarder.
+  if (process.getuid?.() !== 0) {
+    log('paths: skipped, it needs root (network namespaces, nftables, TAP devices)');
+    raw.paths = { skipped: 'needs root' };
+    return;
+  }
+  const runs = Number.isFinite(runsArg) ? runsArg : quick ? 2 : 3;
+  const r = await runPaths(quick ? { runs, size: 16 * MiB, lossySize: 4 * MiB } : { runs, size: 64 * MiB, lossySize: 16 * MiB });
+  Object.assign(results, r.results);
+  raw.paths = r.raw;
+}
+
 async function browsersScenario(browser: Browser, serverUrl: string) {
   const path = firefoxPath();
   if (!path) {
@@ -453,6 +467,12 @@ async function browsersScenario(browser: Browser, serverUrl: string) {
 
 const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   single_vs_bare: ['>= 0.9', (v) => v >= 0.9],
+  // Issue 14: on a long path, beat a single bare channel by 2x, with and without loss, and WebTorrent everywhere.
+  path_50ms_vs_bare: ['>= 2.0', (v) => v >= 2],
+  path_50ms_loss1_vs_bare: ['>= 2.0', (v) => v >= 2],
+  ...Object.fromEntries(
+    ['0ms', '25ms', '50ms', '0ms_loss1', '25ms_loss1', '50ms_loss1'].map((p) => [`path_${p}_vs_webtorrent`, ['> 1', (v: number) => v > 1]]),
+  ),
   firefox_vs_bare: ['>= 0.9', (v) => v >= 0.9],
   chromium_to_firefox_vs_bare: ['>= 0.9', (v) => v >= 0.9],
   firefox_to_chromium_vs_bare: ['>= 0.9', (v) => v >= 0.9],
@@ -480,6 +500,13 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
 
 const UNITS: Record<string, string> = {
   bare_mbps: 'MB/s',
+  ...Object.fromEntries(
+    ['0ms', '25ms', '50ms', '0ms_loss1', '25ms_loss1', '50ms_loss1'].flatMap((p) =>
+      ['', '_bare', '_webtorrent'].map((who) => [`path_${p}${who}_mbps`, 'MB/s']),
+    ),
+  ),
+  path_0ms_first_byte_ms: 'ms',
+  path_50ms_first_byte_ms: 'ms',
   single_mbps: 'MB/s',
   webtorrent_mbps: 'MB/s',
   capped_1_mbps: 'MB/s',
@@ -583,6 +610,7 @@ async function main() {
     await step('tracker', trackerScenario);
     await step('tracker-redis', trackerRedisScenario);
     await step('nat', natScenario);
+    await step('paths', pathsScenario);
   } finally {
     await browser?.close().catch(() => {});
     await site.close().catch(() => {});

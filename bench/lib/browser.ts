@@ -70,7 +70,8 @@ export async function openEcdnPage(browser: Browser, serverUrl: string, config: 
 
 /**
  * A static server for the WebTorrent pages (a blank page and WebTorrent's
- * browser build) plus a bittorrent-tracker WebSocket server, both on loopback.
+ * browser build) plus a bittorrent-tracker WebSocket server, both on `host`
+ * (loopback unless told).
  */
 export interface WebTorrentSite {
   url: string;
@@ -80,7 +81,7 @@ export interface WebTorrentSite {
   close(): Promise<void>;
 }
 
-export async function startWebTorrentSite(): Promise<WebTorrentSite> {
+export async function startWebTorrentSite(host = '127.0.0.1'): Promise<WebTorrentSite> {
   const bundle = await readFile(require.resolve('webtorrent/dist/webtorrent.min.js'));
   const server = http.createServer((req, res) => {
     if (req.url === '/webtorrent.min.js') {
@@ -91,19 +92,19 @@ export async function startWebTorrentSite(): Promise<WebTorrentSite> {
       res.end('<!doctype html><title>bench</title>');
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   // The package root pulls in an old node-datachannel; the server alone does not.
   const { default: TrackerServer } = (await import('bittorrent-tracker/server')) as { default: new (opts: object) => any };
   const tracker = new TrackerServer({ udp: false, http: false, ws: true, stats: false, trustProxy: false });
   tracker.on('error', (err: Error) => log(`bittorrent-tracker error: ${err.message}`));
   tracker.on('warning', () => {});
-  await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => tracker.listen(0, host, resolve));
   const trackerPort = (tracker.ws.address() as AddressInfo).port;
   return {
     url,
-    trackerUrl: `ws://127.0.0.1:${trackerPort}`,
+    trackerUrl: `ws://${host}:${trackerPort}`,
     peersOf(infoHash) {
       const swarm = tracker.torrents[infoHash];
       return swarm ? swarm.complete + swarm.incomplete : 0;
