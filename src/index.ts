@@ -6,13 +6,25 @@
  * configure({ server: 'https://cdn.example.org' });
  * const hash = await seed(file);       // share this
  * const bytes = await fetch(hash);     // elsewhere
+ *
+ * const share = await seed(file, { encrypt: true });   // a private share
+ * const link = shareLink('https://cdn.example.org', share.hash, { key: share.key });
+ * const plain = await fetch(share.hash, { key: share.key });
  * ```
  *
  * These functions use one engine per page, created on first use. Create a
  * {@link SwarmEngine} yourself for anything else (tests, several servers).
  * @packageDocumentation
  */
-import { SwarmEngine, type EngineConfig, type EngineStats, type FetchOptions, type FileInfo, type SeedOptions } from './engine/engine.js';
+import {
+  SwarmEngine,
+  type EngineConfig,
+  type EngineStats,
+  type FetchOptions,
+  type FileInfo,
+  type PrivateShare,
+  type SeedOptions,
+} from './engine/engine.js';
 import type { HashInput } from './engine/hash.js';
 import type { FileStatus } from './engine/tracker-client.js';
 import type { Diagnosis } from './engine/diagnose.js';
@@ -26,10 +38,11 @@ export type {
   FetchReport,
   FileInfo,
   PieceStorage,
+  PrivateShare,
   SeedOptions,
 } from './engine/engine.js';
 export { PieceStore, MemoryPieceStore } from './engine/piece-store.js';
-export { shareLink, type SharedFileMeta } from './internal/share-link.js';
+export { parseShareLink, shareLink, type ParsedShareLink, type SharedFileMeta } from './internal/share-link.js';
 export type { Manifest } from './engine/manifest.js';
 export type { FetchProgress } from './engine/download.js';
 export type { FileStatus } from './engine/tracker-client.js';
@@ -52,8 +65,15 @@ export function configure(config: EngineConfig): void {
   engine?.configure(config);
 }
 
-/** Seeds a file from this page and resolves with its SHA-256 (64 hex), the name to share. */
-export function seed(data: HashInput, options?: SeedOptions): Promise<string> {
+/**
+ * Seeds a file from this page and resolves with its SHA-256 (64 hex), the name to share.
+ * With `encrypt: true` it seeds a private share instead and resolves with its hash and
+ * key (see {@link PrivateShare}).
+ */
+export function seed(data: HashInput, options: SeedOptions & { encrypt: true }): Promise<PrivateShare>;
+export function seed(data: HashInput, options?: SeedOptions & { encrypt?: false }): Promise<string>;
+export function seed(data: HashInput, options?: SeedOptions): Promise<string | PrivateShare>;
+export function seed(data: HashInput, options?: SeedOptions): Promise<string | PrivateShare> {
   return getEngine().seed(data, options);
 }
 
@@ -62,7 +82,10 @@ export function unseed(hash: string): void {
   getEngine().unseed(hash);
 }
 
-/** Fetches a file by SHA-256 from its peers, verified. Throws `EcdnError` (`DEAD`, `INVALID_HASH`, …). */
+/**
+ * Fetches a file by SHA-256 from its peers, verified; a private share is decrypted with
+ * `options.key`. Throws `EcdnError` (`DEAD`, `INVALID_HASH`, `KEY_REQUIRED`, `DECRYPT_FAILED`, …).
+ */
 export function fetch(hash: string, options?: FetchOptions): Promise<ArrayBuffer> {
   return getEngine().fetch(hash, options);
 }
@@ -77,7 +100,7 @@ export function fetchText(hash: string, options?: FetchOptions): Promise<string>
   return getEngine().fetchText(hash, options);
 }
 
-/** Fetches a file as a Blob of the given MIME type. */
+/** Fetches a file as a Blob of the given MIME type; a private share, with its `key`, as a File with its name (and type). */
 export function fetchBlob(hash: string, type?: string, options?: FetchOptions): Promise<Blob> {
   return getEngine().fetchBlob(hash, type, options);
 }

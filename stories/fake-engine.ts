@@ -3,7 +3,7 @@
  * stories and tests can show every state without a network: it implements the
  * methods the elements call, and plays back what it is told to.
  */
-import type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FileInfo, SeedOptions } from '../src/engine/engine.js';
+import type { EngineConfig, EngineEvents, EngineStats, FetchOptions, FileInfo, PrivateShare, SeedOptions } from '../src/engine/engine.js';
 import type { FetchProgress } from '../src/engine/download.js';
 import { EcdnError, type EcdnErrorCode } from '../src/engine/errors.js';
 import type { HashInput } from '../src/engine/hash.js';
@@ -132,7 +132,11 @@ export class FakeEngine implements EcdnEngine {
     });
   }
 
-  async seed(data: HashInput, options: SeedOptions = {}): Promise<string> {
+  seed(data: HashInput, options: SeedOptions & { encrypt: true }): Promise<PrivateShare>;
+  seed(data: HashInput, options?: SeedOptions & { encrypt?: false }): Promise<string>;
+  seed(data: HashInput, options?: SeedOptions): Promise<string | PrivateShare>;
+  /** Hashes the bytes as they are; `encrypt` draws a key but encrypts nothing (no peer ever reads them). */
+  async seed(data: HashInput, options: SeedOptions = {}): Promise<string | PrivateShare> {
     this.calls.push({ method: 'seed' });
     const blob = data instanceof Blob ? data : new Blob([data as BlobPart]);
     const total = blob.size;
@@ -150,7 +154,13 @@ export class FakeEngine implements EcdnEngine {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
     const hash = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
     this.seeded.add(hash);
-    return hash;
+    if (!options.encrypt) return hash;
+    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
+    const name = options.name ?? (blob instanceof File ? blob.name : '');
+    return { hash, key, name, type: options.type ?? blob.type, size: blob.size };
   }
 
   unseed(hash: string): void {

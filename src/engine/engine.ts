@@ -5,6 +5,17 @@ import { EcdnError, parseHash } from './errors.js';
 import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './diagnose.js';
 import { downloadStream, heldFileStream, type Retained } from './file-stream.js';
 import { toBlob, type HashInput } from './hash.js';
+import {
+  PRIVATE_HEADER_BYTES,
+  PrivateSource,
+  assertNotPrivate,
+  decryptShare,
+  decryptStream,
+  generateKey,
+  parseKey,
+  revealStream,
+  type PrivateMeta,
+} from './private-share.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
 import { createHasher, type Hasher } from './hasher.js';
 import { DiskWorker, NoDiskError, openDiskStore, sweepLeftovers } from './disk-piece-store.js';
@@ -85,6 +96,33 @@ export interface SeedOptions {
   signal?: AbortSignal;
   /** Hashing progress, in bytes. */
   onProgress?: (hashed: number, total: number) => void;
+  /**
+   * Makes a private share: the file is encrypted in this page (AES-128-GCM, see
+   * docs/security.md) and only its ciphertext is announced and served, so `seed()`
+   * resolves with a {@link PrivateShare} whose `key` only holders of the link learn.
+   */
+  encrypt?: boolean;
+  /** A private share's name, carried encrypted. Defaults to the File's name. */
+  name?: string;
+  /** A private share's MIME type, carried encrypted. Defaults to the Blob's type. */
+  type?: string;
+}
+
+/** What {@link SwarmEngine.seed} resolves with for `encrypt: true`. */
+export interface PrivateShare {
+  /** SHA-256 of the ciphertext: the address peers fetch, and the start of the link. */
+  hash: string;
+  /**
+   * The key: 128 bits as 22 characters of base64url. It belongs in the link's fragment
+   * (`/f/<hash>#k=<key>`, see `shareLink`), which browsers never send to a server.
+   */
+  key: string;
+  /** The name carried in the encrypted header. */
+  name: string;
+  /** The MIME type carried in the encrypted header. */
+  type: string;
+  /** Bytes of the file itself. */
+  size: number;
 }
 
 /** Options of {@link SwarmEngine.fetch} and its relatives. */
@@ -99,6 +137,20 @@ export interface FetchOptions {
   onProgress?: (progress: FetchProgress) => void;
   /** Serve the file to others while downloading and after. Defaults to the engine's `reseed`. */
   reseed?: boolean;
+  /**
+   * A private share's key (the `k` of its link's fragment): the verified ciphertext is
+   * decrypted, in order, and a wrong key fails with `DECRYPT_FAILED` before any byte is
+   * handed out. A key that is not 22 characters of base64url fails at once with
+   * `INVALID_KEY`. `fetchBlob` and `fetchURL` then give a File with the share's name,
+   * typed with its type unless `type` is given.
+   */
+  key?: string;
+  /**
+   * The bytes as they travel, even a private share's ciphertext, which without a `key`
+   * otherwise fails with `KEY_REQUIRED`: for a page that relays a file it cannot read.
+   * The page re-seeds what it fetched either way (see `reseed`).
+   */
+  raw?: boolean;
 }
 
 /** What {@link SwarmEngine.info} tells of a file before it is downloaded. */
@@ -246,9 +298,13 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    * name to share. The bytes are read in slices, never copied whole, and in one
    * pass that yields the piece manifest too.
    */
-  async seed(data: HashInput, options: SeedOptions = {}): Promise<string> {
+  seed(data: HashInput, options: SeedOptions & { encrypt: true }): Promise<PrivateShare>;
+  seed(data: HashInput, options?: SeedOptions & { encrypt?: false }): Promise<string>;
+  seed(data: HashInput, options?: SeedOptions): Promise<string | PrivateShare>;
+  async seed(data: HashInput, options: SeedOptions = {}): Promise<string | PrivateShare> {
     this.#assertAlive();
     const blob = toBlob(data);
+    if (options.encrypt) return this.#seedPrivately(blob, options);
     const manifest = await this.#hashing().manifest(blob, options);
     const hash = manifest.hash;
     this.#assertAlive();
@@ -256,6 +312,23 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     await this.#connected(options.signal);
     debug('seeding %s (%d B)', hash, blob.size);
     return hash;
+  }
+
+  /**
+   * Seeds `blob` as a private share: the ciphertext is made from it on demand (for the
+   * hash now, and per piece when peers ask), never stored (see private-share.ts).
+   */
+  async #seedPrivately(blob: Blob, options: SeedOptions): Promise<PrivateShare> {
+    const key = generateKey();
+    const meta: PrivateMeta = { name: options.name ?? (blob instanceof File ? blob.name : ''), type: options.type ?? blob.type };
+    const source = await PrivateSource.create(blob, { key: parseKey(key), meta });
+    const manifest = await this.#hashing().manifest(source, options);
+    const hash = manifest.hash;
+    this.#assertAlive();
+    if (!this.#held.get(hash)?.complete) this.hold(HeldFile.fromSource(hash, source, Promise.resolve(manifest)));
+    await this.#connected(options.signal);
+    debug('seeding %s privately (%d B)', hash, blob.size);
+    return { hash, key, ...meta, size: blob.size };
   }
 
   /** Stops serving a file and tells the tracker. Downloads from this page switch to other peers. */
@@ -274,16 +347,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    */
   async fetch(hash: string, options: FetchOptions = {}): Promise<ArrayBuffer> {
     hash = parseHash(hash);
+    const key = options.key === undefined ? undefined : parseKey(options.key);
     this.#assertAlive();
     const local = this.#held.get(hash);
     if (local?.complete) {
       const manifest = await local.manifest;
-      return toArrayBuffer(await local.read(0, manifest.size));
+      return toArrayBuffer(await reveal(hash, await local.read(0, manifest.size), key, options.raw));
     }
     const download = this.#download(hash, { ...options, sequential: false });
     const { store, release } = await this.#attend(download, options).done;
     try {
-      return toArrayBuffer(await store.bytes());
+      return toArrayBuffer(await reveal(hash, await store.bytes(), key, options.raw));
     } finally {
       release();
     }
@@ -341,9 +415,25 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    */
   async fetchBlob(hash: string, type = '', options: FetchOptions = {}): Promise<Blob> {
     hash = parseHash(hash);
+    const key = options.key === undefined ? undefined : parseKey(options.key);
     this.#assertAlive();
-    const local = this.#held.get(hash)?.blob;
+    const ciphertext = await this.#fetchRawBlob(hash, key ? '' : type, options);
+    if (key === undefined) {
+      if (!options.raw) assertNotPrivate(hash, new Uint8Array(await ciphertext.slice(0, PRIVATE_HEADER_BYTES).arrayBuffer()));
+      return ciphertext;
+    }
+    let meta: PrivateMeta | undefined;
+    const plain = await blobOf(ciphertext.stream().pipeThrough(decryptStream(key, (m) => (meta = m))));
+    return new File([plain], meta!.name, { type: type || meta!.type });
+  }
+
+  /** The file's bytes as they travel, as a Blob: {@link fetchBlob} before any decryption. */
+  async #fetchRawBlob(hash: string, type: string, options: FetchOptions): Promise<Blob> {
+    const held = this.#held.get(hash);
+    const local = held?.blob;
     if (local) return this.#pin(hash, local, type);
+    // A private share this page seeds: its ciphertext is made as it is read.
+    if (held?.complete) return (await blobOf(heldFileStream(held))).slice(0, held.size, type);
     const download = this.#download(hash, { ...options, sequential: false });
     const { store, release } = await this.#attend(download, options).done;
     try {
@@ -379,12 +469,17 @@ export class SwarmEngine extends Emitter<EngineEvents> {
    */
   stream(hash: string, options: FetchOptions = {}): ReadableStream<Uint8Array> {
     hash = parseHash(hash);
+    const key = options.key === undefined ? undefined : parseKey(options.key);
     this.#assertAlive();
     const local = this.#held.get(hash);
-    if (local?.complete) return heldFileStream(local);
-    const download = this.#download(hash, { ...options, sequential: true });
-    const attendance = this.#attend(download, options);
-    return downloadStream(download, { done: attendance.done, cancel: (reason) => attendance.leave(reason) });
+    let raw: ReadableStream<Uint8Array>;
+    if (local?.complete) raw = heldFileStream(local);
+    else {
+      const download = this.#download(hash, { ...options, sequential: true });
+      const attendance = this.#attend(download, options);
+      raw = downloadStream(download, { done: attendance.done, cancel: (reason) => attendance.leave(reason) });
+    }
+    return key === undefined && options.raw ? raw : revealStream(hash, raw, key);
   }
 
   /**
@@ -884,6 +979,39 @@ function memoryRoom(): number {
   const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
   const device = gib ? (gib * 1024 ** 3) / 2 : 2 * 1024 ** 3;
   return Math.min(device, 2 ** 31 - 1);
+}
+
+/**
+ * What a caller gets of a file's verified bytes: the plaintext of a private share given
+ * its key, `KEY_REQUIRED` for one without, the bytes themselves (or, with `raw`, always).
+ */
+async function reveal(hash: string, bytes: Uint8Array, key: Uint8Array<ArrayBuffer> | undefined, raw = false): Promise<Uint8Array> {
+  if (key) return (await decryptShare(bytes, key)).data;
+  if (!raw) assertNotPrivate(hash, bytes);
+  return bytes;
+}
+
+/** Bytes of plaintext gathered in memory before they are moved into a Blob. */
+const BLOB_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** All of a stream, as a Blob; chunks go into the Blob as they come, so they need not all sit in this heap. */
+async function blobOf(stream: ReadableStream<Uint8Array>): Promise<Blob> {
+  let blob = new Blob([]);
+  let parts: Uint8Array<ArrayBuffer>[] = [];
+  let held = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value as Uint8Array<ArrayBuffer>);
+    held += value.byteLength;
+    if (held >= BLOB_BATCH_BYTES) {
+      blob = new Blob([blob, ...parts]);
+      parts = [];
+      held = 0;
+    }
+  }
+  return new Blob([blob, ...parts]);
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

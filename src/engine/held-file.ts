@@ -1,3 +1,4 @@
+import type { ByteSource } from './hash.js';
 import type { Manifest } from './manifest.js';
 import type { PieceStore } from './piece-store.js';
 import type { PeerLink } from './peer-link.js';
@@ -36,6 +37,8 @@ export class HeldFile {
 
   /** Whole-file bytes, when complete: a Blob, so that reads slice it instead of copying it. */
   #blob: Blob | undefined;
+  /** Whole-file bytes made on demand (a private share's ciphertext, see private-share.ts), when complete. */
+  #source: ByteSource | undefined;
   /** The download's store: where a partial copy's verified pieces are read from. */
   #partial: PieceStore | undefined;
   /** The download's store, held until destroyed: its file may back {@link #blob} once complete. */
@@ -67,6 +70,17 @@ export class HeldFile {
     const swarm = new HeldFile(hash, manifest, true);
     swarm.#blob = blob;
     swarm.size = blob.size;
+    return swarm;
+  }
+
+  /**
+   * A file held whole whose bytes are made when read: a private share this page seeds,
+   * encrypted from the plaintext a piece at a time, so that the ciphertext is never stored.
+   */
+  static fromSource(hash: string, source: ByteSource, manifest: Promise<Manifest>): HeldFile {
+    const swarm = new HeldFile(hash, manifest, true);
+    swarm.#source = source;
+    swarm.size = source.size;
     return swarm;
   }
 
@@ -129,19 +143,23 @@ export class HeldFile {
    */
   async read(start: number, end: number): Promise<Uint8Array> {
     const blob = this.#blob;
-    if (blob) {
+    const source = this.#source;
+    if (blob || source) {
+      const whole = blob
+        ? async (from: number, to: number) => new Uint8Array(await blob.slice(from, to).arrayBuffer())
+        : (from: number, to: number) => source!.read(from, to);
       const layout = this.#pieceLayout;
       const piece = layout && start < layout.size ? layout.pieceAt(start) : -1;
       const [pieceStart, pieceEnd] = piece < 0 ? [0, 0] : layout!.pieceRange(piece);
-      if (piece < 0 || end > pieceEnd) return new Uint8Array(await blob.slice(start, end).arrayBuffer());
-      const bytes = await this.#readPiece(blob, layout!, piece);
+      if (piece < 0 || end > pieceEnd) return whole(start, end);
+      const bytes = await this.#readPiece(whole, layout!, piece);
       return bytes.subarray(start - pieceStart, end - pieceStart);
     }
     if (this.#partial) return this.#partial.read(start, end);
     throw new Error(`No bytes held for ${this.hash}.`);
   }
 
-  #readPiece(blob: Blob, layout: Manifest, piece: number): Promise<Uint8Array> {
+  #readPiece(whole: (start: number, end: number) => Promise<Uint8Array>, layout: Manifest, piece: number): Promise<Uint8Array> {
     const cached = this.#pieces.get(piece);
     if (cached) {
       // Most recently used goes last.
@@ -150,10 +168,7 @@ export class HeldFile {
       return cached;
     }
     const [start, end] = layout.pieceRange(piece);
-    const read = blob
-      .slice(start, end)
-      .arrayBuffer()
-      .then((buffer) => new Uint8Array(buffer));
+    const read = whole(start, end);
     // A failed read is not kept, so that the next request tries again.
     read.catch(() => this.#forget(piece, read));
     this.#pieces.set(piece, read);
@@ -195,6 +210,7 @@ export class HeldFile {
     for (const link of this.interested) link.send({ type: 'LOST', hash: this.hash });
     this.interested.clear();
     this.#blob = undefined;
+    this.#source = undefined;
     this.#partial = undefined;
     this.#pieces.clear();
     this.#cachedBytes = 0;

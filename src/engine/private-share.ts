@@ -506,3 +506,48 @@ export function decryptStream(key: Uint8Array<ArrayBuffer>, onMeta?: (meta: Priv
     },
   });
 }
+
+/** Throws `KEY_REQUIRED` when `head` (a file's first bytes) starts a private share. */
+export function assertNotPrivate(hash: string, head: Uint8Array): void {
+  if (isPrivateShare(head)) {
+    throw new EcdnError('KEY_REQUIRED', `${hash} is a private share: open it with the key from its link (#k=…).`, { hash });
+  }
+}
+
+/**
+ * A file's stream as a caller gets it: decrypted with `key`, or, without one, the bytes
+ * as they are unless they start a private share, which errors with `KEY_REQUIRED`
+ * before any byte is handed out.
+ */
+export function revealStream(
+  hash: string,
+  stream: ReadableStream<Uint8Array>,
+  key: Uint8Array<ArrayBuffer> | undefined,
+  onMeta?: (meta: PrivateMeta) => void,
+): ReadableStream<Uint8Array> {
+  if (key) return stream.pipeThrough(decryptStream(key, onMeta));
+  let head: Uint8Array | undefined = new Uint8Array(0);
+  const release = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    assertNotPrivate(hash, head!);
+    if (head!.length > 0) controller.enqueue(head!);
+    head = undefined;
+  };
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, controller) => {
+        if (!head) {
+          controller.enqueue(chunk);
+          return;
+        }
+        const joined = new Uint8Array(head.length + chunk.length);
+        joined.set(head);
+        joined.set(chunk, head.length);
+        head = joined;
+        if (head.length >= PRIVATE_HEADER_BYTES) release(controller);
+      },
+      flush: (controller) => {
+        if (head) release(controller);
+      },
+    }),
+  );
+}
