@@ -55,9 +55,15 @@ export interface TrackerRedisResult {
   raw: Record<string, unknown>;
 }
 
-/** Peers per generator process that keep `WINDOW` requests in flight in a closed loop: 2,000 in flight per server. */
-const ACTIVE_PEERS = 250;
-const WINDOW = 4;
+/**
+ * The closed loops keep 2,000 requests in flight per server. Page-like: 1,000 peers per
+ * generator with one request in flight each, as a page's tracker client has. Pipelined:
+ * 250 peers with 4 each, whose replies an in-memory server answers within the turn that
+ * read the requests and so writes out together, while replies that wait on Redis come
+ * back in different turns; reported apart, since no page pipelines like that.
+ */
+const PAGE_LIKE = { window: 1, peers: 1_000 } as const;
+const PIPELINED = { window: 4, peers: 250 } as const;
 /** The bench's INFO request as RESP: `*6 $4 INFO $5 stats $3 cpu $6 memory $12 commandstats $8 keyspace`. */
 const INFO_REQUEST_BYTES = 79;
 /** Key prefix of the RedisStore (its default). */
@@ -202,7 +208,7 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
           'connected',
         );
       }
-      await warm.ask({ cmd: 'load', mode: 'closed', window: WINDOW, peers: 900, durationMs: 500 }, 'load', 30_000);
+      await warm.ask({ cmd: 'load', mode: 'closed', ...PIPELINED, peers: 900, durationMs: 500 }, 'load', 30_000);
       await warm.ask({ cmd: 'close' }, 'closed');
       await untilEmpty(['A', 'B', 'M']);
     }
@@ -383,7 +389,7 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
       const got = {} as Record<Side, PhaseResult>;
       for (const side of order) {
         await sleep(300);
-        const load = { mode: 'closed', window: WINDOW, peers: ACTIVE_PEERS, offset: r * ACTIVE_PEERS };
+        const load = { mode: 'closed', ...PAGE_LIKE, offset: r * PAGE_LIKE.peers };
         got[side] = await phase(`round ${r + 1} ${side}`, side === 'memory' ? ['M'] : ['A', 'B'], load, opts.saturateMs);
       }
       rounds.push(got);
@@ -393,9 +399,17 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
     const onlyA = await phase(
       'A alone',
       ['A'],
-      { mode: 'closed', window: WINDOW, peers: ACTIVE_PEERS, offset: opts.rounds * ACTIVE_PEERS },
+      { mode: 'closed', ...PAGE_LIKE, offset: opts.rounds * PAGE_LIKE.peers },
       opts.saturateMs,
     );
+
+    // The same with pipelining clients, one round.
+    const pipelined = {} as Record<Side, PhaseResult>;
+    for (const side of ['memory', 'redis'] as const) {
+      await sleep(300);
+      const load = { mode: 'closed', ...PIPELINED, offset: (opts.rounds + 1) * PAGE_LIKE.peers };
+      pipelined[side] = await phase(`pipelined ${side}`, side === 'memory' ? ['M'] : ['A', 'B'], load, opts.saturateMs);
+    }
 
     // Latency: open loop at the same offered rates on each side.
     const open: Record<string, Record<Side, PhaseResult>> = {};
@@ -412,19 +426,19 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
     const keyRate = open[opts.offeredRates[0]!]!;
 
     // Lookups of swarms of about `hashesPerPeer` peers, closed loop.
-    const offset = (opts.rounds + 1) * ACTIVE_PEERS;
+    const offset = (opts.rounds + 2) * PAGE_LIKE.peers;
     await sleep(300);
     const lookupRedis = await phase(
       'lookups redis',
       ['A', 'B'],
-      { mode: 'closed', kind: 'lookup', window: WINDOW, peers: ACTIVE_PEERS, offset },
+      { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset },
       opts.lookupMs,
     );
     await sleep(300);
     const lookupMemory = await phase(
       'lookups memory',
       ['M'],
-      { mode: 'closed', kind: 'lookup', window: WINDOW, peers: ACTIVE_PEERS, offset },
+      { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset },
       opts.lookupMs,
     );
 
@@ -498,6 +512,7 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
       memory_announce_p99_ms: keyRate.memory.p99_ms,
       redis_vs_memory_per_core: round(median(rounds.map(ratio)), 2),
       redis_vs_memory_per_core_with_redis: round(median(rounds.map(ratioWithRedis)), 2),
+      redis_vs_memory_per_core_pipelined: round(ratio(pipelined), 2),
     };
     const raw = {
       redis_version: version,
@@ -530,6 +545,7 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
       per_round_ratio: rounds.map((r) => round(ratio(r), 3)),
       per_round_ratio_with_redis: rounds.map((r) => round(ratioWithRedis(r), 3)),
       only_a: onlyA,
+      pipelined,
       b_idle_cores: round(bIdleCores, 3),
       subscriber_cpu_us_per_change: round(bSubscriberUs, 2),
       open,

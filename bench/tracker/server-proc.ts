@@ -8,6 +8,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { createServer } from '../../server/create-server.js';
 import { createLogger } from '../../server/logger.js';
@@ -60,6 +61,8 @@ const logger = createLogger({
 const server = createServer(redisUrl ? { redisUrl, secret: Buffer.from(secret!), logger } : { logger });
 const url = await server.listen(0, '127.0.0.1');
 
+let profiler: Session | undefined;
+
 function send(msg: unknown): void {
   process.send?.(msg);
 }
@@ -76,6 +79,18 @@ process.on('message', async (msg: { cmd: string }) => {
   } else if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
     send({ ev: 'stats', stats: server.tracker.stats(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, logged });
+  } else if (msg.cmd === 'profile-start') {
+    // A CPU profile of one phase only (BENCH_SERVER_CPU_PROF profiles the whole life).
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    send({ ev: 'profile-started' });
+  } else if (msg.cmd === 'profile-stop') {
+    const { profile } = await profiler!.post('Profiler.stop');
+    profiler!.disconnect();
+    profiler = undefined;
+    send({ ev: 'profile', profile: JSON.stringify(profile) });
   } else if (msg.cmd === 'heap') {
     send({ ev: 'heap', summary: heapSummary() });
   } else if (msg.cmd === 'close') {

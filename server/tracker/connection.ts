@@ -13,6 +13,7 @@
  * Everything here is per connection and a tracker holds tens of thousands of them,
  * so what most peers never use (watches, reports, strikes) is created on first use.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { RateLimit, StrikeWindow } from '../limits.js';
 import type { ParseResult } from './protocol.js';
@@ -35,6 +36,10 @@ export interface Reports {
 /** What the tracker keeps per WebSocket. */
 export interface Connection {
   readonly socket: WebSocket;
+  /** The TCP (or TLS) stream under `socket`, corked while one turn's replies are written. */
+  readonly wire: Duplex | undefined;
+  /** Messages sent this turn under the wire's cork, which comes off at the end of the turn; 0 when not corked. */
+  corked: number;
   readonly ip: string;
   readonly country: string | undefined;
   /** Set by `hello`. */
@@ -66,9 +71,18 @@ export interface Connection {
 }
 
 /** A new connection, with no identity and nothing pending. */
-export function newConnection(socket: WebSocket, ip: string, country: string | undefined, rate: RateLimit, now: number): Connection {
+export function newConnection(
+  socket: WebSocket,
+  wire: Duplex | undefined,
+  ip: string,
+  country: string | undefined,
+  rate: RateLimit,
+  now: number,
+): Connection {
   return {
     socket,
+    wire,
+    corked: 0,
     ip,
     country,
     peerId: undefined,
@@ -163,6 +177,42 @@ export async function idle(conn: Connection): Promise<void> {
   // dropping the connection) gets its lane only when `receive` returns.
   await undefined;
   while (conn.lanes !== undefined) await Promise.all(Array.from(conn.lanes.values(), (lane) => lane.done));
+}
+
+/**
+ * Messages gathered under a cork before they are written at once. Each is two
+ * buffers (frame header and text) of one `writev`, and libuv writes at most 1,024
+ * buffers of a `writev` at once, leaving the rest for the next loop turn: kept
+ * below that, a burst leaves in one system call and is never counted as unread.
+ */
+const FLUSH_AT_MESSAGES = 256;
+
+/**
+ * Sends a text message. Those sent in one turn of the event loop (the replies to
+ * every request one store round trip answered, say) leave in one write: the
+ * wire is corked at the first and uncorked once the turn's promise jobs are done,
+ * or when `FLUSH_AT_MESSAGES` are waiting.
+ */
+export function sendText(conn: Connection, text: string): void {
+  const { wire, socket } = conn;
+  if (wire === undefined) {
+    socket.send(text);
+    return;
+  }
+  if (conn.corked === 0) {
+    wire.cork();
+    process.nextTick(uncork, conn);
+  }
+  socket.send(text);
+  if (++conn.corked % FLUSH_AT_MESSAGES === 0) {
+    wire.uncork();
+    wire.cork();
+  }
+}
+
+function uncork(conn: Connection): void {
+  conn.corked = 0;
+  conn.wire!.uncork();
 }
 
 /**

@@ -18,7 +18,7 @@ import createDebug from 'debug';
 import type { IceServer } from '../ice.js';
 import { clientAddress } from '../address.js';
 import { ConnectionsPerIp, RateLimit, StrikeWindow } from '../limits.js';
-import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, type Connection, type Queued } from './connection.js';
+import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, sendText, type Connection, type Queued } from './connection.js';
 import { TrackerWarning, type EvictReason, type TrackerEvents, type TrackerWarningCode } from './events.js';
 import { PeerTokens, randomPeerId } from './identity.js';
 import { orderByNearness } from './nearness.js';
@@ -212,7 +212,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     }
     const { limits } = this.options;
     const now = performance.now();
-    const conn = newConnection(socket, ip, country, new RateLimit(limits.maxMessagesPerSecond, limits.messageBurst, now), now);
+    const conn = newConnection(socket, req.socket, ip, country, new RateLimit(limits.maxMessagesPerSecond, limits.messageBurst, now), now);
     if (this.options.ice) conn.host = req.headers.host;
     this.connections.add(conn);
     this.bySocket.set(socket, conn);
@@ -646,7 +646,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       closeSocket(socket, CLOSE_POLICY_VIOLATION, 'too many unread messages');
       return;
     }
-    socket.send(JSON.stringify(message));
+    sendText(conn, JSON.stringify(message));
   }
 
   /** Sends an `error` for a bad request and reports it as a warning. */
