@@ -66,6 +66,17 @@ export const ErrorState: Story = {
   render: (args) => click(withEngine(new FakeEngine({ fetch: 'error', errorCode: 'TIMEOUT', seeders: 1 }), download(args))),
 };
 
+/** A private share (`key`) whose key does not open it: `DECRYPT_FAILED`, said in words; no byte of garbage is saved. */
+export const WrongKey: Story = {
+  render: (args) =>
+    click(
+      withEngine(
+        new FakeEngine({ fetch: 'error', errorCode: 'DECRYPT_FAILED', seeders: 1 }),
+        html`<ecdn-download hash=${args.hash} key="yqdlZ-tYemfogSmv7Ws5PQ"></ecdn-download>`,
+      ),
+    ),
+};
+
 /** A hash that is not 64 hex characters is an error at once. */
 export const InvalidHash: Story = {
   args: { hash: 'not-a-hash' },

@@ -76,6 +76,15 @@ export const ErrorState: Story = {
   render: (args) => withEngine(new FakeEngine({ fetch: 'error', errorCode: 'NO_PEER_REACHABLE', seeders: 2 }), img(args)),
 };
 
+/** A private share opened without its key (`src` is a share link with no `#k=`): `KEY_REQUIRED`, said in words. */
+export const KeyRequired: Story = {
+  render: (args) =>
+    withEngine(
+      new FakeEngine({ fetch: 'error', errorCode: 'KEY_REQUIRED', seeders: 2 }),
+      html`<ecdn-img src=${`/f/${args.hash}`} alt=${args.alt}></ecdn-img>`,
+    ),
+};
+
 /** Slots replace the built-in loading, dead and error panels. */
 export const CustomDeadSlot: Story = {
   render: (args) =>

@@ -50,6 +50,15 @@ export const Ready: Story = {
   render: (args) => pick(withEngine(new FakeEngine({ seeders: 3, uploads: [180_000, 95_000, 0] }), drop(args)), png),
 };
 
+/**
+ * The "private" switch on (`<ecdn-seed-drop private>`): the file is encrypted in the tab and its link is
+ * `/f/<hash>#k=<key>`, with no name or type in it; the snippets carry the key too.
+ */
+export const Private: Story = {
+  render: (args) =>
+    pick(withEngine(new FakeEngine({ seeders: 1 }), html`<ecdn-seed-drop accept=${args.accept} private></ecdn-seed-drop>`), png),
+};
+
 /** Seeding as the only seeder: leaving the page would kill the file, and the page warns before unload. */
 export const ReadyLastSeeder: Story = {
   render: (args) => pick(withEngine(new FakeEngine({ seeders: 1 }), drop(args)), png),

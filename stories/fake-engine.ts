@@ -52,7 +52,7 @@ type Seeding = EngineEvents['seeding'];
 export class FakeEngine implements EcdnEngine {
   options: FakeEngineOptions;
   /** Every call, for tests to assert on. */
-  readonly calls: Array<{ method: string; hash?: string; signal?: AbortSignal }> = [];
+  readonly calls: Array<{ method: string; hash?: string; signal?: AbortSignal; key?: string }> = [];
   readonly seeded = new Set<string>();
   readonly #watchers = new Map<string, Set<(status: FileStatus) => void>>();
   readonly #seedingListeners = new Set<(event: Seeding) => void>();
@@ -92,14 +92,14 @@ export class FakeEngine implements EcdnEngine {
   }
 
   async fetch(hash: string, options: FetchOptions = {}): Promise<ArrayBuffer> {
-    this.calls.push({ method: 'fetch', hash, signal: options.signal });
+    this.calls.push({ method: 'fetch', hash, signal: options.signal, ...(options.key ? { key: options.key } : {}) });
     const bytes = await this.#play(hash, options);
     if (this.options.reseed) this.seeded.add(hash);
     return bytes.slice().buffer as ArrayBuffer;
   }
 
   async fetchBlob(hash: string, type = '', options: FetchOptions = {}): Promise<Blob> {
-    this.calls.push({ method: 'fetchBlob', hash, signal: options.signal });
+    this.calls.push({ method: 'fetchBlob', hash, signal: options.signal, ...(options.key ? { key: options.key } : {}) });
     const bytes = await this.#play(hash, options);
     if (this.options.reseed) this.seeded.add(hash);
     return new Blob([bytes as Uint8Array<ArrayBuffer>], { type });

@@ -387,16 +387,32 @@ export class ShareDecryptor {
     this.#key = key;
   }
 
-  /** Plaintext file bytes from `bytes` and those held back before; may be empty. */
-  async push(bytes: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Plaintext file bytes from `bytes` and those held back before; may be empty. With
+   * `final`, `bytes` are the last there are: the same as `push` then {@link end}, in one piece.
+   */
+  async push(bytes: Uint8Array, final = false): Promise<Uint8Array> {
     this.#append(bytes);
     if (!this.#keys) {
       const parsed = parseHeader(this.#pending);
-      if (!parsed) return new Uint8Array(0);
+      if (!parsed) {
+        if (final) throw new EcdnError('DECRYPT_FAILED', 'The private share ended inside its header.');
+        return new Uint8Array(0);
+      }
       if (!isPrivateShare(this.#pending)) throw new EcdnError('DECRYPT_FAILED', 'This file is not a private share: it needs no key.');
       this.#rs = parsed.header.rs;
       this.#keys = await deriveKeys(this.#key, parsed.header.salt);
       this.#pending = this.#pending.subarray(parsed.length);
+    }
+    if (final) {
+      const pending = this.#pending;
+      const records = Array.from({ length: Math.ceil(pending.length / this.#rs) }, (_, k) =>
+        pending.subarray(k * this.#rs, (k + 1) * this.#rs),
+      );
+      this.#pending = new Uint8Array(0);
+      const out = records.length > 0 ? await this.#open(records, true) : new Uint8Array(0);
+      if (!this.#done || this.#metaBytes) throw new EcdnError('DECRYPT_FAILED', 'The private share ended before its last record.');
+      return out;
     }
     // A whole record may be the last one: it is decrypted only once a byte follows it, or at the end.
     const count = Math.floor((this.#pending.length - 1) / this.#rs);
@@ -440,9 +456,13 @@ export class ShareDecryptor {
 
   /** Takes the metadata header off the front of the plaintext, once it is whole; returns what follows it. */
   #takeMeta(plain: Uint8Array): Uint8Array {
-    const seen = new Uint8Array(this.#metaBytes!.length + plain.length);
-    seen.set(this.#metaBytes!);
-    seen.set(plain, this.#metaBytes!.length);
+    let seen = plain;
+    // Usually the whole header is in the first record: no copy of what follows it.
+    if (this.#metaBytes!.length > 0) {
+      seen = new Uint8Array(this.#metaBytes!.length + plain.length);
+      seen.set(this.#metaBytes!);
+      seen.set(plain, this.#metaBytes!.length);
+    }
     if (seen.length < 2) {
       this.#metaBytes = seen;
       return new Uint8Array(0);
@@ -472,11 +492,7 @@ export class ShareDecryptor {
 /** A whole private share's ciphertext, decrypted: its name and type, and the file. */
 export async function decryptShare(ciphertext: Uint8Array, key: Uint8Array<ArrayBuffer>): Promise<{ meta: PrivateMeta; data: Uint8Array }> {
   const decryptor = new ShareDecryptor(key);
-  const head = await decryptor.push(ciphertext);
-  const tail = await decryptor.end();
-  const data = new Uint8Array(head.length + tail.length);
-  data.set(head);
-  data.set(tail, head.length);
+  const data = await decryptor.push(ciphertext, true);
   return { meta: decryptor.meta!, data };
 }
 

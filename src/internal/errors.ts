@@ -54,6 +54,12 @@ export function errorText(code: EcdnErrorDetail['code']): string {
       return 'This device could not store the file.';
     case 'DEAD':
       return 'File is dead: nobody is sharing it any more.';
+    case 'KEY_REQUIRED':
+      return 'This file is private: it opens only with the key in its full share link (the part after #k=).';
+    case 'INVALID_KEY':
+      return 'The key in this link is damaged: it is not the 22 characters a private share has. Ask for the link again.';
+    case 'DECRYPT_FAILED':
+      return 'The key in this link does not open this file. Ask for the link again.';
     default:
       return 'Something went wrong.';
   }

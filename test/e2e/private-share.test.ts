@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
+import { axeViolations, describeViolations } from '../helpers/axe.js';
+import { makePng } from '../helpers/png.js';
 import { closePage } from '../helpers/browser.js';
 import { openEcdnPage, peerId, sources, waitInPage } from '../helpers/pages.js';
 import { openFaultyPage } from '../faulty/pages.js';
@@ -161,4 +164,68 @@ test('a private share with a corrupting relay: its pieces fail their hash and it
     [[await peerId(liar), 'BAD_PIECES']],
   );
   for (const page of [honest, liar, consumer]) await closePage(page);
+});
+
+/** A tab of its own user (its own browser context), with `__name` defined for functions tsx sends. */
+async function openTab(url: string): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+  const context = await session.browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript('globalThis.__name = (fn) => fn;');
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+  await page.goto(url);
+  return { page, errors, close: () => context.close() };
+}
+
+test('the private switch of the demo page gives a /f/<hash>#k=<key> link, which opens, names and previews the file', {
+  timeout: 60_000,
+}, async () => {
+  const png = makePng(320, 200);
+  const publisher = await openTab(`${session.server.url}/`);
+  await publisher.page.locator('#drop [part~=private-switch] input').check();
+  await publisher.page.setInputFiles('#drop input[type=file]', [{ name: 'build graph.png', mimeType: 'image/png', buffer: png }]);
+  await publisher.page.waitForFunction(() => document.querySelector('ecdn-seed-drop')!.files[0]?.seeders === 1, null, { timeout: 15_000 });
+  const link = await publisher.page.locator('#drop [part~=link]').getAttribute('href');
+  const [, hash, key] = /\/f\/([0-9a-f]{64})#k=([A-Za-z0-9_-]{22})$/.exec(link ?? '') ?? [];
+  assert.ok(hash && key, `a private link: ${link}`);
+  assert.ok(!link!.includes('graph'), 'the name is not in the link');
+  const violations = await axeViolations(publisher.page);
+  assert.equal(violations.length, 0, `axe-core on the demo page with the private switch:\n${describeViolations(violations)}`);
+
+  const viewer = await openTab(link!);
+  assert.equal(await viewer.page.title(), 'A private file · EphemeralCDN');
+  assert.equal(await viewer.page.locator('ecdn-file [part~=name]').textContent(), 'Private file');
+  const [download] = await Promise.all([
+    viewer.page.waitForEvent('download'),
+    viewer.page.locator('ecdn-file [part~=download-button]').click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'build graph.png', 'named by the encrypted header');
+  assert.ok((await readFile((await download.path())!)).equals(png), 'the saved file has the shared bytes');
+  await viewer.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'ready');
+  assert.equal(await viewer.page.locator('ecdn-file [part~=preview] img').evaluate((img: HTMLImageElement) => img.naturalWidth), 320);
+  assert.equal(await viewer.page.title(), 'build graph.png · EphemeralCDN');
+
+  // <ecdn-img> and <ecdn-download> given the link as their src.
+  const fromSrc = await viewer.page.evaluate(async (link) => {
+    const img = Object.assign(document.createElement('ecdn-img'), { src: link, alt: 'graph' });
+    document.body.append(img);
+    await new Promise((resolve) => img.addEventListener('ecdn-load', resolve, { once: true }));
+    const width = img.shadowRoot!.querySelector('img')!.naturalWidth;
+    const button = Object.assign(document.createElement('ecdn-download'), { src: link });
+    document.body.append(button);
+    await button.updateComplete;
+    return { width, hash: button.hash, key: button.key };
+  }, link!);
+  assert.deepEqual(fromSrc, { width: 320, hash, key });
+  assert.deepEqual(viewer.errors, [], 'no console error on the share page');
+
+  // The link without its key: the page says the file is private.
+  const keyless = await openTab(`${session.server.url}/f/${hash}`);
+  await keyless.page.locator('ecdn-file [part~=preview-button]').click();
+  await keyless.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'error', null, { timeout: 15_000 });
+  assert.match((await keyless.page.locator('ecdn-file [part~=error]').textContent()) ?? '', /This file is private/);
+  for (const tab of [publisher, viewer, keyless]) await tab.close();
 });

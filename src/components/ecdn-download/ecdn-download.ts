@@ -14,6 +14,7 @@ import { progressBar, progressStyles } from '../../internal/progress.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 import { downloadStyles } from './ecdn-download.styles.js';
 import { saveBlob, savePicker } from '../../internal/save.js';
+import { parseShareLink } from '../../internal/share-link.js';
 
 /**
  * @summary A download button for a file shared by SHA-256: size, progress, speed, peers, and the file saved when done.
@@ -71,6 +72,18 @@ export class EcdnDownload extends EcdnElement {
   /** MIME type given to the saved Blob. */
   @property() type = '';
 
+  /**
+   * The key of a private share (the `k` of its link, `#k=…`): the file is decrypted with it,
+   * and saved under the name its encrypted header carries unless `filename` is set.
+   */
+  @property() key = '';
+
+  /**
+   * A share link (`/f/<hash>#k=<key>`, `/f/<hash>#name=…&type=…`, or a bare hash) to take
+   * `hash`, `key`, `filename` and `type` from, for pages that have the link rather than its parts.
+   */
+  @property() src = '';
+
   /** Files of at least this many bytes (per `size`) stream to disk through the save picker where available. */
   @property({ type: Number, attribute: 'stream-threshold' }) streamThreshold = 32 * 1024 * 1024;
 
@@ -95,6 +108,8 @@ export class EcdnDownload extends EcdnElement {
     },
   });
   #blob: Blob | undefined;
+  /** The name a private share's encrypted header carries, once downloaded. */
+  #sharedName = '';
 
   /** The file's size from its first peer, when the page did not give one. */
   readonly #info = new InfoController(this, {
@@ -110,7 +125,7 @@ export class EcdnDownload extends EcdnElement {
 
   /** The name the file is saved under. */
   get downloadName(): string {
-    return this.filename || `${(validHash(this.hash) ?? 'file').slice(0, 16)}`;
+    return this.filename || this.#sharedName || `${(validHash(this.hash) ?? 'file').slice(0, 16)}`;
   }
 
   override disconnectedCallback(): void {
@@ -119,8 +134,15 @@ export class EcdnDownload extends EcdnElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('src') && this.src) {
+      const link = parseShareLink(this.src);
+      this.hash = link?.hash ?? this.src;
+      this.key = link?.key ?? '';
+      if (link?.name) this.filename = link.name;
+      if (link?.type) this.type = link.type;
+    }
     super.willUpdate(changed);
-    if (changed.has('hash')) this.#reset();
+    if (changed.has('hash') || changed.has('key')) this.#reset();
   }
 
   protected override watchedHash(): string | undefined {
@@ -138,6 +160,7 @@ export class EcdnDownload extends EcdnElement {
   /** A new hash: drop what belonged to the old one (the controller aborts its download). */
   #reset(): void {
     this.#blob = undefined;
+    this.#sharedName = '';
     this._saved = undefined;
     this._error = undefined;
     if (this.hash && !validHash(this.hash)) {
@@ -172,7 +195,8 @@ export class EcdnDownload extends EcdnElement {
 
   /** One download: to a file the save picker gives, else to a Blob saved through `<a download>`. */
   async #save(run: FetchRun): Promise<Saved | undefined> {
-    const { hash, engine, signal, fetchOptions } = run;
+    const { hash, engine, signal } = run;
+    const fetchOptions = this.key ? { ...run.fetchOptions, key: this.key } : run.fetchOptions;
     let handle: FileSystemFileHandle | undefined;
     const size = this.knownSize;
     const picker = size !== undefined && size >= this.streamThreshold ? savePicker() : undefined;
@@ -213,6 +237,8 @@ export class EcdnDownload extends EcdnElement {
     const blob = await engine.fetchBlob(hash, this.type, fetchOptions);
     if (run.stale) return undefined;
     this.#blob = blob;
+    // A private share's File is named by its encrypted header.
+    if (this.key && blob instanceof File) this.#sharedName = blob.name;
     saveBlob(this.renderRoot as ShadowRoot, blob, this.downloadName);
     return { size: blob.size, streamed: false };
   }

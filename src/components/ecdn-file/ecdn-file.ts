@@ -81,10 +81,19 @@ export class EcdnFile extends EcdnElement {
   /** The file's MIME type, if known: chooses the preview, and is given to the saved file. */
   @property() type = '';
 
+  /**
+   * The key of a private share (the `k` of its link, `#k=…`): the file is decrypted with it,
+   * and its name and type come from its encrypted header once it is downloaded. Without it,
+   * a private share fails with `KEY_REQUIRED`.
+   */
+  @property() key = '';
+
   /** Level of the heading that holds the file name, 1 to 6 (a share page uses 1). */
   @property({ type: Number, attribute: 'heading-level' }) headingLevel = 2;
 
   @state() private _preview: Preview | undefined;
+  /** The name a private share's encrypted header carries, once downloaded. */
+  @state() private _sharedName = '';
   /** Bytes downloaded, once done. */
   @state() private _size: number | undefined;
   /** True once downloaded, while this page serves the file to others. */
@@ -106,10 +115,13 @@ export class EcdnFile extends EcdnElement {
       this._error = undefined;
       this.setState('loading');
       // A Blob, not an ArrayBuffer: the engine keeps a large file on disk and hands out a File backed by it.
-      const blob = await run.engine.fetchBlob(run.hash, this.type, run.fetchOptions);
+      const options = this.key ? { ...run.fetchOptions, key: this.key } : run.fetchOptions;
+      const blob = await run.engine.fetchBlob(run.hash, this.type, options);
       if (run.stale) return { blob, kind: 'none', type: '' };
+      // A private share's File is named and typed by its encrypted header.
+      if (this.key && blob instanceof File) this._sharedName = blob.name;
       const head = new Uint8Array(await blob.slice(0, 4096).arrayBuffer());
-      const { kind, type } = previewFor(this.type, this.filename, head);
+      const { kind, type } = previewFor(this.type || blob.type, this.filename || this._sharedName, head);
       const preview = await buildPreview(kind, blob);
       return { blob: type === blob.type ? blob : blob.slice(0, blob.size, type), kind, type, preview };
     },
@@ -142,7 +154,7 @@ export class EcdnFile extends EcdnElement {
 
   /** The name the file is saved under. */
   get downloadName(): string {
-    return this.filename || (validHash(this.hash) ?? 'file').slice(0, 16);
+    return this.filename || this._sharedName || (this.key ? 'Private file' : (validHash(this.hash) ?? 'file').slice(0, 16));
   }
 
   /** Peers downloading the file from this page right now, once it holds the file. */
@@ -164,7 +176,7 @@ export class EcdnFile extends EcdnElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
-    if (changed.has('hash')) this.#reset();
+    if (changed.has('hash') || changed.has('key')) this.#reset();
   }
 
   protected override watchedHash(): string | undefined {
@@ -210,6 +222,7 @@ export class EcdnFile extends EcdnElement {
     this.#unfollowSeeding();
     this.#revokePreview();
     this.#blob = undefined;
+    this._sharedName = '';
     this._size = undefined;
     this._seeding = false;
     this._saved = false;

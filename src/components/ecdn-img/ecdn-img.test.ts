@@ -19,6 +19,28 @@ describe('<ecdn-img>', () => {
     expect(fake.calls).to.deep.equal([]);
   });
 
+  it('takes its hash and key from a share link in src, fetches with the key, and says in words when a key is needed', async () => {
+    const key = 'yqdlZ-tYemfogSmv7Ws5PQ';
+    const png = await makePng(8, 8);
+    const fake = new FakeEngine({ bytes: png, seeders: 1 });
+    const el = await mount<EcdnImg>(
+      fake,
+      html`<ecdn-img src=${`https://cdn.example.org/f/${SAMPLE_HASH}#k=${key}`} alt="private"></ecdn-img>`,
+    );
+    await waitUntil(() => el.state === 'ready', 'loaded');
+    expect(el.hash).to.equal(SAMPLE_HASH);
+    expect(el.key).to.equal(key);
+    expect(fake.calls.filter((c) => c.method === 'fetch')).to.deep.include.members([
+      { method: 'fetch', hash: SAMPLE_HASH, signal: fake.calls.find((c) => c.method === 'fetch')!.signal, key },
+    ]);
+
+    const locked = new FakeEngine({ fetch: 'error', errorCode: 'KEY_REQUIRED', seeders: 1 });
+    const without = await mount<EcdnImg>(locked, html`<ecdn-img src=${`/f/${SAMPLE_HASH}`} alt="private"></ecdn-img>`);
+    await waitUntil(() => without.state === 'error', 'failed');
+    expect(part(without, 'error').textContent).to.include('This file is private');
+    await expect(without).shadowDom.to.be.accessible();
+  });
+
   it('shows progress and the live seeder count while loading', async () => {
     const fake = new FakeEngine({
       fetch: 'loading',

@@ -3,6 +3,7 @@ import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
 import { EcdnLoadEvent } from '../../events/ecdn-load.js';
 import { EcdnElement, validHash } from '../../internal/ecdn-element.js';
+import { parseShareLink } from '../../internal/share-link.js';
 import { errorMessage, errorText } from '../../internal/errors.js';
 import { FetchController } from '../../internal/fetch-controller.js';
 import { formatBytes, formatSpeed, percent, plural } from '../../internal/format.js';
@@ -66,6 +67,18 @@ export class EcdnImg extends EcdnElement {
   /** MIME type of the image (`image/png`…); sniffed from its first bytes when empty. */
   @property() type = '';
 
+  /**
+   * The key of a private share (the `k` of its link, `#k=…`): the image is decrypted with
+   * it. A wrong key shows an error (`DECRYPT_FAILED`), never garbage.
+   */
+  @property() key = '';
+
+  /**
+   * A share link (`/f/<hash>#k=<key>`, or a bare hash) to take `hash` and `key` from, for
+   * pages that have the link rather than its parts.
+   */
+  @property() src = '';
+
   @state() private _url: string | undefined;
 
   /** Fetches the image whenever the hash or the engine changes, and again when the element comes back to the page. */
@@ -76,7 +89,7 @@ export class EcdnImg extends EcdnElement {
     task: ({ hash, engine, fetchOptions }) => {
       this.#clear();
       this.setState('loading');
-      return engine.fetch(hash, fetchOptions);
+      return engine.fetch(hash, this.key ? { ...fetchOptions, key: this.key } : fetchOptions);
     },
     onComplete: (bytes) => {
       this.#size = bytes.byteLength;
@@ -95,7 +108,14 @@ export class EcdnImg extends EcdnElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('src') && this.src) {
+      const link = parseShareLink(this.src);
+      this.hash = link?.hash ?? this.src;
+      this.key = link?.key ?? '';
+    }
     super.willUpdate(changed);
+    // A new key for the same hash: fetch again (a new hash does so by itself).
+    if (changed.has('key') && !changed.has('hash') && this.hash) void this.#fetch.run();
     // No hash, no file: the controller aborts the run, this forgets its image.
     if (changed.has('hash') && !this.hash) {
       this.#clear();

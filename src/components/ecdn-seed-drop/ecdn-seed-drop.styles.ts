@@ -327,4 +327,26 @@ export const seedDropStyles = css`
     height: 1.25rem;
     flex: none;
   }
+
+  [part~='private-switch'] {
+    display: flex;
+    gap: 0.6rem;
+    align-items: flex-start;
+    margin-block-end: 0.75rem;
+    cursor: pointer;
+  }
+
+  [part~='private-switch'] input {
+    margin: 0.2rem 0 0;
+    accent-color: var(--_accent);
+  }
+
+  [part~='private-switch'] input:focus-visible {
+    outline: none;
+    box-shadow: var(--_focus);
+  }
+
+  [part~='private-switch'] .muted {
+    display: block;
+  }
 `;

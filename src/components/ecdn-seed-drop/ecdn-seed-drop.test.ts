@@ -57,6 +57,37 @@ describe('<ecdn-seed-drop>', () => {
     expect(fine.shadowRoot!.querySelector('[part="reach-warning"]'), 'no warning where peers connect directly').to.equal(null);
   });
 
+  it('has a private switch: files dropped while it is on get a #k= link that names nothing, and snippets with the key', async () => {
+    const fake = new FakeEngine();
+    const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);
+    const toggle = part(el, 'private-switch').querySelector('input')!;
+    expect(toggle.getAttribute('role')).to.equal('switch');
+    expect(toggle.checked).to.equal(false);
+    toggle.click();
+    await el.updateComplete;
+    expect(el.encrypt).to.equal(true);
+    expect(el.hasAttribute('private'), 'reflected as the private attribute').to.equal(true);
+    pickFile(el, new File(['the secret results'], 'results.csv', { type: 'text/csv' }));
+    await waitUntil(() => el.state === 'ready', 'seeded');
+    await el.updateComplete;
+    const [file] = el.files;
+    expect(file!.private).to.equal(true);
+    expect(file!.link).to.match(/\/f\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{22}$/);
+    const key = file!.link!.split('#k=')[1]!;
+    expect(part(el, 'link').textContent).to.not.include('results');
+    expect(part(el, 'panel').textContent).to.include('private');
+    const snippetsText = [...el.shadowRoot!.querySelectorAll('[part~="snippet"]')].map((s) => s.textContent).join('\n');
+    expect(snippetsText).to.include(`key="${key}"`).and.include(`{ key: '${key}' }`);
+    await expect(el).shadowDom.to.be.accessible();
+
+    // Switched off again: the next file is shared as it is.
+    toggle.click();
+    pickFile(el, new File(['public'], 'public.txt', { type: 'text/plain' }));
+    await waitUntil(() => el.files.length === 2 && el.files[1]!.state === 'ready', 'the second file seeded');
+    expect(el.files[1]!.private).to.equal(false);
+    expect(el.files[1]!.link).to.match(/#name=public.txt&type=text%2Fplain$/);
+  });
+
   it('shows hashing progress', async () => {
     const fake = new FakeEngine({ seed: 'loading', hashFraction: 0.4 });
     const el = await mount<EcdnSeedDrop>(fake, html`<ecdn-seed-drop></ecdn-seed-drop>`);

@@ -29,8 +29,10 @@ export interface SharedFile {
   state: 'loading' | 'ready' | 'error';
   /** SHA-256 as 64 hex, once hashed. */
   hash: string | undefined;
-  /** The share link, once seeded. */
+  /** The share link, once seeded: `/f/<hash>#k=<key>` for a private share. */
   link: string | undefined;
+  /** True for a private share (seeded with the switch on). */
+  private: boolean;
   /** Peers holding the whole file, live from the tracker; undefined until it answers. */
   seeders: number | undefined;
   /** Peers downloading it from this page now. */
@@ -73,6 +75,7 @@ export interface SharedFile {
  * @csspart counts - The live counts: seeders, downloading from you, bytes served.
  * @csspart stop-button - Each file's stop-sharing button.
  * @csspart error - The error message of a file that could not be shared.
+ * @csspart private-switch - The "private link" switch and its label, above the drop zone.
  * @csspart reach-warning - Shown while seeding from a network that others can reach only through a relay, when the server has none.
  *
  * @cssprop [--ecdn-seed-drop-max-width=40rem] - Widest the element grows.
@@ -97,6 +100,14 @@ export class EcdnSeedDrop extends EcdnElement {
 
   /** File types the picker offers, as on `<input type="file" accept>`. */
   @property() accept = '';
+
+  /**
+   * The "private" switch (attribute `private`): files dropped while it is on are encrypted
+   * in this page and shared as private shares, whose link (`/f/<hash>#k=<key>`) carries the
+   * key and nothing else; peers and servers see ciphertext only. The switch is shown above
+   * the drop zone, and the user can turn it on and off.
+   */
+  @property({ type: Boolean, reflect: true, attribute: 'private' }) encrypt = false;
 
   @state() private _files: SeededFile[] = [];
   @state() private _dragging = false;
@@ -140,6 +151,7 @@ export class EcdnSeedDrop extends EcdnElement {
       state: f.phase === 'seeding' ? 'ready' : f.phase === 'error' ? 'error' : 'loading',
       hash: f.hash,
       link: this.#link(f),
+      private: f.encrypt,
       seeders: f.seeders,
       downloaders: f.downloaders,
     }));
@@ -192,7 +204,7 @@ export class EcdnSeedDrop extends EcdnElement {
   /** Hashes and seeds several files, each listed with its own link and stop button. */
   async seedFiles(files: readonly File[]): Promise<void> {
     const engine = this.engine;
-    const added = files.map((file) => new SeededFile(file, engine, this.#fileHost));
+    const added = files.map((file) => new SeededFile(file, engine, this.#fileHost, this.encrypt));
     this._files = [...this._files, ...added];
     this.#syncState();
     await Promise.all(added.map((file) => file.start()));
@@ -265,7 +277,7 @@ export class EcdnSeedDrop extends EcdnElement {
     if (!file.hash) return undefined;
     const configured = file.engine.config?.server;
     const server = (Array.isArray(configured) ? configured[0] : configured) ?? location.origin;
-    return shareLink(server, file.hash, { name: file.name, type: file.type });
+    return shareLink(server, file.hash, file.key ? { key: file.key } : { name: file.name, type: file.type });
   }
 
   readonly #onBeforeUnload = (event: BeforeUnloadEvent) => {
@@ -347,6 +359,7 @@ export class EcdnSeedDrop extends EcdnElement {
             </ul>`
             : nothing
         }
+        ${this.#renderPrivateSwitch()}
         ${this.#renderDropzone(files.length > 0)}
         <input
           part="input"
@@ -361,6 +374,21 @@ export class EcdnSeedDrop extends EcdnElement {
         <span class="visually-hidden" role="status" aria-live="polite">${this.#announcement()}</span>
       </div>
     `;
+  }
+
+  #renderPrivateSwitch() {
+    return html`<label part="private-switch" class="private-switch">
+      <input
+        type="checkbox"
+        role="switch"
+        .checked=${this.encrypt}
+        @change=${(event: Event) => (this.encrypt = (event.target as HTMLInputElement).checked)}
+      />
+      <span
+        ><strong>Private link</strong>
+        <span class="muted">Encrypt in this tab; only people with the link can open the file, its name or its type.</span></span
+      >
+    </label>`;
   }
 
   #renderDropzone(more: boolean) {
@@ -437,7 +465,7 @@ export class EcdnSeedDrop extends EcdnElement {
           <span class=${classMap({ dot: true, 'dot--none': seeders === 0 })}></span>
           <span class="file-name">${file.name}</span>
         </span>
-        <span class="muted">${formatBytes(file.size)}${file.type ? ` · ${file.type}` : ''}</span>
+        <span class="muted">${formatBytes(file.size)}${file.type ? ` · ${file.type}` : ''}${file.key ? ' · private' : ''}</span>
       </div>
 
       <div class="share">

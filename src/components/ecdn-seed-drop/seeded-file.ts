@@ -27,6 +27,10 @@ export class SeededFile {
   readonly name: string;
   readonly size: number;
   readonly type: string;
+  /** Seeded as a private share: encrypted, its key in its link only. */
+  readonly encrypt: boolean;
+  /** A private share's key, once seeded. */
+  key: string | undefined;
   phase: SeededFilePhase = 'hashing';
   /** SHA-256 as 64 hex, once hashed. */
   hash: string | undefined;
@@ -50,8 +54,9 @@ export class SeededFile {
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
-  constructor(file: File, engine: EcdnEngine, host: SeededFileHost) {
+  constructor(file: File, engine: EcdnEngine, host: SeededFileHost, encrypt = false) {
     this.#file = file;
+    this.encrypt = encrypt;
     this.name = file.name;
     this.size = file.size;
     this.type = file.type;
@@ -69,7 +74,8 @@ export class SeededFile {
     const signal = this.#abort.signal;
     const started = performance.now();
     try {
-      const hash = await this.#engine.seed(this.#file, {
+      const seeded = await this.#engine.seed(this.#file, {
+        encrypt: this.encrypt,
         signal,
         onProgress: (hashed, total) => {
           if (this.#stopped) return;
@@ -81,9 +87,11 @@ export class SeededFile {
           this.#host.changed(this);
         },
       });
+      const hash = typeof seeded === 'string' ? seeded : seeded.hash;
       // Stopped while announcing: the engine already serves it; withdraw it.
       if (this.#stopped) return this.#engine.unseed(hash);
       this.hash = hash;
+      if (typeof seeded !== 'string') this.key = seeded.key;
       this.phase = 'seeding';
       this.resume();
     } catch (err) {

@@ -10,16 +10,25 @@ export interface Snippet {
 }
 
 /** The snippets that use a seeded file: the element that fits its type, and the fetch call. */
-export function snippets(hash: string, file: { name: string; size: number; type: string }): Snippet[] {
+export function snippets(hash: string, file: { name: string; size: number; type: string; key?: string | undefined }): Snippet[] {
   const list: Snippet[] = [];
+  // A private share's snippets carry its key, as its link does: whoever has them can read the file.
+  const key = file.key ? ` key="${file.key}"` : '';
   if (file.type.startsWith('image/')) {
-    list.push({ label: 'Image element', code: `<ecdn-img hash="${hash}" alt="${attr(file.name)}"></ecdn-img>` });
+    list.push({ label: 'Image element', code: `<ecdn-img hash="${hash}"${key} alt="${attr(file.name)}"></ecdn-img>` });
   }
   list.push({
     label: 'Download button',
-    code: `<ecdn-download hash="${hash}" filename="${attr(file.name)}" size="${file.size}"></ecdn-download>`,
+    code: file.key
+      ? `<ecdn-download hash="${hash}"${key}></ecdn-download>`
+      : `<ecdn-download hash="${hash}" filename="${attr(file.name)}" size="${file.size}"></ecdn-download>`,
   });
-  list.push({ label: 'JavaScript', code: `const bytes = await EphemeralCDN.fetch('${hash}');` });
+  list.push({
+    label: 'JavaScript',
+    code: file.key
+      ? `const bytes = await EphemeralCDN.fetch('${hash}', { key: '${file.key}' });`
+      : `const bytes = await EphemeralCDN.fetch('${hash}');`,
+  });
   return list;
 }
 
