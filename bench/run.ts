@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,large,tracker,tracker-redis,nat,browsers]`
+// `npm run bench [-- --quick] [-- --only=transfer,capped,small,hash,heap,large,tracker,tracker-redis,nat,browsers,crowd]`
 //
 // Real Chromium tabs (playwright-core, /usr/bin/chromium or CHROME_PATH) and the
 // real server; writes bench/results/latest.json and prints a table. See
@@ -33,6 +33,7 @@ import { runTrackerRedis } from './scenarios/tracker-redis.js';
 import { runNat } from './scenarios/nat.js';
 import { runPaths } from './scenarios/paths.js';
 import { runBrowsers } from './scenarios/browsers.js';
+import { runCrowd } from './scenarios/crowd.js';
 import { firefoxPath, launchFirefox, NO_FIREFOX } from './lib/firefox.js';
 
 const args = process.argv.slice(2);
@@ -65,6 +66,7 @@ const CONFIG = quick
       natSize: 8 * MiB,
       browsersRuns: 3,
       browsersSize: 24 * MiB,
+      crowd: { crowds: [1, 4], runs: 2, size: 8 * MiB, cap: 1_000_000 },
       tracker: {
         peers: 10_000,
         clientProcesses: 4,
@@ -109,6 +111,7 @@ const CONFIG = quick
       natSize: 32 * MiB,
       browsersRuns: 5,
       browsersSize: 64 * MiB,
+      crowd: { crowds: [1, 4, 8], runs: 3, size: 16 * MiB, cap: 1_000_000 },
       tracker: {
         peers: 19_000,
         clientProcesses: 4,
@@ -465,6 +468,12 @@ async function browsersScenario(browser: Browser, serverUrl: string) {
   }
 }
 
+async function crowdScenario(browser: Browser, serverUrl: string, site: Awaited<ReturnType<typeof startWebTorrentSite>>) {
+  const r = await runCrowd(browser, serverUrl, site, { ...CONFIG.crowd, runs: Number.isFinite(runsArg) ? runsArg : CONFIG.crowd.runs });
+  Object.assign(results, r.results);
+  raw.crowd = r.raw;
+}
+
 const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   single_vs_bare: ['>= 0.9', (v) => v >= 0.9],
   // Issue 14: on a long path, beat a single bare channel by 2x, with and without loss, and WebTorrent everywhere.
@@ -496,6 +505,10 @@ const TARGETS: Record<string, [string, (v: number) => boolean]> = {
   // and Redis holds at most 1 KB per (peer, hash) entry.
   redis_vs_memory_per_core: ['>= 0.5', (v) => v >= 0.5],
   redis_memory_per_entry_bytes: ['<= 1000', (v) => v <= 1000],
+  // Issue 15: a crowd of 8 capped consumers finishes about as fast as one, off one copy from the publisher.
+  crowd_time_ratio_8: ['<= 1.3', (v) => v <= 1.3],
+  crowd_max_ratio_8: ['<= 1.6', (v) => v <= 1.6],
+  crowd_publisher_upload_ratio_8: ['<= 1.5', (v) => v <= 1.5],
 };
 
 const UNITS: Record<string, string> = {
@@ -543,6 +556,7 @@ const UNITS: Record<string, string> = {
   memory_announce_per_s: '/s',
   memory_cpu_us_per_announce: 'µs',
   memory_announce_p99_ms: 'ms',
+  ...Object.fromEntries(['crowd_1_s', 'webtorrent_crowd_1_s'].map((k) => [k, 's'])),
   ...Object.fromEntries(
     ['firefox', 'chromium_to_firefox', 'firefox_to_chromium'].flatMap((pair) => [
       [`${pair}_mbps`, 'MB/s'],
@@ -594,7 +608,7 @@ async function main() {
     log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   };
   try {
-    if (['transfer', 'capped', 'small', 'hash', 'heap', 'large', 'browsers'].some(wants)) {
+    if (['transfer', 'capped', 'small', 'hash', 'heap', 'large', 'browsers', 'crowd'].some(wants)) {
       browser = await launchBrowser();
       browserVersion = browser.version();
     }
@@ -605,6 +619,7 @@ async function main() {
     await step('heap', () => heapScenario(browser!, serverUrl));
     await step('large', () => largeScenario(serverUrl));
     await step('browsers', () => browsersScenario(browser!, serverUrl));
+    await step('crowd', () => crowdScenario(browser!, serverUrl, site));
     await browser?.close();
     browser = undefined;
     await step('tracker', trackerScenario);

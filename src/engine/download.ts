@@ -692,8 +692,9 @@ export class Download extends Emitter<DownloadEvents> {
         this.#dropPeer(peer, `silent for ${now - peer.lastDataAt} ms`);
       }
     }
-    // Top up with more peers while few are sending.
-    if (this.#peers.size < Math.min(2, this.#options.maxPeers) && this.#lookups < 10 && now - this.#lastLookup > 2000) {
+    // Top up with more peers while there is room: in a crowd, the others become partial
+    // holders (and show up in lookups) only once they verified a piece.
+    if (this.#peers.size < this.#options.maxPeers && this.#lookups < 10 && now - this.#lastLookup > 2000) {
       void this.#findPeers();
     }
     this.#reportProgress(false);

@@ -3,6 +3,7 @@ import type { PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
 import type { HeldFile } from './held-file.js';
 import type { Manifest } from './manifest.js';
+import { CLAIM_EXPIRY_MS, FirstPass, type Reveal } from './super-seed.js';
 import { BLOCK_SIZE, MANIFEST_PIECE, type BlockRef, type PieceFrame, type RequestFrame } from './wire.js';
 
 const debug = createLog('ecdn:uploader');
@@ -33,6 +34,11 @@ export class Uploader {
   readonly #queues = new Map<PeerLink, RequestFrame[]>();
   readonly #draining = new WeakSet<PeerLink>();
   #bucket: TokenBucket | undefined;
+  /** Super-seeding of the files this page published, until each piece has left once (see super-seed.ts). */
+  readonly #firstPasses = new Map<HeldFile, FirstPass<PeerLink>>();
+  /** Files whose first pass started (and may be over): a pass is not started twice. */
+  readonly #passed = new WeakSet<HeldFile>();
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(host: UploaderHost) {
     this.#host = host;
@@ -72,7 +78,10 @@ export class Uploader {
     if (!queue) {
       queue = [];
       this.#queues.set(link, queue);
-      link.on('close', () => this.#queues.delete(link));
+      link.on('close', () => {
+        this.#queues.delete(link);
+        for (const [file, pass] of this.#firstPasses) this.#reveal(file, pass.drop(link));
+      });
     }
     if (queue.length >= MAX_QUEUED_REQUESTS) {
       link.send({ ...request, type: 'REJECT', reason: 'BUSY' });
@@ -94,6 +103,7 @@ export class Uploader {
 
   /** Drops everything queued for `hash` (the file is no longer held). */
   forget(hash: string): void {
+    for (const file of this.#firstPasses.keys()) if (file.hash === hash) this.#firstPasses.delete(file);
     for (const queue of this.#queues.values()) {
       for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.hash === hash) queue.splice(i, 1);
     }
@@ -124,6 +134,12 @@ export class Uploader {
       link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
       return;
     }
+    const pass = this.#firstPass(file, manifest);
+    if (pass && !pass.admit(link, piece, Date.now())) {
+      link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
+      this.#armExpiry();
+      return;
+    }
     if (this.#bucket) {
       const wait = this.#bucket.take(length);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -134,9 +150,52 @@ export class Uploader {
     const data = await file.read(start, start + length);
     this.sendPiece(link, { type: 'PIECE', hash: request.hash, piece, offset, data });
     this.bytesUp += length;
+    if (pass) {
+      this.#reveal(file, pass.served(link, piece, length, Date.now()));
+      if (pass.over) this.#firstPasses.delete(file);
+    }
     file.served(link, length);
     this.#host.served(file);
     debug('served %s #%d+%d (%d B) to %s', request.hash.slice(0, 8), piece, offset, length, link.remoteId);
+  }
+
+  /**
+   * The first pass of a file this page published (held whole from the start, not
+   * downloaded), while it lasts. A downloaded copy serves whatever it is asked for:
+   * the publisher's pass already spread the pieces.
+   */
+  #firstPass(file: HeldFile, manifest: Manifest): FirstPass<PeerLink> | undefined {
+    let pass = this.#firstPasses.get(file);
+    if (pass === undefined && file.complete && !file.store && !this.#passed.has(file)) {
+      pass = new FirstPass<PeerLink>(manifest.pieceCount, (i) => manifest.pieceLength(i));
+      this.#passed.add(file);
+      if (pass.over) return undefined;
+      this.#firstPasses.set(file, pass);
+    }
+    return pass;
+  }
+
+  /** Announces again pieces that were refused, now that they may be served. */
+  #reveal(file: HeldFile, reveals: Reveal<PeerLink>[]): void {
+    for (const { link, piece } of reveals) if (!link.destroyed) link.send({ type: 'HAVE', hash: file.hash, piece });
+  }
+
+  /** Checks for lapsed claims while a link waits for a refused piece (a frozen tab's claim must not hold it forever). */
+  #armExpiry(): void {
+    if (this.#expiryTimer !== undefined) return;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      let waiting = false;
+      for (const [file, pass] of this.#firstPasses) {
+        if (file.destroyed) {
+          this.#firstPasses.delete(file);
+          continue;
+        }
+        this.#reveal(file, pass.expire(Date.now()));
+        waiting ||= pass.refusing;
+      }
+      if (waiting) this.#armExpiry();
+    }, CLAIM_EXPIRY_MS / 2);
   }
 
   /** Puts a block on the wire. A seam: the fault suite's corrupting peer overrides it. */
