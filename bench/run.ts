@@ -29,6 +29,7 @@ import {
 } from './scenarios/transfer.js';
 import { runTracker } from './scenarios/tracker.js';
 import { runLarge } from './scenarios/large.js';
+import { runPrivate } from './scenarios/private.js';
 import { runTrackerRedis } from './scenarios/tracker-redis.js';
 import { runNat } from './scenarios/nat.js';
 import { runPaths } from './scenarios/paths.js';
@@ -375,6 +376,14 @@ async function largeScenario(serverUrl: string) {
   raw.large = r.raw;
 }
 
+async function privateScenario(serverUrl: string) {
+  const runs = Number.isFinite(runsArg) ? runsArg : 3;
+  log(`private: 256 MiB as it is and as a private share, ${runs} runs`);
+  const r = await runPrivate(serverUrl, { size: 256 * MiB, runs });
+  Object.assign(results, r.results);
+  raw.private = r.raw;
+}
+
 async function heapScenario(browser: Browser, serverUrl: string) {
   const r = await heapRun(browser, serverUrl, CONFIG.heapSize);
   raw.heap = { size: CONFIG.heapSize, ...r };
@@ -618,6 +627,7 @@ async function main() {
     await step('hash', () => hashScenario(browser!, serverUrl));
     await step('heap', () => heapScenario(browser!, serverUrl));
     await step('large', () => largeScenario(serverUrl));
+    await step('private', () => privateScenario(serverUrl));
     await step('browsers', () => browsersScenario(browser!, serverUrl));
     await step('crowd', () => crowdScenario(browser!, serverUrl, site));
     await browser?.close();
