@@ -3,9 +3,23 @@ import { Peer, type DataConnection, type PeerError } from './peerjs.js';
 import { Emitter } from './emitter.js';
 import { EcdnError } from './errors.js';
 import type { Identity } from './tracker-client.js';
-import { PeerLink } from './peer-link.js';
+import { FEATURE_LANES, PeerLink } from './peer-link.js';
 
 const debug = createLog('ecdn:peer-network');
+
+/**
+ * Connections per link on a long path: the link's own and three lanes. Each
+ * is an SCTP association with its own window; measured on the simulated
+ * internet at 100 ms round trip, 4 moved about twice what 1 did, and 8 or 16
+ * no more than 1 or 2 (see docs/performance.md, "Paths").
+ */
+export const LANES_PER_LINK = 4;
+/**
+ * Round trip (ms) from which a dialled link opens lanes. Below it one
+ * association fills the path, and on one machine extra connections only cost
+ * CPU; a home network to the internet is well above.
+ */
+export const LANE_MIN_RTT_MS = 10;
 
 /** Settings of a {@link PeerNetwork}. */
 export interface PeerNetworkOptions {
@@ -114,7 +128,7 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
       resolveOpen();
       this.#resolveOpened();
     });
-    peer.on('connection', (conn) => this.#adopt(conn));
+    peer.on('connection', (conn) => this.#accept(conn));
     peer.on('disconnected', () => {
       if (this.destroyed || peer !== this.#peer) return;
       // The PeerServer went away; come back with backoff and jitter.
@@ -158,7 +172,7 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
   /** Opens (or reuses) a link to `peerId`; rejects with `NO_PEER_REACHABLE` or `ABORTED`. */
   connect(peerId: string, signal: AbortSignal): Promise<PeerLink> {
     const existing = this.#links.get(peerId);
-    if (existing?.open) return Promise.resolve(existing);
+    if (existing?.ready && !existing.destroyed) return Promise.resolve(existing);
     let dialing = this.#dialing.get(peerId);
     if (!dialing) {
       dialing = this.#dial(peerId).finally(() => this.#dialing.delete(peerId));
@@ -190,7 +204,8 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
         () => fail(new EcdnError('NO_PEER_REACHABLE', `No data channel to ${peerId} within ${connectTimeout} ms.`)),
         connectTimeout,
       );
-      const offOpen = link.on('open', () => done(resolve));
+      // Ready, not open: the first request can travel with our handshake, a round trip sooner.
+      const offOpen = link.on('ready', () => done(resolve));
       const offClose = link.on('close', () => fail(new EcdnError('NO_PEER_REACHABLE', `The connection to ${peerId} closed.`)));
       const fail = (err: Error) => {
         done(() => reject(err));
@@ -205,7 +220,51 @@ export class PeerNetwork extends Emitter<PeerNetworkEvents> {
       };
       this.#failDial.set(peerId, fail);
     });
+    if (link.open) void this.#openLanes(link);
+    else link.on('open', () => void this.#openLanes(link));
     return link;
+  }
+
+  /**
+   * Opens lanes (see {@link PeerLink.addLane}) to the peer of a link this page
+   * dialled, when the peer accepts them and the path is long. Each is a PeerJS
+   * connection naming the link's own in its metadata, so that the peer can
+   * attach it to the right link.
+   */
+  async #openLanes(link: PeerLink): Promise<void> {
+    if (!(link.remoteFeatures & FEATURE_LANES)) return;
+    let rtt: number | undefined;
+    // ICE has usually measured the pair by the time the channel opened; if not, a consent check soon will.
+    for (let attempt = 0; attempt < 3 && rtt === undefined; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      rtt = await link.roundTripMs().catch(() => undefined);
+    }
+    if (this.destroyed || link.destroyed || rtt === undefined || rtt < LANE_MIN_RTT_MS) return;
+    debug('link to %s: %d ms round trip, opening %d lanes', link.remoteId, Math.round(rtt), LANES_PER_LINK - 1);
+    for (let i = 1; i < LANES_PER_LINK; i++) {
+      const conn = this.#peer.connect(link.remoteId, {
+        serialization: 'raw',
+        reliable: true,
+        metadata: { ecdnLaneOf: link.connectionId },
+      });
+      link.addLane(conn);
+      // A lane that cannot open is just not used; do not leave it trying forever.
+      setTimeout(() => {
+        if (!conn.open) conn.close();
+      }, this.#options.connectTimeout);
+    }
+  }
+
+  /** An incoming connection: a new link, or a lane of one this page already has. */
+  #accept(conn: DataConnection): void {
+    const laneOf = (conn.metadata as { ecdnLaneOf?: unknown } | undefined)?.ecdnLaneOf;
+    if (laneOf === undefined) {
+      this.#adopt(conn);
+      return;
+    }
+    const link = [...this.#allLinks].find((l) => l.remoteId === conn.peer && l.connectionId === laneOf && !l.destroyed);
+    if (link) link.addLane(conn);
+    else conn.close();
   }
 
   #adopt(conn: DataConnection): PeerLink {

@@ -18,6 +18,9 @@
  * | 9    | REJECT           | hash, piece u32, offset u32, length u32, reason u8         |
  * | 10   | LOST             | hash                                                       |
  *
+ * HANDSHAKE feature bits: 1 = lanes (`peer-link.ts`, `FEATURE_LANES`; docs/engine.md
+ * describes them). Receivers ignore bits they do not know.
+ *
  * A MANIFEST's chain lists the SHA-256 chaining value after each piece, the last one
  * being the file's SHA-256 (see `manifest.ts`).
  *
