@@ -24,6 +24,7 @@ import {
   toBase64url,
 } from './private-share.js';
 import { buildManifest } from './manifest.js';
+import { HeldFile } from './held-file.js';
 import { randomBytes } from '../../test/helpers/random.js';
 
 const b64 = (text: string) => fromBase64url(text)!;
@@ -258,5 +259,22 @@ describe('private share ciphertext', () => {
     const whole = await source.read(0, source.size);
     assert.equal(manifest.hash, createHash('sha256').update(whole).digest('hex'));
     assert.equal(manifest.size, source.size);
+  });
+
+  it('is served like any held file: every piece read is the ciphertext, made again for each read', async () => {
+    const key = parseKey(generateKey());
+    const source = await PrivateSource.create(new Blob([plain]), { key, meta });
+    const manifest = await buildManifest(source, { pieceSize: 64 * 1024 });
+    const whole = await source.read(0, source.size);
+    const held = HeldFile.fromSource(manifest.hash, source, Promise.resolve(manifest));
+    await held.manifest;
+    assert.equal(held.complete, true);
+    for (let piece = manifest.pieceCount - 1; piece >= 0; piece--) {
+      const [start, end] = manifest.pieceRange(piece);
+      assert.deepEqual(await held.read(start, end), whole.subarray(start, end), `piece ${piece}`);
+      assert.ok(await manifest.verifyPiece(piece, await held.read(start, end)));
+    }
+    assert.deepEqual(await held.read(100, 70_000), whole.subarray(100, 70_000));
+    held.destroy();
   });
 });
