@@ -24,6 +24,17 @@ test('corrupting seeders are banned at their first proven bad piece; honest ones
   }
 });
 
+for (const fault of ['corrupt', 'silent'] as const) {
+  test(`a crowd of 4 with a ${fault === 'corrupt' ? 'corrupting' : 'silent'} seeder among its sources: all get the right bytes, no honest page banned`, {
+    timeout: 120_000,
+  }, async (t) => {
+    const f = await scenarios.crowdWithFault(browser, { fault, consumers: 4, size: 4 * MiB, cap: 2_000_000 });
+    t.diagnostic(JSON.stringify(f));
+    assert.equal(f.completedCorrect, f.consumers, JSON.stringify(f));
+    assert.equal(f.honestBanned, 0, JSON.stringify(f));
+  });
+}
+
 test('a manifest liar is detected and banned, and the fetch completes', { timeout: 120_000 }, async () => {
   const f = await scenarios.manifestLiar(browser, { runs: 1, size: 4 * MiB });
   assert.deepEqual([f.detectedAndBanned, f.completed, f.honestBanned], [1, 1, 0], JSON.stringify(f));

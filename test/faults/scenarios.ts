@@ -359,3 +359,45 @@ export async function uploadLimit(browser: Browser, opts: { limits: number[]; si
   await server.close();
   return { sizeMiB: opts.size / MiB, measured, withinTenPercent: measured.every((m) => m.ratio <= 1.1) };
 }
+
+/**
+ * 7. A flash crowd with a faulty seeder among its sources: an honest publisher and a
+ * corrupting (or silent) seeder of the same file, and `consumers` capped pages that
+ * all fetch at once and trade pieces as they verify them (issue 15). Every consumer
+ * must get the right bytes; the faulty seeder may be banned, honest pages never.
+ */
+export async function crowdWithFault(
+  browser: Browser,
+  opts: { fault: 'corrupt' | 'silent'; consumers: number; size: number; cap: number },
+): Promise<{ consumers: number; completedCorrect: number; faultyBanned: number; honestBanned: number; ms: number }> {
+  const server = await startServer();
+  const seed = 9300 + (opts.fault === 'corrupt' ? 1 : 2);
+  const publisher = await openEcdnPage(browser, server.url);
+  const faulty = await openFaultyPage(browser, server.url, opts.fault === 'corrupt' ? { corrupt: true } : { silent: true });
+  const consumers: Page[] = [];
+  try {
+    const hash = await seedRandom(publisher, opts.size, seed);
+    await seedRandom(faulty, opts.size, seed);
+    await publisher.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), opts.cap);
+    const faultyId = await peerId(faulty);
+    for (let i = 0; i < opts.consumers; i++) {
+      const page = await openConsumer(browser, server.url);
+      await page.evaluate((limit) => window.EphemeralCDN.configure({ uploadLimit: limit }), opts.cap);
+      consumers.push(page);
+    }
+    const started = Date.now();
+    const digests = await Promise.all(consumers.map((page) => fetchDigest(page, hash, { maxPeers: 5 }).catch(() => 'failed')));
+    const ms = Date.now() - started;
+    let faultyBanned = 0;
+    let honestBanned = 0;
+    for (const page of consumers) {
+      const { bans } = await consumerResult(page);
+      faultyBanned += bans.filter((b) => b.peerId === faultyId).length;
+      honestBanned += bans.filter((b) => b.peerId !== faultyId).length;
+    }
+    return { consumers: opts.consumers, completedCorrect: digests.filter((d) => d === hash).length, faultyBanned, honestBanned, ms };
+  } finally {
+    for (const page of [publisher, faulty, ...consumers]) await closePage(page);
+    await server.close();
+  }
+}
