@@ -96,6 +96,8 @@ const SETTLE_POLL_MS = 100;
 const REBUILD_BATCH = 200;
 /** Announces per add script call at most, so that one call never holds Redis for long. */
 const ADD_BATCH = 200;
+/** Most lookups one call of the list script answers. Fewer than announces: a reply carries whole swarms. */
+const LIST_BATCH = 64;
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
@@ -126,6 +128,13 @@ interface AddArgs {
   complete: boolean;
   /** `|ip|country`, as the `peers` hash keeps it after the count of swarms held. */
   address: string;
+}
+
+/** A lookup waiting for its event-loop turn's script call. */
+interface PendingList {
+  hash: string;
+  resolve(records: PeerRecord[]): void;
+  reject(err: unknown): void;
 }
 
 /** An announce waiting for its event-loop turn's script call. */
@@ -296,25 +305,31 @@ if not inst then return 0 end
 return redis.call('PUBLISH', P .. 'signal:' .. inst, id .. ' ' .. ARGV[3])
 `;
 
-/** ARGV: prefix, hash. Returns peer ID, complete flag, `held|ip|country`, … */
+/**
+ * ARGV: prefix, hashes. Returns, for each hash, its number of holders and then each
+ * one's peer ID, complete flag and `held|ip|country`.
+ */
 const LUA_LIST = `
 local P = ARGV[1]
-local all = redis.call('HGETALL', P .. 's:' .. ARGV[2])
-local ids, flags = {}, {}
-for i = 1, #all, 2 do
-  if all[i] ~= '#' then
-    ids[#ids + 1] = all[i]
-    flags[#flags + 1] = string.sub(all[i + 1], 1, 1)
-  end
-end
 local out = {}
-for from = 1, #ids, ${LIST_CHUNK} do
-  local to = math.min(from + ${LIST_CHUNK} - 1, #ids)
-  local recs = redis.call('HMGET', P .. 'peers', unpack(ids, from, to))
-  for i = from, to do
-    out[#out + 1] = ids[i]
-    out[#out + 1] = flags[i]
-    out[#out + 1] = recs[i - from + 1] or ''
+for h = 2, #ARGV do
+  local all = redis.call('HGETALL', P .. 's:' .. ARGV[h])
+  local ids, flags = {}, {}
+  for i = 1, #all, 2 do
+    if all[i] ~= '#' then
+      ids[#ids + 1] = all[i]
+      flags[#flags + 1] = string.sub(all[i + 1], 1, 1)
+    end
+  end
+  out[#out + 1] = #ids
+  for from = 1, #ids, ${LIST_CHUNK} do
+    local to = math.min(from + ${LIST_CHUNK} - 1, #ids)
+    local recs = redis.call('HMGET', P .. 'peers', unpack(ids, from, to))
+    for i = from, to do
+      out[#out + 1] = ids[i]
+      out[#out + 1] = flags[i]
+      out[#out + 1] = recs[i - from + 1] or ''
+    end
   end
 end
 return out
@@ -405,6 +420,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   private progressAt = 0;
   /** Announces waiting for this turn's script call (see {@link RedisStore.add}). */
   private adds: PendingAdd[] = [];
+  private lists: PendingList[] = [];
   private sweeping = false;
   private started = false;
 
@@ -545,10 +561,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
   }
 
   async list(hash: string): Promise<PeerRecord[]> {
-    let records = listed(await this.request(this.readCommand(LIST, hash)));
-    while (!records.some((record) => record.complete) && (await this.settling())) {
-      records = listed(await this.request(this.readCommand(LIST, hash)));
-    }
+    let records = await this.listNow(hash);
+    while (!records.some((record) => record.complete) && (await this.settling())) records = await this.listNow(hash);
     return records;
   }
 
@@ -607,6 +621,37 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
     const [seeders, leechers] = (await this.request(this.readCommand(COUNTS, hash))) as [number, number];
     return { seeders, leechers };
   }
+
+  /** Queued, and read with the other lookups of this event-loop turn in one script call, as announces are. */
+  private listNow(hash: string): Promise<PeerRecord[]> {
+    return new Promise((resolve, reject) => {
+      if (this.lists.length === 0) setImmediate(this.flushLists);
+      this.lists.push({ hash, resolve, reject });
+    });
+  }
+
+  /** Sends the queued lookups, in script calls of up to {@link LIST_BATCH}, and answers each. Bound: a `setImmediate` callback. */
+  private readonly flushLists = (): void => {
+    const queued = this.lists;
+    this.lists = [];
+    for (let from = 0; from < queued.length; from += LIST_BATCH) {
+      const batch = queued.slice(from, from + LIST_BATCH);
+      this.request(this.readCommand(LIST, ...batch.map((pending) => pending.hash))).then(
+        (reply) => {
+          const flat = reply as Array<string | number>;
+          let at = 0;
+          for (const { resolve } of batch) {
+            const holders = flat[at] as number;
+            resolve(listed(flat, at + 1, holders));
+            at += 1 + 3 * holders;
+          }
+        },
+        (err: unknown) => {
+          for (const { reject } of batch) reject(err);
+        },
+      );
+    }
+  };
 
   /** Sends the queued announces, in script calls of up to {@link ADD_BATCH}, and answers each. Bound: a `setImmediate` callback. */
   private readonly flushAdds = (): void => {
@@ -912,13 +957,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements SwarmS
 }
 
 /** The list script's reply, `peer ID, complete flag, held|ip|country, …`, as records. */
-function listed(reply: unknown): PeerRecord[] {
-  const flat = reply as string[];
+/** The `holders` records of the list script's reply from index `from` on. */
+function listed(flat: Array<string | number>, from: number, holders: number): PeerRecord[] {
   const records: PeerRecord[] = [];
-  for (let i = 0; i < flat.length; i += 3) {
+  for (let i = from; i < from + 3 * holders; i += 3) {
     // `held|ip|country`; empty when the peer's record is missing, which the scripts never leave.
-    const [, ip = '', country = ''] = flat[i + 2]!.split('|');
-    records.push({ peerId: flat[i]!, ip, country: country || undefined, complete: flat[i + 1] === '1' });
+    const [, ip = '', country = ''] = (flat[i + 2] as string).split('|');
+    records.push({ peerId: flat[i] as string, ip, country: country || undefined, complete: flat[i + 1] === '1' });
   }
   return records;
 }

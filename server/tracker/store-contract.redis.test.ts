@@ -36,6 +36,18 @@ function storeContract(name: string, open: () => Promise<SwarmStore>): void {
       assert.deepEqual(await store.stats(), { swarms: 1, peers: 3, entries: 3 });
     });
 
+    it('answers the lookups of one turn each with its own swarm (a remote store reads them together)', async () => {
+      const store = await open();
+      await Promise.all([store.add(H1, peer('a'), true), store.add(H1, peer('b', '5.6.7.8'), false), store.add(H2, peer('c'), true)]);
+      const ids = (records: Array<{ peerId: string }>) => records.map((r) => r.peerId).sort();
+      const [one, two, none, again] = await Promise.all([store.list(H1), store.list(H2), store.list('3'.repeat(64)), store.list(H1)]);
+      assert.deepEqual([ids(one), ids(two), ids(none), ids(again)], [['a', 'b'], ['c'], [], ['a', 'b']]);
+      assert.deepEqual(
+        one.find((r) => r.peerId === 'b'),
+        { peerId: 'b', ip: '5.6.7.8', country: undefined, complete: false },
+      );
+    });
+
     it('upgrades partial to complete (and the latest announce wins), counting each peer once', async () => {
       const store = await open();
       await store.add(H1, peer('a'), false);
