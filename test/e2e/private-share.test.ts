@@ -227,5 +227,9 @@ test('the private switch of the demo page gives a /f/<hash>#k=<key> link, which 
   await keyless.page.locator('ecdn-file [part~=preview-button]').click();
   await keyless.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'error', null, { timeout: 15_000 });
   assert.match((await keyless.page.locator('ecdn-file [part~=error]').textContent()) ?? '', /This file is private/);
+
+  // Pasted into the demo page's form, the link opens with its key.
+  await publisher.page.fill('#fetch-hash', link!);
+  await Promise.all([publisher.page.waitForURL(link!), publisher.page.press('#fetch-hash', 'Enter')]);
   for (const tab of [publisher, viewer, keyless]) await tab.close();
 });
