@@ -70,17 +70,18 @@ test('the forwarder adds the round trip asked for, changes it mid-test, and the 
   const show = (rtts: number[]) =>
     `n ${rtts.length}, min ${rtts[0]!.toFixed(1)}, p50 ${at(rtts, 0.5).toFixed(1)}, p99 ${at(rtts, 0.99).toFixed(1)} ms`;
 
+  // Medians within a few ms: the forwarder wakes on select(), and a busy machine schedules it late now and then.
   const at25 = await probe(200);
   t.diagnostic(`25 ms each way: ${show(at25)}`);
   assert.equal(at25.length, 200, 'no loss asked, none seen');
   assert.ok(at25[0]! >= 50, show(at25));
-  assert.ok(at(at25, 0.5) < 53, show(at25));
+  assert.ok(at(at25, 0.5) < 55, show(at25));
 
   await net.setPath('b', { delayMs: 50, jitterMs: 4 });
   const at50 = await probe(200);
   t.diagnostic(`50 ms each way, 4 ms jitter: ${show(at50)}`);
   assert.ok(at50[0]! >= 100, show(at50));
-  assert.ok(at(at50, 0.5) < 108, show(at50));
+  assert.ok(at(at50, 0.5) < 110, show(at50));
 
   // 10 % each way: about 19 % of round trips lost; 400 probes put 3 sigma at ±6 %.
   await net.setPath('b', { delayMs: 25, lossPercent: 10 });
