@@ -112,7 +112,7 @@ const CONFIG = quick
       natSize: 32 * MiB,
       browsersRuns: 5,
       browsersSize: 64 * MiB,
-      crowd: { crowds: [1, 4, 8], runs: 3, size: 16 * MiB, cap: 1_000_000 },
+      crowd: { crowds: [1, 4, 8], runs: 2, size: 16 * MiB, cap: 1_000_000 },
       tracker: {
         peers: 19_000,
         clientProcesses: 4,
