@@ -396,12 +396,7 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
     }
     // Only A loaded: what B spends on the changes A publishes (it subscribes to them), against B idle above.
     await sleep(300);
-    const onlyA = await phase(
-      'A alone',
-      ['A'],
-      { mode: 'closed', ...PAGE_LIKE, offset: opts.rounds * PAGE_LIKE.peers },
-      opts.saturateMs,
-    );
+    const onlyA = await phase('A alone', ['A'], { mode: 'closed', ...PAGE_LIKE, offset: opts.rounds * PAGE_LIKE.peers }, opts.saturateMs);
 
     // The same with pipelining clients, one round.
     const pipelined = {} as Record<Side, PhaseResult>;
@@ -428,19 +423,9 @@ export async function runTrackerRedis(opts: TrackerRedisOptions): Promise<Tracke
     // Lookups of swarms of about `hashesPerPeer` peers, closed loop.
     const offset = (opts.rounds + 2) * PAGE_LIKE.peers;
     await sleep(300);
-    const lookupRedis = await phase(
-      'lookups redis',
-      ['A', 'B'],
-      { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset },
-      opts.lookupMs,
-    );
+    const lookupRedis = await phase('lookups redis', ['A', 'B'], { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset }, opts.lookupMs);
     await sleep(300);
-    const lookupMemory = await phase(
-      'lookups memory',
-      ['M'],
-      { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset },
-      opts.lookupMs,
-    );
+    const lookupMemory = await phase('lookups memory', ['M'], { mode: 'closed', kind: 'lookup', ...PAGE_LIKE, offset }, opts.lookupMs);
 
     const logged = await Promise.all((['A', 'B', 'M'] as const).map(async (name) => [name, (await serverStats(name)).logged] as const));
     const final = await Promise.all(all().map((c) => c.ask({ cmd: 'status' }, 'status')));
