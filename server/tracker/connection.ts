@@ -5,10 +5,10 @@
  *
  * Messages about one hash are handled one at a time and in order; messages
  * about different hashes run side by side; a message about no hash (`hello`,
- * `ping`, one that does not parse) waits for everything received before it, and
- * everything received after it waits for it. A client with several requests in flight then has
- * them all waiting on the store at once, which a remote store (Redis) answers
- * in one round trip instead of one each.
+ * `ping`, one that does not parse) waits for everything received before it,
+ * and everything received after it waits for it. A client with several
+ * requests in flight then has them all waiting on the store at once, which a
+ * remote store (Redis) answers in one round trip instead of one each.
  *
  * Everything here is per connection and a tracker holds tens of thousands of them,
  * so what most peers never use (watches, reports, strikes) is created on first use.
