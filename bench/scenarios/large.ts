@@ -2,14 +2,12 @@
 // disk through <input type=file> and seeded (hashed in a worker), streamed by a page
 // whose downloads go to its private file system on disk, against the bare data
 // channel moving the same bytes in the same run.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, chromiumPath } from '../../test/helpers/chromium.js';
+import type { BrowserContext, Page } from 'playwright-core';
 import { writeRandomFile } from '../../test/helpers/random.js';
 import { seedFileFromDisk } from '../../test/helpers/pages.js';
 import { PAGE_HELPERS, peakHeap } from '../lib/browser.js';
+import { launchProfileBrowser } from '../lib/profile-browser.js';
 import { log, MiB, mbps, median, round } from '../lib/stats.js';
 import { bareRun } from './transfer.js';
 
@@ -44,31 +42,17 @@ async function openProfilePlainPage(profile: BrowserContext, url: string): Promi
   return page;
 }
 
-/** A page in a Chromium profile on disk: a fresh context keeps its private file system in memory. */
-async function openProfilePage(profile: BrowserContext, serverUrl: string, storage: 'disk' | 'memory' = 'disk'): Promise<Page> {
-  const page = await profile.newPage();
-  await page.addInitScript(PAGE_HELPERS);
-  await page.goto(`${serverUrl}/healthz`);
-  await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
-  await page.evaluate((storage) => window.EphemeralCDN.configure({ iceServers: [], storage }), storage);
-  return page;
-}
-
 export async function runLarge(serverUrl: string, options: LargeOptions): Promise<LargeResult> {
   const { size, runs } = options;
-  const dir = await mkdtemp(join(tmpdir(), 'ecdn-bench-large-'));
-  const profile = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: chromiumPath(),
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
+  const profile = await launchProfileBrowser('large');
+  const { dir } = profile;
   try {
     const path = join(dir, 'large.bin');
     await writeRandomFile(path, size);
     // Every tab in the one Chromium with a profile on disk, as one user's tabs: a second
     // browser on two cores halves any transfer between them, and a fresh context's
     // private file system lives in memory.
-    const seeder = await openProfilePage(profile, serverUrl);
+    const seeder = await profile.openPage(serverUrl, 'disk');
     await recordLongTasks(seeder);
     // Connected first, so that the timing below is the hashing alone.
     await seeder.evaluate(() => window.EphemeralCDN.seed(new Uint8Array([1, 2, 3])));
@@ -81,8 +65,8 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
     );
 
     const barePages = {
-      a: await openProfilePlainPage(profile, `${serverUrl}/healthz`),
-      b: await openProfilePlainPage(profile, `${serverUrl}/healthz`),
+      a: await openProfilePlainPage(profile.context, `${serverUrl}/healthz`),
+      b: await openProfilePlainPage(profile.context, `${serverUrl}/healthz`),
     };
     const large: number[] = [];
     const memory: number[] = [];
@@ -91,7 +75,7 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
     const fetchLongest: number[] = [];
     for (let r = 0; r < runs; r++) {
       bare.push((await bareRun(barePages, size)).mbps);
-      const consumer = await openProfilePage(profile, serverUrl);
+      const consumer = await profile.openPage(serverUrl, 'disk');
       await recordLongTasks(consumer);
       await seeder.evaluate(() => {
         (window as unknown as { __longestTask: number }).__longestTask = 0;
@@ -114,7 +98,7 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
       );
       await consumer.close();
       // The same transfer into memory, in the same browser: what the disk path itself costs.
-      const inMemory = await openProfilePage(profile, serverUrl, 'memory');
+      const inMemory = await profile.openPage(serverUrl, 'memory');
       const t1 = performance.now();
       await inMemory.evaluate(async (hash) => {
         await window.EphemeralCDN.stream(hash, { reseed: false }).pipeTo(new WritableStream());
@@ -138,7 +122,6 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
       raw: { size, runs: { large, memory, bare, heap, fetchLongest }, seedMs, seedLongest },
     };
   } finally {
-    await profile.close().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    await profile.close();
   }
 }

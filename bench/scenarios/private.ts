@@ -1,13 +1,10 @@
 // What a private share costs: the same file from disk, seeded once as it is and once
 // privately (encrypted on demand as peers ask), streamed by fresh pages that decrypt it
 // as it arrives (into memory), alternating, in one Chromium with a profile on disk (as 'large' does).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, chromiumPath } from '../../test/helpers/chromium.js';
+import type { Page } from 'playwright-core';
 import { writeRandomFile } from '../../test/helpers/random.js';
-import { PAGE_HELPERS } from '../lib/browser.js';
+import { launchProfileBrowser, type ProfileBrowser } from '../lib/profile-browser.js';
 import { log, MiB, mbps, median, round } from '../lib/stats.js';
 
 export interface PrivateOptions {
@@ -18,15 +15,6 @@ export interface PrivateOptions {
 export interface PrivateResult {
   results: Record<string, number>;
   raw: Record<string, unknown>;
-}
-
-async function openProfilePage(profile: BrowserContext, serverUrl: string, storage: 'auto' | 'memory' = 'auto'): Promise<Page> {
-  const page = await profile.newPage();
-  await page.addInitScript(PAGE_HELPERS);
-  await page.goto(`${serverUrl}/healthz`);
-  await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
-  await page.evaluate((storage) => window.EphemeralCDN.configure({ iceServers: [], storage }), storage);
-  return page;
 }
 
 /** Seeds the file at `path` as a user picking it would, as it is or privately; resolves with its hash (and key) and the ms it took. */
@@ -56,8 +44,8 @@ async function seedFromDisk(page: Page, path: string, encrypt: boolean): Promise
  * 256 MiB written right after the first runs at a fifth of the speed (write-back), which
  * would measure the disk, not the encryption.
  */
-async function streamOnce(profile: BrowserContext, serverUrl: string, hash: string, key: string | undefined) {
-  const page = await openProfilePage(profile, serverUrl, 'memory');
+async function streamOnce(profile: ProfileBrowser, serverUrl: string, hash: string, key: string | undefined) {
+  const page = await profile.openPage(serverUrl, 'memory');
   const t0 = performance.now();
   const bytes = await page.evaluate(
     async ({ hash, key }) => {
@@ -80,18 +68,14 @@ async function streamOnce(profile: BrowserContext, serverUrl: string, hash: stri
 
 export async function runPrivate(serverUrl: string, options: PrivateOptions): Promise<PrivateResult> {
   const { size, runs } = options;
-  const dir = await mkdtemp(join(tmpdir(), 'ecdn-bench-private-'));
-  const profile = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: chromiumPath(),
-    args: CHROMIUM_ARGS,
-    headless: true,
-  });
+  const profile = await launchProfileBrowser('private');
+  const { dir } = profile;
   try {
     const path = join(dir, 'private.bin');
     await writeRandomFile(path, size);
     // Two seeders, so that one page's cache of pieces read does not help the other.
-    const plainSeeder = await openProfilePage(profile, serverUrl);
-    const privateSeeder = await openProfilePage(profile, serverUrl);
+    const plainSeeder = await profile.openPage(serverUrl, 'auto');
+    const privateSeeder = await profile.openPage(serverUrl, 'auto');
     for (const page of [plainSeeder, privateSeeder]) await page.evaluate(() => window.EphemeralCDN.seed(new Uint8Array([1, 2, 3])));
     const plain = await seedFromDisk(plainSeeder, path, false);
     const secret = await seedFromDisk(privateSeeder, path, true);
@@ -126,7 +110,6 @@ export async function runPrivate(serverUrl: string, options: PrivateOptions): Pr
       raw: { size, runs: { plain: plainRuns, private: privateRuns }, seedMs: { plain: plain.ms, private: secret.ms } },
     };
   } finally {
-    await profile.close().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    await profile.close();
   }
 }

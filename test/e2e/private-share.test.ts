@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { axeViolations, describeViolations } from '../helpers/axe.js';
 import { makePng } from '../helpers/png.js';
 import { closePage } from '../helpers/browser.js';
-import { openEcdnPage, peerId, sources, waitInPage } from '../helpers/pages.js';
+import { openEcdnPage, openTab, peerId, sources, waitInPage } from '../helpers/pages.js';
 import { openFaultyPage } from '../faulty/pages.js';
 import { useSession } from '../helpers/session.js';
 
@@ -166,25 +166,11 @@ test('a private share with a corrupting relay: its pieces fail their hash and it
   for (const page of [honest, liar, consumer]) await closePage(page);
 });
 
-/** A tab of its own user (its own browser context), with `__name` defined for functions tsx sends. */
-async function openTab(url: string): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
-  const context = await session.browser.newContext();
-  const page = await context.newPage();
-  await page.addInitScript('globalThis.__name = (fn) => fn;');
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
-  await page.goto(url);
-  return { page, errors, close: () => context.close() };
-}
-
 test('the private switch of the demo page gives a /f/<hash>#k=<key> link, which opens, names and previews the file', {
   timeout: 60_000,
 }, async () => {
   const png = makePng(320, 200);
-  const publisher = await openTab(`${session.server.url}/`);
+  const publisher = await openTab(session.browser, `${session.server.url}/`);
   await publisher.page.locator('#drop [part~=private-switch] input').check();
   await publisher.page.setInputFiles('#drop input[type=file]', [{ name: 'build graph.png', mimeType: 'image/png', buffer: png }]);
   await publisher.page.waitForFunction(() => document.querySelector('ecdn-seed-drop')!.files[0]?.seeders === 1, null, { timeout: 15_000 });
@@ -195,7 +181,7 @@ test('the private switch of the demo page gives a /f/<hash>#k=<key> link, which 
   const violations = await axeViolations(publisher.page);
   assert.equal(violations.length, 0, `axe-core on the demo page with the private switch:\n${describeViolations(violations)}`);
 
-  const viewer = await openTab(link!);
+  const viewer = await openTab(session.browser, link!);
   assert.equal(await viewer.page.title(), 'A private file · EphemeralCDN');
   assert.equal(await viewer.page.locator('ecdn-file [part~=name]').textContent(), 'Private file');
   const [download] = await Promise.all([
@@ -223,7 +209,7 @@ test('the private switch of the demo page gives a /f/<hash>#k=<key> link, which 
   assert.deepEqual(viewer.errors, [], 'no console error on the share page');
 
   // The link without its key: the page says the file is private.
-  const keyless = await openTab(`${session.server.url}/f/${hash}`);
+  const keyless = await openTab(session.browser, `${session.server.url}/f/${hash}`);
   await keyless.page.locator('ecdn-file [part~=preview-button]').click();
   await keyless.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'error', null, { timeout: 15_000 });
   assert.match((await keyless.page.locator('ecdn-file [part~=error]').textContent()) ?? '', /This file is private/);

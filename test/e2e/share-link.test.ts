@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { BrowserContextOptions, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { formatBytes } from '../../src/internal/format.js';
 import { axeViolations, describeViolations } from '../helpers/axe.js';
 import { makePng } from '../helpers/png.js';
+import { openTab } from '../helpers/pages.js';
 import { useSession } from '../helpers/session.js';
 
 // Share by link, as people use it: one tab drops files on the demo page and
@@ -16,27 +17,6 @@ import { useSession } from '../helpers/session.js';
 const HEARTBEAT_TIMEOUT_MS = 6_000;
 const HEARTBEAT_INTERVAL_MS = HEARTBEAT_TIMEOUT_MS / 3;
 const session = useSession({ heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
-
-/** A tab of its own user, which records console errors and fails on uncaught page errors. */
-interface Tab {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
-async function openTab(url: string, options: BrowserContextOptions = {}): Promise<Tab> {
-  const context = await session.browser.newContext(options);
-  const page = await context.newPage();
-  // tsx compiles with keepNames: functions sent to the page call __name().
-  await page.addInitScript('globalThis.__name = (fn) => fn;');
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
-  await page.goto(url);
-  return { page, errors, close: () => context.close() };
-}
 
 /** Drops files on the demo page's `<ecdn-seed-drop>` through its file input, and waits until all are seeded. */
 async function shareFiles(page: Page, files: Array<{ name: string; mimeType: string; buffer: Buffer }>): Promise<string[]> {
@@ -87,7 +67,7 @@ test('a file shared on the demo page downloads from its link in a fresh tab, who
   timeout: 60_000,
 }, async () => {
   const png = makePng(320, 200);
-  const publisher = await openTab(`${session.server.url}/`);
+  const publisher = await openTab(session.browser, `${session.server.url}/`);
   assert.deepEqual(publisher.errors, [], 'no console error on load');
   await assertAccessible(publisher.page, 'the demo page, nothing shared');
   const [link] = await shareFiles(publisher.page, [{ name: 'build graph.png', mimeType: 'image/png', buffer: png }]);
@@ -95,7 +75,7 @@ test('a file shared on the demo page downloads from its link in a fresh tab, who
   assert.equal(link, `${session.server.url}/f/${hash}#name=build+graph.png&type=image%2Fpng`);
   await assertAccessible(publisher.page, 'the demo page sharing a file (link, QR code, counts)');
 
-  const viewer = await openTab(link!);
+  const viewer = await openTab(session.browser, link!);
   assert.equal(await viewer.page.title(), 'build graph.png · EphemeralCDN');
   await viewer.page.waitForFunction(() => document.querySelector('ecdn-file')!.size !== undefined, null, { timeout: 15_000 });
   assert.equal(await fileState(viewer.page), 'idle');
@@ -124,10 +104,10 @@ test('a file shared on the demo page downloads from its link in a fresh tab, who
 });
 
 test('the share link of a dead file shows the dead state within one heartbeat interval', { timeout: 30_000 }, async () => {
-  const publisher = await openTab(`${session.server.url}/`);
+  const publisher = await openTab(session.browser, `${session.server.url}/`);
   const text = Buffer.from('dies soon\n'.repeat(1000));
   const [link] = await shareFiles(publisher.page, [{ name: 'soon.txt', mimeType: 'text/plain', buffer: text }]);
-  const viewer = await openTab(link!);
+  const viewer = await openTab(session.browser, link!);
   await viewer.page.waitForFunction(() => document.querySelector('ecdn-file')!.seeders === 1, null, { timeout: 10_000 });
 
   await publisher.close();
@@ -139,7 +119,7 @@ test('the share link of a dead file shows the dead state within one heartbeat in
   await assertAccessible(viewer.page, 'the share page of a dead file');
 
   // Opened afterwards, the link shows it dead at once.
-  const late = await openTab(link!);
+  const late = await openTab(session.browser, link!);
   const opened = Date.now();
   await late.page.waitForFunction(() => document.querySelector('ecdn-file')!.state === 'dead', null, { timeout: HEARTBEAT_INTERVAL_MS });
   assert.ok(Date.now() - opened <= HEARTBEAT_INTERVAL_MS);
@@ -149,7 +129,7 @@ test('the share link of a dead file shows the dead state within one heartbeat in
 });
 
 test('a malformed link shows a readable "not a valid link" page', { timeout: 20_000 }, async () => {
-  const tab = await openTab(`${session.server.url}/f/${'ab'.repeat(20)}`);
+  const tab = await openTab(session.browser, `${session.server.url}/f/${'ab'.repeat(20)}`);
   assert.equal(await tab.page.title(), 'Not a valid link · EphemeralCDN');
   assert.equal(await tab.page.locator('h1').textContent(), 'This is not a valid link');
   assert.match((await tab.page.locator('.lead').textContent()) ?? '', /40 hexadecimal characters/);
@@ -163,7 +143,7 @@ test('a malformed link shows a readable "not a valid link" page', { timeout: 20_
 test("the demo page's form opens a pasted link's page, and says when the text is neither a link nor a hash", {
   timeout: 20_000,
 }, async () => {
-  const tab = await openTab(`${session.server.url}/`);
+  const tab = await openTab(session.browser, `${session.server.url}/`);
   await tab.page.fill('#fetch-hash', 'not a link');
   await tab.page.press('#fetch-hash', 'Enter');
   assert.match((await tab.page.textContent('#fetch-status')) ?? '', /neither a share link nor a 64-character SHA-256/);
@@ -181,7 +161,7 @@ test("the demo page's form opens a pasted link's page, and says when the text is
 });
 
 test('several files dropped at once are all seeded; stopping one leaves the others seeding', { timeout: 30_000 }, async () => {
-  const publisher = await openTab(`${session.server.url}/`);
+  const publisher = await openTab(session.browser, `${session.server.url}/`);
   const files = ['a', 'b', 'c'].map((n) => ({ name: `${n}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`file,${n}\n`.repeat(2000)) }));
   const links = await shareFiles(publisher.page, files);
   const hashes = files.map((f) => sha256(f.buffer));
@@ -202,7 +182,7 @@ test('several files dropped at once are all seeded; stopping one leaves the othe
   assert.deepEqual(held.sort(), [hashes[0], hashes[2]].sort());
 
   // The others still come down from their links.
-  const viewer = await openTab(links[2]!);
+  const viewer = await openTab(session.browser, links[2]!);
   const [download] = await Promise.all([
     viewer.page.waitForEvent('download'),
     viewer.page.locator('ecdn-file [part~=download-button]').click(),
@@ -217,7 +197,7 @@ test('several files dropped at once are all seeded; stopping one leaves the othe
 
 test('keyboard only: pick a file, copy its link, then open it and download', { timeout: 40_000 }, async () => {
   const content = Buffer.from('typed,not,clicked\n'.repeat(500));
-  const publisher = await openTab(`${session.server.url}/`, { permissions: ['clipboard-read', 'clipboard-write'] });
+  const publisher = await openTab(session.browser, `${session.server.url}/`, { permissions: ['clipboard-read', 'clipboard-write'] });
   await tabTo(publisher.page, (f) => f.part === 'dropzone');
   const [chooser] = await Promise.all([publisher.page.waitForEvent('filechooser'), publisher.page.keyboard.press('Enter')]);
   assert.equal(chooser.isMultiple(), true);
@@ -231,7 +211,7 @@ test('keyboard only: pick a file, copy its link, then open it and download', { t
   const link = await publisher.page.evaluate(() => navigator.clipboard.readText());
   assert.equal(link, `${session.server.url}/f/${sha256(content)}#name=keys.csv&type=text%2Fcsv`);
 
-  const viewer = await openTab(link);
+  const viewer = await openTab(session.browser, link);
   await viewer.page.waitForFunction(() => document.querySelector('ecdn-file')!.size !== undefined, null, { timeout: 15_000 });
   await tabTo(viewer.page, (f) => f.part === 'download-button');
   const [download] = await Promise.all([viewer.page.waitForEvent('download'), viewer.page.keyboard.press('Enter')]);

@@ -1,4 +1,4 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { openPage } from './browser.js';
 
 /**
@@ -15,6 +15,29 @@ export async function openEcdnPage(
   await page.addScriptTag({ url: `${serverUrl}/ephemeralcdn.js` });
   await page.evaluate((storage) => window.EphemeralCDN.configure({ iceServers: [], ...(storage ? { storage } : {}) }), options.storage);
   return page;
+}
+
+/** A tab of its own user (its own browser context), with the console errors it logged. */
+export interface Tab {
+  page: Page;
+  /** Console errors and uncaught page errors, in order. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Opens `url` in a tab of its own user, as a visitor of the site would. */
+export async function openTab(browser: Browser, url: string, options: BrowserContextOptions = {}): Promise<Tab> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  // tsx compiles with keepNames: functions sent to the page call __name().
+  await page.addInitScript('globalThis.__name = (fn) => fn;');
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+  await page.goto(url);
+  return { page, errors, close: () => context.close() };
 }
 
 /** What the page helpers need of a page: Playwright's, or a Firefox tab made to look like one. */
