@@ -336,7 +336,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     if (conn.closed) return;
     const { limits } = this.options;
     if (limited) {
-      // Parsed only to echo the rid, so that a client waiting on the reply hears of it.
+      // The rid is echoed, so that a client waiting on the reply hears of it.
       const rid = parsed.ok ? parsed.message.rid : parsed.error.rid;
       const rate = limits.maxMessagesPerSecond;
       return this.reject(
