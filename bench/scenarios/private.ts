@@ -3,6 +3,7 @@
 // as it arrives (into memory), alternating, in one Chromium with a profile on disk (as 'large' does).
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { pickFile } from '../../test/helpers/pages.js';
 import { writeRandomFile } from '../../test/helpers/random.js';
 import { launchProfileBrowser, type ProfileBrowser } from '../lib/profile-browser.js';
 import { log, MiB, mbps, median, round } from '../lib/stats.js';
@@ -19,23 +20,20 @@ export interface PrivateResult {
 
 /** Seeds the file at `path` as a user picking it would, as it is or privately; resolves with its hash (and key) and the ms it took. */
 async function seedFromDisk(page: Page, path: string, encrypt: boolean): Promise<{ hash: string; key?: string; ms: number }> {
-  await page.evaluate(() => {
-    const input = document.createElement('input');
-    input.type = 'file';
-    input.id = 'ecdn-bench-pick';
-    document.body.append(input);
-  });
-  await page.setInputFiles('#ecdn-bench-pick', path);
-  return page.evaluate(async (encrypt) => {
-    const file = (document.querySelector('#ecdn-bench-pick') as HTMLInputElement).files![0]!;
-    const t0 = performance.now();
-    if (!encrypt) {
-      const hash = await window.EphemeralCDN.seed(file);
-      return { hash, ms: performance.now() - t0 };
-    }
-    const share = await window.EphemeralCDN.seed(file, { encrypt: true });
-    return { hash: share.hash, key: share.key, ms: performance.now() - t0 };
-  }, encrypt);
+  const input = await pickFile(page, path);
+  return page.evaluate(
+    async ({ input, encrypt }) => {
+      const file = (document.querySelector(input) as HTMLInputElement).files![0]!;
+      const t0 = performance.now();
+      if (!encrypt) {
+        const hash = await window.EphemeralCDN.seed(file);
+        return { hash, ms: performance.now() - t0 };
+      }
+      const share = await window.EphemeralCDN.seed(file, { encrypt: true });
+      return { hash: share.hash, key: share.key, ms: performance.now() - t0 };
+    },
+    { input, encrypt },
+  );
 }
 
 /**

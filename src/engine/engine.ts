@@ -4,7 +4,7 @@ import { Emitter } from './emitter.js';
 import { EcdnError, parseHash } from './errors.js';
 import { classifyNat, gatherCandidates, verdictFor, type Diagnosis } from './diagnose.js';
 import { downloadStream, heldFileStream, type Retained } from './file-stream.js';
-import { toBlob, type HashInput } from './hash.js';
+import { toBlob, type ByteSource, type HashInput } from './hash.js';
 import {
   PRIVATE_HEADER_BYTES,
   PrivateSource,
@@ -305,12 +305,25 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     this.#assertAlive();
     const blob = toBlob(data);
     if (options.encrypt) return this.#seedPrivately(blob, options);
-    const manifest = await this.#hashing().manifest(blob, options);
+    const hash = await this.#hashAndHold(blob, options);
+    debug('seeding %s (%d B)', hash, blob.size);
+    return hash;
+  }
+
+  /**
+   * Hashes the bytes `seed()` serves (a Blob, or a source that makes them as they are
+   * read), holds them unless this page already holds the whole file, and resolves with
+   * their address once connected.
+   */
+  async #hashAndHold(bytes: Blob | ByteSource, options: SeedOptions): Promise<string> {
+    const manifest = await this.#hashing().manifest(bytes, options);
     const hash = manifest.hash;
     this.#assertAlive();
-    if (!this.#held.get(hash)?.complete) this.hold(HeldFile.fromBlob(hash, blob, Promise.resolve(manifest)));
+    if (!this.#held.get(hash)?.complete) {
+      const known = Promise.resolve(manifest);
+      this.hold(bytes instanceof Blob ? HeldFile.fromBlob(hash, bytes, known) : HeldFile.fromSource(hash, bytes, known));
+    }
     await this.#connected(options.signal);
-    debug('seeding %s (%d B)', hash, blob.size);
     return hash;
   }
 
@@ -322,11 +335,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     const key = generateKey();
     const meta: PrivateMeta = { name: options.name ?? (blob instanceof File ? blob.name : ''), type: options.type ?? blob.type };
     const source = await PrivateSource.create(blob, { key: parseKey(key), meta });
-    const manifest = await this.#hashing().manifest(source, options);
-    const hash = manifest.hash;
-    this.#assertAlive();
-    if (!this.#held.get(hash)?.complete) this.hold(HeldFile.fromSource(hash, source, Promise.resolve(manifest)));
-    await this.#connected(options.signal);
+    const hash = await this.#hashAndHold(source, options);
     debug('seeding %s privately (%d B)', hash, blob.size);
     return { hash, key, ...meta, size: blob.size };
   }

@@ -120,10 +120,11 @@ export function recordWatch(page: ScriptPage, hash: string): Promise<void> {
 }
 
 /**
- * Seeds the file at `path` (on this machine's disk) as a user picking it would: through
- * an `<input type=file>` in the page, so that the page seeds a disk-backed File.
+ * Picks the file at `path` (on this machine's disk) as a user would: through an
+ * `<input type=file>` added to the page, so that the page gets a disk-backed File.
+ * Resolves with the input's selector.
  */
-export async function seedFileFromDisk(page: Page, path: string): Promise<string> {
+export async function pickFile(page: Page, path: string): Promise<string> {
   await page.evaluate(() => {
     const input = document.createElement('input');
     input.type = 'file';
@@ -131,7 +132,13 @@ export async function seedFileFromDisk(page: Page, path: string): Promise<string
     document.body.append(input);
   });
   await page.setInputFiles('#ecdn-test-pick', path);
-  return page.evaluate(() => window.EphemeralCDN.seed((document.querySelector('#ecdn-test-pick') as HTMLInputElement).files![0]!));
+  return '#ecdn-test-pick';
+}
+
+/** Seeds the file at `path` (on this machine's disk) as a user picking it would (see {@link pickFile}). */
+export async function seedFileFromDisk(page: Page, path: string): Promise<string> {
+  const input = await pickFile(page, path);
+  return page.evaluate((input) => window.EphemeralCDN.seed((document.querySelector(input) as HTMLInputElement).files![0]!), input);
 }
 
 /**
