@@ -198,8 +198,12 @@ test('several files dropped at once are all seeded; stopping one leaves the othe
 test('keyboard only: pick a file, copy its link, then open it and download', { timeout: 40_000 }, async () => {
   const content = Buffer.from('typed,not,clicked\n'.repeat(500));
   const publisher = await openTab(session.browser, `${session.server.url}/`, { permissions: ['clipboard-read', 'clipboard-write'] });
+  // Listening before the key presses: Playwright starts intercepting file choosers
+  // asynchronously, and a chooser opened before that never reaches the test.
+  const chooserOpened = publisher.page.waitForEvent('filechooser');
   await tabTo(publisher.page, (f) => f.part === 'dropzone');
-  const [chooser] = await Promise.all([publisher.page.waitForEvent('filechooser'), publisher.page.keyboard.press('Enter')]);
+  await publisher.page.keyboard.press('Enter');
+  const chooser = await chooserOpened;
   assert.equal(chooser.isMultiple(), true);
   await chooser.setFiles({ name: 'keys.csv', mimeType: 'text/csv', buffer: content });
   await publisher.page.waitForFunction(() => document.querySelector('ecdn-seed-drop')!.files[0]?.state === 'ready', null, {
