@@ -35,6 +35,8 @@ export interface CrowdTrial {
   cpuBench: Record<string, number>;
   /** EphemeralCDN only: bytes each consumer received from the publisher. */
   fromPublisher?: number[];
+  /** EphemeralCDN only: bytes each consumer received and threw away (duplicates, failed pieces). */
+  wasted?: number[];
   /** EphemeralCDN only: each consumer's MB received from the publisher and from the others, and its links, every second. */
   timelines?: Array<Array<[number, number, number]>>;
 }
@@ -139,16 +141,21 @@ async function ecdnTrial(browser: Browser, serverUrl: string, n: number, opts: C
                 const all = c.reduce((sum, x) => sum + x.bytesDown, 0);
                 timeline.push([Math.round(pub / 1e5) / 10, Math.round((all - pub) / 1e5) / 10, c.length]);
               }, 1000);
+              let wasted = 0;
+              const off = window.EphemeralCDN.getEngine().on('fetched', (r) => {
+                if (r.hash === hash) wasted = r.wastedBytes;
+              });
               let buffer: ArrayBuffer;
               try {
                 buffer = await window.EphemeralCDN.fetch(hash, maxPeers ? { maxPeers } : {});
               } finally {
                 clearInterval(sample);
+                off();
               }
               const end = Date.now();
               if ((await window.__benchHex(buffer)) !== hash) throw new Error('wrong bytes');
               const from = window.EphemeralCDN.stats().connections.find((c) => c.peerId === publisherId)?.bytesDown ?? 0;
-              return { end, from, timeline };
+              return { end, from, timeline, wasted };
             },
             { hash, startAt, publisherId, maxPeers: opts.maxPeers },
           ),
@@ -164,6 +171,7 @@ async function ecdnTrial(browser: Browser, serverUrl: string, n: number, opts: C
       cpuBusyPeak: cpu.peak,
       cpuBench: cpu.bench,
       fromPublisher: ends.map((e) => e.from),
+      wasted: ends.map((e) => e.wasted),
       timelines: ends.map((e) => e.timeline),
     };
   } finally {
@@ -249,7 +257,8 @@ export async function runCrowd(
           log(
             `crowd run ${r + 1}, ${name} x${n}: median ${(median(t.ms) / 1000).toFixed(1)} s, slowest ${(Math.max(...t.ms) / 1000).toFixed(1)} s, ` +
               `publisher up ${(t.publisherUp / opts.size).toFixed(2)}x, CPU ${(t.cpuBusy * 100).toFixed(0)} % (peak ${(t.cpuBusyPeak * 100).toFixed(0)} %; Chromium ${JSON.stringify(t.cpuBench)})` +
-              (t.fromPublisher ? `, from publisher ${t.fromPublisher.map((b) => (b / opts.size).toFixed(2)).join('/')}` : ''),
+              (t.fromPublisher ? `, from publisher ${t.fromPublisher.map((b) => (b / opts.size).toFixed(2)).join('/')}` : '') +
+              (t.wasted ? `, wasted ${t.wasted.map((b) => (b / opts.size).toFixed(2)).join('/')}` : ''),
           );
         } catch (err) {
           log(`crowd run ${r + 1}, ${name} x${n} failed: ${(err as Error).message}`);

@@ -27,6 +27,8 @@ class FakePeer {
   served = 0;
   /** Answers only the first this many REQUESTs, then stays silent. */
   answerLimit = Infinity;
+  /** The pieces it holds (and says so in its BITFIELD): all of them unless set. */
+  holds: (piece: number) => boolean = () => true;
   behaviour: Behaviour;
   #download: Download | undefined;
 
@@ -56,7 +58,7 @@ class FakePeer {
     if (!download || this.link.destroyed) return;
     if (frame.type === 'MANIFEST_REQUEST') {
       download.onFrame(this.link, { ...this.manifest.toFrame(), hash: frame.hash });
-      const bits = encodeBitfield(() => true, this.manifest.pieceCount);
+      const bits = encodeBitfield(this.holds, this.manifest.pieceCount);
       download.onFrame(this.link, { type: 'BITFIELD', hash: frame.hash, pieceCount: this.manifest.pieceCount, bits });
     } else if (frame.type === 'REQUEST') {
       if (this.behaviour === 'silent' || this.served >= this.answerLimit) return;
@@ -178,6 +180,32 @@ describe('Download', () => {
     assert.deepEqual(await completed(download), bytes);
     assert.deepEqual(bans, [{ peerId: 'LIAR', reason: 'BAD_PIECES', strikes: 1 }]);
     assert.equal(restarts, 1);
+  });
+
+  it('downloads from a link another peer opened to it, though no lookup names that peer', async () => {
+    const { bytes, manifest } = await file(12);
+    const seed = new FakePeer('SEED', bytes, manifest);
+    const neighbour = new FakePeer('NEIGHBOUR', bytes, manifest);
+    const known = [seed];
+    const { download } = start(manifest.hash, known, host(known));
+    neighbour.attach(download);
+    download.adoptLink(neighbour.link);
+    assert.deepEqual(await completed(download), bytes);
+    assert.ok(download.suppliers.has('NEIGHBOUR'), `pieces came from ${[...download.suppliers]}`);
+  });
+
+  it('counts a partial holder half towards maxPeers, so that it can gather a crowd of them', async () => {
+    const { bytes, manifest } = await file(13);
+    // Each peer holds one piece: with maxPeers 5 and whole peers counted, three pieces were never on offer.
+    const partials = Array.from({ length: manifest.pieceCount }, (_, i) => {
+      const peer = new FakePeer(`P${i}`, bytes, manifest);
+      peer.holds = (piece) => piece === i;
+      return peer;
+    });
+    assert.ok(partials.length > 5 && partials.length <= 10, `${partials.length} pieces`);
+    const { download } = start(manifest.hash, partials);
+    assert.deepEqual(await completed(download), bytes);
+    assert.equal(download.suppliers.size, partials.length);
   });
 
   it('gives up with DEAD when the tracker says nobody holds the file', async () => {

@@ -11,7 +11,7 @@ import { PiecePicker, type PeerBlockRequest } from './piece-picker.js';
 import { MemoryPieceStore, type PieceStore } from './piece-store.js';
 import { pipelineCapacity, RateMeter } from './rate.js';
 import type { LookupResult } from './tracker-client.js';
-import { MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
+import { bitfieldHas, MANIFEST_PIECE, type Frame, type ManifestFrame } from './wire.js';
 
 const debug = createLog('ecdn:download');
 
@@ -77,6 +77,8 @@ interface PeerState {
   rate: RateMeter;
   lastDataAt: number;
   bits: Uint8Array | undefined;
+  /** Its bitfield lacked pieces: a partial holder, which counts half towards `maxPeers`. */
+  partial: boolean;
 }
 
 /** Events of a {@link Download}. */
@@ -255,6 +257,7 @@ export class Download extends Emitter<DownloadEvents> {
         // It follows the peer's MANIFEST on the ordered channel and must describe the same pieces.
         if (!peer.manifest || frame.pieceCount !== peer.manifest.pieceCount) return;
         peer.bits = frame.bits;
+        peer.partial = !allSet(frame.bits, frame.pieceCount);
         if (peer.manifest === this.#manifest && this.#picker) {
           this.#picker.setAvailability(link.remoteId, frame.bits);
           this.#pump(peer);
@@ -284,6 +287,22 @@ export class Download extends Emitter<DownloadEvents> {
       default:
         return;
     }
+  }
+
+  /**
+   * Takes `link` as a source: another peer opened it to this page to fetch the same
+   * file, so it is a partial holder (or soon one) that a lookup would name only after
+   * its first verified piece and at the next lookup. In a crowd, that wait is most of
+   * the time lost. The link is open anyway, so it may go past `maxPeers`, up to twice
+   * that. A peer with nothing yet sends an empty bitfield and then its `HAVE`s; one
+   * that holds nothing answers the manifest request with a `REJECT` and is dropped.
+   */
+  adoptLink(link: PeerLink): void {
+    const id = link.remoteId;
+    if (this.destroyed || link.destroyed || this.#peers.has(id) || this.banned.has(id)) return;
+    if (this.#peers.size >= this.#options.maxPeers * 2 || (this.#dialFailures.get(id) ?? 0) >= MAX_DIAL_ATTEMPTS) return;
+    this.#peers.set(id, { link, manifest: undefined, rate: new RateMeter(), lastDataAt: Date.now(), bits: undefined, partial: false });
+    link.send({ type: 'MANIFEST_REQUEST', hash: this.hash });
   }
 
   /** Called by the engine when a link closes. */
@@ -343,7 +362,7 @@ export class Download extends Emitter<DownloadEvents> {
       if (!result.alive && this.#peers.size === 0) {
         return this.fail(new EcdnError('DEAD', `The file ${this.hash} is dead: no seeder holds it any more.`, { hash: this.hash }));
       }
-      const room = this.#options.maxPeers - this.#peers.size;
+      const room = Math.min(Math.ceil(this.#options.maxPeers - this.#load()), this.#options.maxPeers * 2 - this.#peers.size);
       await Promise.all(fresh.slice(0, Math.max(0, room)).map((id) => this.#addPeer(id)));
       if (this.destroyed) return;
       if (this.#peers.size > 0) {
@@ -396,6 +415,7 @@ export class Download extends Emitter<DownloadEvents> {
       rate: new RateMeter(),
       lastDataAt: Date.now(),
       bits: undefined,
+      partial: false,
     });
     link.send({ type: 'MANIFEST_REQUEST', hash: this.hash });
   }
@@ -684,6 +704,19 @@ export class Download extends Emitter<DownloadEvents> {
     }
   }
 
+  /**
+   * How many peers this download has, as counted against `maxPeers`: a partial holder
+   * counts half. In a flash crowd most sources are partial, each with pieces the others
+   * lack, and a consumer linked to half of the crowd traded far less than one linked to
+   * all of it (crowd of 8, docs/performance.md). A lone consumer of whole copies is
+   * unchanged, and there are never more than `2 × maxPeers` peers.
+   */
+  #load(): number {
+    let load = 0;
+    for (const peer of this.#peers.values()) load += peer.partial ? 0.5 : 1;
+    return load;
+  }
+
   #onTick(): void {
     if (this.destroyed || !this.#picker) return;
     const now = Date.now();
@@ -694,7 +727,7 @@ export class Download extends Emitter<DownloadEvents> {
     }
     // Top up with more peers while there is room: in a crowd, the others become partial
     // holders (and show up in lookups) only once they verified a piece.
-    if (this.#peers.size < this.#options.maxPeers && this.#lookups < 10 && now - this.#lastLookup > 2000) {
+    if (this.#load() < this.#options.maxPeers && this.#lookups < 10 && now - this.#lastLookup > 2000) {
       void this.#findPeers();
     }
     this.#reportProgress(false);
@@ -706,6 +739,12 @@ export class Download extends Emitter<DownloadEvents> {
     this.#lastProgress = now;
     this.emit('progress', this.progress());
   }
+}
+
+/** True when `bits` has every one of `count` pieces. */
+function allSet(bits: Uint8Array, count: number): boolean {
+  for (let i = 0; i < count; i++) if (!bitfieldHas(bits, i)) return false;
+  return true;
 }
 
 function sameManifest(a: Manifest, b: Manifest): boolean {

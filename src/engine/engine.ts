@@ -946,6 +946,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     switch (frame.type) {
       case 'MANIFEST_REQUEST':
         void this.#uploader.manifest(link, frame.hash);
+        // A peer fetching a file this page is fetching too: trade both ways on its link.
+        this.#downloads.get(frame.hash)?.adoptLink(link);
         return;
       case 'REQUEST':
         this.#uploader.request(link, frame);

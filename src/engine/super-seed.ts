@@ -83,6 +83,18 @@ export class FirstPass<L> {
     return false;
   }
 
+  /**
+   * Whether {@link admit} would refuse `link` `piece` now (it is another link's), recording
+   * the refusal as {@link admit} does; a free piece is not claimed. For a request that must
+   * wait before being served: it learns at once that it should ask elsewhere.
+   */
+  claimedByOther(link: L, piece: number, now: number): boolean {
+    if (this.#over || piece < 0 || piece >= this.#owner.length) return false;
+    const owner = this.#owner[piece];
+    if (owner === undefined || owner === link || (!this.#whole[piece] && this.#lapsed(owner, now))) return false;
+    return !this.admit(link, piece, now);
+  }
+
   /** The refusals of pieces nobody claims (any more), to take back. */
   #unclaimedRefusals(): Reveal<L>[] {
     const unclaimed: number[] = [];
@@ -154,5 +166,120 @@ export class FirstPass<L> {
       if (refused.size === 0) this.#refused.delete(link);
     }
     return out;
+  }
+}
+
+/**
+ * A waiting link is answered `BUSY` after this long without its turn, so that it is never
+ * silent long enough for the requester to drop it (`SILENT_AFTER_MS`, 4 s, in download.ts);
+ * it asks again about 200 ms later and keeps its place in the line.
+ */
+export const TURN_WAIT_MS = 2_500;
+/** A turn passes on after this long even mid-piece, so that a slow link does not hold it. */
+export const TURN_MAX_MS = 2_000;
+
+/**
+ * Whose turn it is to be served by this page: one link at a time, for one piece, then
+ * the link that has waited longest. Split eight ways, a 1 MB/s publisher gets every
+ * consumer's first 1 MiB piece to it after 8 s, all at once, and the consumers have
+ * nothing to trade until then (and the last pieces of the file come as late, all at once);
+ * served one after the other, the first piece is whole after 1 s, the next after 2 s, and
+ * each is traded from then on. The same holds for a consumer passing on a piece it has:
+ * the first peer it served can pass it on after 1 s instead of 7. A lone link always
+ * has the turn, so it is never slowed.
+ *
+ * Pure bookkeeping: the uploader holds the waiting requests and wakes the link handed the turn.
+ */
+export class Turns<L> {
+  #holder: L | undefined;
+  /** When the holder got the turn, and when it was last served. */
+  #since = 0;
+  #lastServed = 0;
+  /** Links waiting now, with when each began waiting (kept across its BUSY answers, until it is served). */
+  readonly #waiting = new Set<L>();
+  readonly #waitingSince = new Map<L, number>();
+
+  /** The link whose turn it is, if any. */
+  get holder(): L | undefined {
+    return this.#holder;
+  }
+
+  /**
+   * Whether `link` may be served now. A link asking with nobody holding the turn gets it;
+   * otherwise it joins the line (see {@link handOver}) and must wait to be handed the turn.
+   */
+  ask(link: L, now: number): boolean {
+    if (this.#holder === link) return true;
+    if (this.#holder === undefined) {
+      this.#give(link, now);
+      return true;
+    }
+    this.#waiting.add(link);
+    if (!this.#waitingSince.has(link)) this.#waitingSince.set(link, now);
+    return false;
+  }
+
+  /**
+   * Records a block served to `link`. When it was the holder and finished a piece
+   * (`pieceEnd`) or held the turn for {@link TURN_MAX_MS}, the turn passes to the link
+   * waiting longest, which is returned to be woken.
+   */
+  served(link: L, pieceEnd: boolean, now: number): L | undefined {
+    this.#waitingSince.delete(link);
+    if (this.#holder !== link) return undefined;
+    this.#lastServed = now;
+    if (!pieceEnd && now - this.#since < TURN_MAX_MS) return undefined;
+    return this.#next(now);
+  }
+
+  /**
+   * The holder has nothing more to ask for now: the turn passes to the link waiting
+   * longest, or to whoever asks next (a link that finished must not hold it).
+   */
+  idle(link: L, now: number): L | undefined {
+    if (this.#holder !== link) return undefined;
+    this.#holder = undefined;
+    return this.#next(now);
+  }
+
+  /**
+   * `link` stops waiting (it was answered BUSY; it keeps its place in the line) or
+   * left for good (`gone`). A holder that leaves hands the turn on.
+   */
+  leave(link: L, now: number, gone = false): L | undefined {
+    this.#waiting.delete(link);
+    if (gone) this.#waitingSince.delete(link);
+    if (this.#holder !== link) return undefined;
+    this.#holder = undefined;
+    return this.#next(now);
+  }
+
+  /** A holder served nothing for {@link TURN_MAX_MS} while others wait (a stalled link): the turn passes on. */
+  stalled(now: number): L | undefined {
+    if (this.#holder === undefined || now - Math.max(this.#since, this.#lastServed) < TURN_MAX_MS) return undefined;
+    return this.#next(now);
+  }
+
+  /** Hands the turn to the link waiting longest, if one waits now; the holder keeps it otherwise. */
+  #next(now: number): L | undefined {
+    let best: L | undefined;
+    let bestSince = Number.POSITIVE_INFINITY;
+    for (const link of this.#waiting) {
+      const since = this.#waitingSince.get(link) ?? now;
+      if (since < bestSince) {
+        best = link;
+        bestSince = since;
+      }
+    }
+    if (best === undefined) return undefined;
+    this.#give(best, now);
+    return best;
+  }
+
+  #give(link: L, now: number): void {
+    this.#holder = link;
+    this.#since = now;
+    this.#lastServed = now;
+    this.#waiting.delete(link);
   }
 }

@@ -3,7 +3,7 @@ import type { PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
 import type { HeldFile } from './held-file.js';
 import type { Manifest } from './manifest.js';
-import { CLAIM_EXPIRY_MS, FirstPass, type Reveal } from './super-seed.js';
+import { CLAIM_EXPIRY_MS, FirstPass, type Reveal, TURN_WAIT_MS, Turns } from './super-seed.js';
 import { BLOCK_SIZE, MANIFEST_PIECE, type BlockRef, type PieceFrame, type RequestFrame } from './wire.js';
 
 const debug = createLog('ecdn:uploader');
@@ -24,7 +24,8 @@ export interface UploaderHost {
 /**
  * Serves what this page holds to the peers that ask: manifests on request, and
  * requested blocks from one queue per link, each drained in order, paced by the
- * channel's backpressure and by the page-wide upload limit.
+ * channel's backpressure and by the page-wide upload limit. When several links ask at
+ * once they are served by turns, a piece each (see {@link Turns}).
  */
 export class Uploader {
   /** Payload bytes served since the engine started. */
@@ -39,6 +40,14 @@ export class Uploader {
   /** Files whose first pass started (and may be over): a pass is not started twice. */
   readonly #passed = new WeakSet<HeldFile>();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whose turn it is to be served: one link, one piece at a time (see {@link Turns}). */
+  readonly #turns = new Turns<PeerLink>();
+  /** Links waiting for their turn, and how to wake each when it comes. */
+  readonly #wakers = new Map<PeerLink, () => void>();
+  /** The request each link is being served (out of its queue, waiting for its turn or the bucket). */
+  readonly #current = new Map<PeerLink, RequestFrame>();
+  /** Requests cancelled while being served: not sent. */
+  readonly #cancelled = new WeakSet<RequestFrame>();
 
   constructor(host: UploaderHost) {
     this.#host = host;
@@ -80,6 +89,7 @@ export class Uploader {
       this.#queues.set(link, queue);
       link.on('close', () => {
         this.#queues.delete(link);
+        this.#wake(this.#turns.leave(link, Date.now(), true));
         for (const [file, pass] of this.#firstPasses) this.#reveal(file, pass.drop(link));
       });
     }
@@ -99,6 +109,16 @@ export class Uploader {
       (r) => r.hash === ref.hash && r.piece === ref.piece && r.offset === ref.offset && r.length === ref.length,
     );
     if (index >= 0) queue.splice(index, 1);
+    const current = this.#current.get(link);
+    if (
+      current &&
+      current.hash === ref.hash &&
+      current.piece === ref.piece &&
+      current.offset === ref.offset &&
+      current.length === ref.length
+    ) {
+      this.#cancelled.add(current);
+    }
   }
 
   /** Drops everything queued for `hash` (the file is no longer held). */
@@ -115,14 +135,17 @@ export class Uploader {
     try {
       while (queue.length > 0 && !link.destroyed) {
         const request = queue.shift()!;
-        await this.#serve(link, request);
+        this.#current.set(link, request);
+        await this.#serve(link, request, queue);
       }
+      this.#current.delete(link);
+      this.#wake(this.#turns.idle(link, Date.now()));
     } finally {
       this.#draining.delete(link);
     }
   }
 
-  async #serve(link: PeerLink, request: RequestFrame): Promise<void> {
+  async #serve(link: PeerLink, request: RequestFrame, queue: RequestFrame[]): Promise<void> {
     const file = this.#host.file(request.hash);
     if (!file || file.destroyed) {
       link.send({ ...request, type: 'REJECT', reason: 'NOT_FOUND' });
@@ -135,6 +158,19 @@ export class Uploader {
       return;
     }
     const pass = this.#firstPass(file, manifest);
+    if (pass?.claimedByOther(link, piece, Date.now())) {
+      link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
+      this.#armExpiry();
+      return;
+    }
+    if (!(await this.#turn(link))) {
+      // Not served within TURN_WAIT_MS: BUSY, before the requester takes the wait for silence;
+      // it asks again and keeps its place in the line.
+      link.send({ ...request, type: 'REJECT', reason: 'BUSY' });
+      for (const queued of queue.splice(0)) link.send({ ...queued, type: 'REJECT', reason: 'BUSY' });
+      return;
+    }
+    if (link.destroyed || file.destroyed || this.#cancelled.has(request)) return;
     if (pass && !pass.admit(link, piece, Date.now())) {
       link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
       this.#armExpiry();
@@ -145,7 +181,7 @@ export class Uploader {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     await link.drained();
-    if (link.destroyed || file.destroyed) return;
+    if (link.destroyed || file.destroyed || this.#cancelled.has(request)) return;
     const start = piece * manifest.pieceSize + offset;
     const data = await file.read(start, start + length);
     this.sendPiece(link, { type: 'PIECE', hash: request.hash, piece, offset, data });
@@ -154,6 +190,7 @@ export class Uploader {
       this.#reveal(file, pass.served(link, piece, length, Date.now()));
       if (pass.over) this.#firstPasses.delete(file);
     }
+    this.#wake(this.#turns.served(link, offset + length >= manifest.pieceLength(piece), Date.now()));
     file.served(link, length);
     this.#host.served(file);
     debug('served %s #%d+%d (%d B) to %s', request.hash.slice(0, 8), piece, offset, length, link.remoteId);
@@ -173,6 +210,36 @@ export class Uploader {
       this.#firstPasses.set(file, pass);
     }
     return pass;
+  }
+
+  /**
+   * Waits for `link`'s turn to be served (see {@link Turns}): true when
+   * it came, false after {@link TURN_WAIT_MS} without it or when the link closed.
+   */
+  async #turn(link: PeerLink): Promise<boolean> {
+    if (this.#turns.ask(link, Date.now())) return true;
+    const granted = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wakers.delete(link);
+        // A holder that stopped taking blocks (a frozen tab) must not keep everyone waiting.
+        const next = this.#turns.stalled(Date.now());
+        if (next === link) return resolve(true);
+        this.#wake(next);
+        this.#turns.leave(link, Date.now());
+        resolve(false);
+      }, TURN_WAIT_MS);
+      this.#wakers.set(link, () => {
+        clearTimeout(timer);
+        this.#wakers.delete(link);
+        resolve(true);
+      });
+    });
+    return granted && !link.destroyed;
+  }
+
+  /** Wakes the link just handed the turn. */
+  #wake(link: PeerLink | undefined): void {
+    if (link) this.#wakers.get(link)?.();
   }
 
   /** Announces again pieces that were refused, now that they may be served. */
