@@ -1,10 +1,12 @@
 /**
  * The whole server under abuse: connections per address on both WebSocket
- * endpoints, the PeerServer's message rate, and identity (only the tracker's IDs,
- * only with their token, and no spoofed sender in signaling).
+ * endpoints, the PeerServer's message rate, and identity (only the tracker's IDs
+ * and IDs a peer derived from its own token, only with their token, and no
+ * spoofed sender in signaling).
  */
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { storeKinds } from '../test/helpers/stores.js';
 import { createServer, type EcdnServer, type ServerOptions } from './create-server.js';
@@ -117,6 +119,30 @@ for (const kind of storeKinds) {
         }
         const accepted = await open(peerjs(base, mine.peerId, mine.token));
         assert.equal((await accepted.next()).type, 'OPEN');
+      });
+
+      it('accepts an ID a peer made itself only with the token it was derived from, on the PeerServer before the tracker and then on the tracker', async () => {
+        const base = await start();
+        const token = 'own-token-of-at-least-22-chars';
+        const peerId = createHash('sha256').update(token).digest('hex').slice(0, 32);
+        for (const [id, forged] of [
+          [peerId, `${token}x`],
+          [peerId, 'short'],
+          [createHash('sha256').update('short').digest('hex').slice(0, 32), 'short'],
+        ] as const) {
+          assert.equal((await refusal(peerjs(base, id, forged))).status, 403, `${id} / ${forged}`);
+        }
+        const signaling = await open(peerjs(base, peerId, token));
+        assert.equal((await signaling.next()).type, 'OPEN', 'no hello needed first');
+        const tracker = await open(`${base}/tracker`);
+        tracker.ws.send(JSON.stringify({ type: 'hello', peerId, token }));
+        const welcome = await tracker.next();
+        assert.equal(welcome.type, 'welcome');
+        assert.equal(welcome.peerId, peerId);
+        assert.equal(welcome.token, token);
+        const thief = await open(`${base}/tracker`);
+        thief.ws.send(JSON.stringify({ type: 'hello', peerId, token: `${token}x` }));
+        assert.equal((await thief.next()).code, 'INVALID_TOKEN');
       });
 
       it('stamps the sender on every relayed message, so that nobody can speak as another peer', async () => {

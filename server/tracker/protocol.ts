@@ -43,6 +43,10 @@ export const MAX_PEER_ID_LENGTH = 64;
 export const ISSUED_PEER_ID_LENGTH = 20;
 /** Length of the tokens the tracker issues (base64url of an HMAC-SHA256, truncated). */
 export const TOKEN_LENGTH = 32;
+/** Length of a peer ID a peer made itself: hex digits of its token's SHA-256 (128 bits). */
+export const OWN_PEER_ID_LENGTH = 32;
+/** Shortest token an own peer ID is accepted with; it must carry at least 128 random bits. */
+export const MIN_OWN_TOKEN_LENGTH = 22;
 /** Longest `token` accepted in `hello`; anything longer cannot be one the tracker issued. */
 export const MAX_TOKEN_LENGTH = 64;
 

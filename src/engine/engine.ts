@@ -18,6 +18,7 @@ import {
 } from './private-share.js';
 import { DOWNLOADER_WINDOW_MS, HeldFile } from './held-file.js';
 import { createHasher, type Hasher } from './hasher.js';
+import { makeIdentity } from './identity.js';
 import { DiskWorker, NoDiskError, openDiskStore, sweepLeftovers } from './disk-piece-store.js';
 import { MemoryPieceStore, type PieceStore } from './piece-store.js';
 import type { Manifest } from './manifest.js';
@@ -886,7 +887,13 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   #startNetwork(): TrackerClient {
     if (this.#tracker) return this.#tracker;
     const servers = this.#servers();
-    const tracker = new TrackerClient({ url: servers.map((server) => server.tracker), WebSocket: this.#config.WebSocket });
+    const tracker = new TrackerClient({
+      url: servers.map((server) => server.tracker),
+      WebSocket: this.#config.WebSocket,
+      // Our own identity, so that the PeerServer connection opens alongside the
+      // tracker's instead of after its `welcome`.
+      identity: makeIdentity(),
+    });
     // Signaling goes to the instance the tracker connection is on: the one known to be up.
     const base = () => servers.find((server) => server.tracker === tracker.url)!.base;
     this.#tracker = tracker;

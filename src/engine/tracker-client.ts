@@ -5,7 +5,7 @@ import { startTicker } from './ticker.js';
 
 const debug = createLog('ecdn:tracker-client');
 
-/** The identity the tracker issued: a PeerJS ID and the token that proves it is ours. */
+/** A PeerJS ID and the token that proves it is ours: made by the page (`makeIdentity`) or issued by the tracker. */
 export interface Identity {
   peerId: string;
   token: string;
@@ -52,10 +52,17 @@ export interface TrackerClientOptions {
   /** Reconnection backoff bounds. Defaults 250 ms and 10 s. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * An identity of the page's own making (`makeIdentity`) to say `hello` with. It
+   * becomes {@link TrackerClient.identity} as soon as it is made, so that the page
+   * can open its PeerServer connection alongside this one. Without it, or if the
+   * tracker refuses it, the tracker issues one.
+   */
+  identity?: Promise<Identity>;
 }
 
 interface TrackerClientEvents extends Record<string, unknown> {
-  /** A new identity: on first connection, and again if the tracker could not resume the old one. */
+  /** A new identity: the page's own once made, or the tracker's on first connection; again if the tracker could not resume it. */
   identity: Identity;
   /** A watched file's counts changed. */
   swarm: FileStatus;
@@ -85,6 +92,8 @@ const TRANSIENT_ERRORS = new Set(['STORE_UNAVAILABLE', 'INTERNAL_ERROR']);
 export const TRANSIENT_GRACE_MS = 30_000;
 /** Errors built from a transient reply; a lookup retries these, and only these. */
 const transient = new WeakSet<Error>();
+/** Errors of requests the tracker refused because the `hello` before them failed. */
+const unwelcomed = new WeakSet<Error>();
 
 /**
  * The engine's connection to the tracker. It keeps what this page announces and
@@ -94,18 +103,21 @@ const transient = new WeakSet<Error>();
 export class TrackerClient extends Emitter<TrackerClientEvents> {
   /** True once {@link destroy} ran. */
   destroyed = false;
-  /** The current identity, once welcomed. */
+  /** The identity this client says `hello` with; once welcomed, the one the tracker accepted. */
   identity: Identity | undefined;
   /** The ICE servers the server handed out last, if it hands out any. */
   ice: IceGrant | undefined;
 
-  readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket' | 'url'>> & { WebSocket: WebSocketConstructor };
+  readonly #options: Required<Omit<TrackerClientOptions, 'WebSocket' | 'url' | 'identity'>> & { WebSocket: WebSocketConstructor };
   readonly #urls: readonly string[];
   /** In order, as libpq does: a page can prefer its nearest instance; spreading load is a load balancer's job. */
   #urlIndex = 0;
   #socket: WebSocket | undefined;
   #ready = false;
-  #waiters = new Set<{ resolve(): void; reject(err: Error): void }>();
+  /** `hello` went out on the current socket: requests may follow it before `welcome`. */
+  #greeted = false;
+  #proposed: Promise<Identity | undefined> | undefined;
+  #waiters = new Set<{ early: boolean; resolve(): void; reject(err: Error): void }>();
   #pending = new Map<string, Pending>();
   #nextRid = 1;
   #announced = new Map<string, boolean>();
@@ -128,22 +140,43 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     }
     this.#urls = typeof options.url === 'string' ? [options.url] : [...options.url];
     if (this.#urls.length === 0) throw new EcdnError('TRACKER_UNREACHABLE', 'No tracker URL given.');
+    const { identity, ...rest } = options;
     this.#options = {
       requestTimeoutMs: 10_000,
       minBackoffMs: 250,
       maxBackoffMs: 10_000,
-      ...options,
+      ...rest,
       WebSocket: WebSocketImpl,
     };
+    if (identity) {
+      this.#proposed = identity.then(
+        (made) => {
+          if (this.destroyed || this.identity) return this.identity;
+          this.identity = made;
+          this.emit('identity', made);
+          return made;
+        },
+        (err: unknown) => {
+          debug('could not make an identity (%s); the tracker will issue one', (err as Error).message);
+          return undefined;
+        },
+      );
+    }
     this.#open();
   }
 
   /** Resolves once connected and welcomed, or rejects with `TRACKER_UNREACHABLE` after the request timeout. */
   ready(signal?: AbortSignal): Promise<void> {
+    return this.#wait(false, signal);
+  }
+
+  /** Like {@link ready}, but `early` resolves as soon as `hello` is out, for requests that may follow it. */
+  #wait(early: boolean, signal?: AbortSignal): Promise<void> {
     if (this.destroyed) return Promise.reject(new EcdnError('DESTROYED', 'The tracker client was destroyed.'));
-    if (this.#ready) return Promise.resolve();
+    if (this.#ready || (early && this.#greeted)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter = {
+        early,
         resolve: () => {
           cleanup();
           resolve();
@@ -256,8 +289,25 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.removeAllListeners();
   }
 
+  /**
+   * Sends a request and resolves its reply. Requests go out right behind `hello`,
+   * without waiting for `welcome`: the tracker handles them after it, in order,
+   * which saves a cold start one round trip. If that `hello` is refused, so are
+   * they, and they are sent again once welcomed.
+   */
   async #request(message: Record<string, unknown>, signal?: AbortSignal): Promise<ServerMessage> {
-    await this.ready(signal);
+    await this.#wait(true, signal);
+    const early = !this.#ready;
+    try {
+      return await this.#send(message);
+    } catch (err) {
+      if (!early || !unwelcomed.has(err as Error)) throw err;
+      await this.ready(signal);
+      return this.#send(message);
+    }
+  }
+
+  #send(message: Record<string, unknown>): Promise<ServerMessage> {
     const rid = String(this.#nextRid++);
     return new Promise<ServerMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -290,10 +340,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #open(): void {
     const socket = new this.#options.WebSocket(this.url);
     this.#socket = socket;
-    socket.onopen = () => {
-      const resume = this.identity ? { peerId: this.identity.peerId, token: this.identity.token } : {};
-      socket.send(JSON.stringify({ type: 'hello', rid: 'hello', ...resume }));
-    };
+    socket.onopen = () => void this.#greet(socket);
     socket.onmessage = (event) => {
       if (typeof event.data !== 'string') return;
       let message: ServerMessage;
@@ -308,6 +355,18 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     socket.onclose = () => this.#onClose(socket);
     // An error is always followed by a close, which is where recovery happens.
     socket.onerror = () => {};
+  }
+
+  async #greet(socket: WebSocket): Promise<void> {
+    // Only until the page's own identity is made: a millisecond or two, well
+    // inside the round trips the socket took to open.
+    await this.#proposed;
+    this.#proposed = undefined;
+    if (socket !== this.#socket) return;
+    const resume = this.identity ? { peerId: this.identity.peerId, token: this.identity.token } : {};
+    socket.send(JSON.stringify({ type: 'hello', rid: 'hello', ...resume }));
+    this.#greeted = true;
+    for (const waiter of [...this.#waiters]) if (waiter.early) waiter.resolve();
   }
 
   #onMessage(socket: WebSocket, message: ServerMessage): void {
@@ -352,6 +411,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
           ? new EcdnError('TRACKER_UNREACHABLE', `The tracker cannot answer now (${code}): ${String(message.message)}`)
           : new EcdnError('PROTOCOL', `Tracker error ${code}: ${String(message.message)}`);
         if (TRANSIENT_ERRORS.has(code)) transient.add(err);
+        if (code === 'HELLO_REQUIRED') unwelcomed.add(err);
         pending.reject(err);
       } else {
         pending.resolve(message);
@@ -411,6 +471,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (socket !== this.#socket || this.destroyed) return;
     const wasReady = this.#ready;
     this.#ready = false;
+    this.#greeted = false;
     this.#stopHeartbeat?.();
     // Requests in flight on the dead socket will never be answered; retrying them
     // is the caller's call, since a lookup's answer may be stale by then anyway.
