@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildManifest } from './manifest.js';
-import { PIECE_CACHE_BYTES, HeldFile } from './held-file.js';
+import { PIECE_CACHE_BYTES, READ_AHEAD_BYTES, HeldFile } from './held-file.js';
 import { BLOCK_SIZE } from './wire.js';
 import { randomBytes } from '../../test/helpers/random.js';
 
@@ -15,8 +15,27 @@ class CountingBlob extends Blob {
 }
 
 describe('HeldFile', () => {
-  it('serves the blocks of a piece from one read of the whole piece', async () => {
+  it('serves the blocks of a piece from one read of the whole piece, in any order', async () => {
     const data = randomBytes(6 * 4 * BLOCK_SIZE + 1234, 5);
+    const blob = new CountingBlob([data]);
+    const manifest = await buildManifest(data);
+    const swarm = HeldFile.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
+    await swarm.manifest;
+    // Last piece first: nobody reads in order, so nothing is read ahead.
+    for (let piece = manifest.pieceCount - 1; piece >= 0; piece--) {
+      for (const { offset, length } of manifest.blocks(piece)) {
+        const start = piece * manifest.pieceSize + offset;
+        assert.deepEqual(await swarm.read(start, start + length), data.subarray(start, start + length));
+      }
+    }
+    assert.equal(blob.slices, manifest.pieceCount, 'one Blob read per piece');
+    // A range across two pieces is read as it is.
+    const across = manifest.pieceSize - 10;
+    assert.deepEqual(await swarm.read(across, across + 20), data.subarray(across, across + 20));
+  });
+
+  it('reads the next pieces ahead, several in one read, for a peer reading in order', async () => {
+    const data = randomBytes(6 * 4 * BLOCK_SIZE + 1234, 7);
     const blob = new CountingBlob([data]);
     const manifest = await buildManifest(data);
     const swarm = HeldFile.fromBlob(manifest.hash, blob, Promise.resolve(manifest));
@@ -27,10 +46,10 @@ describe('HeldFile', () => {
         assert.deepEqual(await swarm.read(start, start + length), data.subarray(start, start + length));
       }
     }
-    assert.equal(blob.slices, manifest.pieceCount, 'one Blob read per piece');
-    // A range across two pieces is read as it is.
-    const across = manifest.pieceSize - 10;
-    assert.deepEqual(await swarm.read(across, across + 20), data.subarray(across, across + 20));
+    const run = Math.floor(READ_AHEAD_BYTES / manifest.pieceSize);
+    assert.ok(run > 1 && manifest.pieceCount > run + 1, 'the file spans several runs');
+    // The first piece alone (nothing says yet that the peer reads in order), then runs.
+    assert.equal(blob.slices, 1 + Math.ceil((manifest.pieceCount - 1) / run));
   });
 
   it(`keeps at most ${PIECE_CACHE_BYTES / 1024 / 1024} MiB of pieces, least recently used out first`, async () => {

@@ -11,6 +11,12 @@ import { encodeBitfield } from './wire.js';
  * is busy relaying the very traffic being served.
  */
 export const PIECE_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes of the following pieces read at once when a peer reads a Blob's pieces in order:
+ * the next read is under way while this one is served, so that the channel never waits
+ * on the disk, and a quarter as many `Blob.slice` calls block the page.
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** A peer served a block within this long counts as downloading from this page. */
 export const DOWNLOADER_WINDOW_MS = 3_000;
 
@@ -160,24 +166,63 @@ export class HeldFile {
   }
 
   #readPiece(whole: (start: number, end: number) => Promise<Uint8Array>, layout: Manifest, piece: number): Promise<Uint8Array> {
+    // A peer that asked for the piece before this one reads the file in order (a stream,
+    // or a lone downloader): it gets the next pieces read ahead, a few at a time.
+    const sequential = piece > 0 && this.#pieces.has(piece - 1);
+    const run = sequential ? Math.max(1, Math.floor(READ_AHEAD_BYTES / layout.pieceSize)) : 1;
+    const read = this.#cached(piece) ?? this.#readRun(whole, layout, piece, run);
+    if (sequential) {
+      const last = Math.min(piece + run, layout.pieceCount - 1);
+      for (let next = piece + 1; next <= last; next++) {
+        if (this.#pieces.has(next)) continue;
+        void this.#readRun(whole, layout, next, run).catch(() => {});
+        break;
+      }
+    }
+    return read;
+  }
+
+  /** Piece `piece` if it is read or being read, now the most recently used. */
+  #cached(piece: number): Promise<Uint8Array> | undefined {
     const cached = this.#pieces.get(piece);
     if (cached) {
       // Most recently used goes last.
       this.#pieces.delete(piece);
       this.#pieces.set(piece, cached);
-      return cached;
     }
-    const [start, end] = layout.pieceRange(piece);
-    const read = whole(start, end);
-    // A failed read is not kept, so that the next request tries again.
-    read.catch(() => this.#forget(piece, read));
-    this.#pieces.set(piece, read);
-    this.#cachedBytes += end - start;
+    return cached;
+  }
+
+  /**
+   * Reads up to `count` pieces from `first` (stopping before one already here) in one
+   * read, keeps each, and resolves the first.
+   */
+  #readRun(
+    whole: (start: number, end: number) => Promise<Uint8Array>,
+    layout: Manifest,
+    first: number,
+    count: number,
+  ): Promise<Uint8Array> {
+    let end = first + 1;
+    while (end < first + count && end < layout.pieceCount && !this.#pieces.has(end)) end++;
+    const [start] = layout.pieceRange(first);
+    const [, stop] = layout.pieceRange(end - 1);
+    const all = whole(start, stop);
+    let result: Promise<Uint8Array> | undefined;
+    for (let piece = first; piece < end; piece++) {
+      const [from, to] = layout.pieceRange(piece);
+      const read = all.then((bytes) => bytes.subarray(from - start, to - start));
+      // A failed read is not kept, so that the next request tries again.
+      read.catch(() => this.#forget(piece, read));
+      this.#pieces.set(piece, read);
+      this.#cachedBytes += to - from;
+      result ??= read;
+    }
     for (const [old, oldRead] of this.#pieces) {
       if (this.#cachedBytes <= PIECE_CACHE_BYTES || this.#pieces.size <= 2) break;
       this.#forget(old, oldRead);
     }
-    return read;
+    return result!;
   }
 
   #forget(piece: number, read: Promise<Uint8Array>): void {
