@@ -138,10 +138,10 @@ export class Uploader {
         this.#current.set(link, request);
         await this.#serve(link, request, queue);
       }
-      this.#current.delete(link);
-      this.#wake(this.#turns.idle(link, Date.now()));
     } finally {
+      this.#current.delete(link);
       this.#draining.delete(link);
+      this.#wake(this.#turns.idle(link, Date.now()));
     }
   }
 
