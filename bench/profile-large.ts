@@ -233,7 +233,7 @@ try {
   const bundle = await unminifiedBundle();
   await profile.context.route('**/ephemeralcdn.js', (route) => route.fulfill({ body: bundle, contentType: 'text/javascript' }));
   // Every RTCPeerConnection a tab makes, for the transport's packet counts.
-  await profile.context.addInitScript(() => {
+  const instrument = () => {
     const Original = RTCPeerConnection;
     const all: RTCPeerConnection[] = [];
     Object.assign(window, { __pcs: all });
@@ -245,20 +245,46 @@ try {
     } as typeof RTCPeerConnection;
     // Every channel a tab sends on, and its queue sampled every 10 ms while \`__sampling\`.
     const channels = new Set<RTCDataChannel>();
-    const send = RTCDataChannel.prototype.send;
+    // How long the calls that may wait on another thread or process block this one.
+    const blocking: Record<string, { calls: number; ms: number; over10: number; longest: number }> = {};
+    Object.assign(window, { __blocking: blocking });
+    const timed = <T extends (...args: never[]) => unknown>(name: string, f: T): T =>
+      function (this: unknown, ...args: never[]) {
+        const t0 = performance.now();
+        try {
+          return f.apply(this, args);
+        } finally {
+          const ms = performance.now() - t0;
+          const b = (blocking[name] ??= { calls: 0, ms: 0, over10: 0, longest: 0 });
+          b.calls++;
+          b.ms += ms;
+          if (ms > 10) b.over10++;
+          b.longest = Math.max(b.longest, ms);
+        }
+      } as T;
+    const send = timed('RTCDataChannel.send', RTCDataChannel.prototype.send);
     RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {
       channels.add(this);
       return send.call(this, data);
     };
+    Blob.prototype.slice = timed('Blob.slice', Blob.prototype.slice);
+    Worker.prototype.postMessage = timed('Worker.postMessage', Worker.prototype.postMessage);
     const samples: number[] = [];
-    Object.assign(window, { __queueSamples: samples });
+    const longTasks: number[] = [];
+    Object.assign(window, { __queueSamples: samples, __longTasks: longTasks });
+    new PerformanceObserver((list) => {
+      if (!(window as unknown as { __sampling?: boolean }).__sampling) return;
+      for (const entry of list.getEntries()) longTasks.push(Math.round(entry.duration));
+    }).observe({ type: 'longtask' });
     setInterval(() => {
       if (!(window as unknown as { __sampling?: boolean }).__sampling) return;
       let most = 0;
       for (const c of channels) most = Math.max(most, c.bufferedAmount);
       samples.push(most);
     }, 10);
-  });
+  };
+  // tsx names the functions it compiles with a helper the page lacks.
+  await profile.context.addInitScript({ content: `var __name = (f) => f; (${instrument.toString()})();` });
   const root = browserPid(join(profile.dir, 'profile'));
   const labels = new Map<number, string>();
   let a: Page;
@@ -304,10 +330,21 @@ try {
       return sum;
     });
   const [pa0, pb0] = [await packets(a), await packets(b)];
-  await a.evaluate(() => Object.assign(window, { __sampling: true }));
+  for (const page of [a, b]) await page.evaluate(() => Object.assign(window, { __sampling: true }));
   const ms = await run();
   const after = threadTimes(root);
   const [pa1, pb1] = [await packets(a), await packets(b)];
+  for (const [name, page] of [
+    ['seeder/a', a],
+    ['consumer/b', b],
+  ] as const) {
+    const tasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
+    const blocking = await page.evaluate(() => (window as unknown as { __blocking: Record<string, unknown> }).__blocking);
+    console.log(`${name} calls: ${JSON.stringify(blocking, (_k, v) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`);
+    console.log(
+      `${name} long tasks: ${tasks.length}, ${tasks.filter((t) => t > 50).length} over 50 ms, longest ${Math.max(0, ...tasks)} ms`,
+    );
+  }
   const queue = await a.evaluate(() => (window as unknown as { __queueSamples: number[] }).__queueSamples);
   const share = (below: number) => ((queue.filter((q) => q < below).length / Math.max(1, queue.length)) * 100).toFixed(0);
   console.log(

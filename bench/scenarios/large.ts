@@ -21,11 +21,13 @@ export interface LargeResult {
   raw: Record<string, unknown>;
 }
 
-/** Starts recording the page's longest main-thread task (ms) in `window.__longestTask`. */
+/** Starts recording the page's longest main-thread task (ms) in `window.__longestTask` (again from 0 when called again). */
 function recordLongTasks(page: Page): Promise<void> {
   return page.evaluate(() => {
-    const w = window as unknown as { __longestTask: number };
+    const w = window as unknown as { __longestTask: number; __observing?: boolean };
     w.__longestTask = 0;
+    if (w.__observing) return;
+    w.__observing = true;
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) w.__longestTask = Math.max(w.__longestTask, entry.duration);
     }).observe({ type: 'longtask' });
@@ -73,8 +75,13 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
     const bare: number[] = [];
     const heap: number[] = [];
     const fetchLongest: number[] = [];
+    // The same measure on the bare channel's tabs: what two cores busy with the traffic
+    // itself do to a page that does nothing else.
+    const bareLongest: number[] = [];
     for (let r = 0; r < runs; r++) {
+      for (const page of [barePages.a, barePages.b]) await recordLongTasks(page);
       bare.push((await bareRun(barePages, size)).mbps);
+      bareLongest.push(Math.max(await longestTask(barePages.a), await longestTask(barePages.b)));
       const consumer = await profile.openPage(serverUrl, 'disk');
       await recordLongTasks(consumer);
       await seeder.evaluate(() => {
@@ -93,7 +100,7 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
       );
       fetchLongest.push(Math.max(await longestTask(consumer), await longestTask(seeder)));
       log(
-        `large run ${r + 1}: bare ${bare.at(-1)!.toFixed(1)} MB/s, disk path ${large.at(-1)!.toFixed(1)} MB/s, ` +
+        `large run ${r + 1}: bare ${bare.at(-1)!.toFixed(1)} MB/s (longest task ${Math.round(bareLongest.at(-1)!)} ms), disk path ${large.at(-1)!.toFixed(1)} MB/s, ` +
           `memory growth ${heap.at(-1)!.toFixed(1)} MB, longest task ${Math.round(fetchLongest.at(-1)!)} ms`,
       );
       await consumer.close();
@@ -118,8 +125,9 @@ export async function runLarge(serverUrl: string, options: LargeOptions): Promis
         large_heap_mb: round(Math.max(...heap), 1),
         large_seed_mbps: round(mbps(size, seedMs), 0),
         main_thread_longest_task_ms: Math.round(Math.max(seedLongest, ...fetchLongest)),
+        large_bare_longest_task_ms: Math.round(Math.max(...bareLongest)),
       },
-      raw: { size, runs: { large, memory, bare, heap, fetchLongest }, seedMs, seedLongest },
+      raw: { size, runs: { large, memory, bare, heap, fetchLongest, bareLongest }, seedMs, seedLongest },
     };
   } finally {
     await profile.close();

@@ -22,6 +22,13 @@ export type DiskRequest =
     }
   | { id: number; type: 'write'; name: string; index: number; offset: number; bytes: ArrayBuffer }
   | { id: number; type: 'read'; name: string; start: number; end: number }
+  /**
+   * `[start, end)` of a Blob (a file the page seeds), read here so that the page never
+   * waits on the read (see blob-reader.ts). The Blob comes with the first read of it and
+   * is kept under `key` for the next ones: cloning it for each read also waits on the
+   * browser process.
+   */
+  | { id: number; type: 'readBlob'; key: number; blob?: Blob; start: number; end: number }
   | { id: number; type: 'close'; name: string }
   | { id: number; type: 'delete'; name: string };
 

@@ -5,6 +5,10 @@
  * messages are {@link DiskRequest} and {@link DiskReply}. Every file lives in the
  * directory {@link DISK_DIRECTORY} of the origin's private file system.
  *
+ * It also reads Blobs for the page (`readBlob`): `Blob.slice` waits on the browser
+ * process, which is busy relaying the traffic being served, and here that wait blocks
+ * nobody.
+ *
  * Each download has two files: `<name>`, the file itself, and `<name>.state`, one byte
  * per piece (1 once written) followed by the manifest it was downloaded under, so that a
  * page loaded again can take the download up where the last one left it.
@@ -34,6 +38,8 @@ interface Open {
 const scope = globalThis as unknown as WorkerScope;
 /** Open downloads by name. */
 const handles = new Map<string, Open>();
+/** Blobs the page reads through this worker, by key (the page stops the worker when it is done with them). */
+const blobs = new Map<number, Blob>();
 /** Downloads written to since their last flush. */
 const dirty = new Set<string>();
 /** How often written pieces are flushed, so that a reload finds them on disk. */
@@ -141,6 +147,16 @@ scope.onmessage = async ({ data: request }) => {
         const count = handlesOf(request.name).data.read(bytes, { at: request.start });
         if (count !== bytes.byteLength) throw new DOMException(`Read ${count} of ${bytes.byteLength} bytes.`, 'NotReadableError');
         scope.postMessage({ id, type: 'read', bytes: bytes.buffer }, [bytes.buffer]);
+        return;
+      }
+      case 'readBlob': {
+        if (request.blob) blobs.set(request.key, request.blob);
+        const blob = blobs.get(request.key);
+        if (!blob) throw new DOMException(`Blob ${request.key} was never sent.`, 'InvalidStateError');
+        const bytes = await blob.slice(request.start, request.end).arrayBuffer();
+        if (bytes.byteLength !== request.end - request.start)
+          throw new DOMException(`Read ${bytes.byteLength} of ${request.end - request.start} bytes.`, 'NotReadableError');
+        scope.postMessage({ id, type: 'read', bytes }, [bytes]);
         return;
       }
       case 'close': {

@@ -1,3 +1,4 @@
+import { readBlob } from './blob-reader.js';
 import type { ByteSource } from './hash.js';
 import type { Manifest } from './manifest.js';
 import type { PieceStore } from './piece-store.js';
@@ -151,9 +152,7 @@ export class HeldFile {
     const blob = this.#blob;
     const source = this.#source;
     if (blob || source) {
-      const whole = blob
-        ? async (from: number, to: number) => new Uint8Array(await blob.slice(from, to).arrayBuffer())
-        : (from: number, to: number) => source!.read(from, to);
+      const whole = blob ? (from: number, to: number) => readBlob(blob, from, to) : (from: number, to: number) => source!.read(from, to);
       const layout = this.#pieceLayout;
       const piece = layout && start < layout.size ? layout.pieceAt(start) : -1;
       const [pieceStart, pieceEnd] = piece < 0 ? [0, 0] : layout!.pieceRange(piece);
