@@ -1,5 +1,5 @@
 import { createLog } from './log.js';
-import type { PeerLink } from './peer-link.js';
+import { HIGH_WATER, type PeerLink } from './peer-link.js';
 import { TokenBucket } from './rate.js';
 import type { HeldFile } from './held-file.js';
 import type { Manifest } from './manifest.js';
@@ -180,6 +180,9 @@ export class Uploader {
       const wait = this.#bucket.take(length);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    // A full channel (a slow path) must not hold the others back: they take the turn
+    // while it drains, and this block still goes when it has.
+    if (link.bufferedAmount >= HIGH_WATER) this.#wake(this.#turns.idle(link, Date.now()));
     await link.drained();
     if (link.destroyed || file.destroyed || this.#cancelled.has(request)) return;
     const start = piece * manifest.pieceSize + offset;
