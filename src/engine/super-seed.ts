@@ -7,7 +7,9 @@
  *
  * Every peer may claim as many pieces as it asks for: limiting peers to one piece under
  * way each, or to two peers at a time, was measured slower in a crowd of 8 (31 and 42 s
- * against 26 s), as refused peers sat idle. A lone peer is never refused anything.
+ * against 26 s), as peers refused with `NOT_HAVE` sat idle until a `HAVE` took it back.
+ * Who is served when is {@link Turns}' business, which makes the others wait and answers
+ * `BUSY`. A lone peer is never refused anything.
  *
  * The refusals are taken back with `HAVE` once they no longer save anything: when the
  * first pass is over, when the peer
