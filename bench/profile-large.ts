@@ -1,4 +1,4 @@
-// `node --import tsx bench/profile-large.ts [MiB=1024] [--trace] [--cpu] [--storage=disk|memory] [--bare]`
+// `node --import tsx bench/profile-large.ts [MiB=1024] [--trace] [--cpu] [--storage=disk|memory] [--bare] [--hog]`
 // (under the browser lock and with-isolated-net here): the 'large' scenario's transfer
 // once, a file from disk seeded in one tab and streamed by another, with the CPU time of
 // every thread of the browser counted from /proc (which thread of which tab spends the
@@ -22,6 +22,8 @@ const size = Number(args.find((a) => /^\d+$/.test(a)) ?? 1024) * MiB;
 const tracing = args.includes('--trace');
 const sampling = args.includes('--cpu');
 const bare = args.includes('--bare');
+// A worker spinning in the first tab throughout: what CPU taken from the transfer does to its threads.
+const hog = args.includes('--hog');
 const storage = (args.find((a) => a.startsWith('--storage='))?.slice(10) ?? 'disk') as 'disk' | 'memory';
 
 // The engine unminified, workers included, so that the trace names its functions.
@@ -313,6 +315,12 @@ try {
   await b.evaluate(() => (document.title = 'consumer'));
   const stopTrace = tracing ? await startTrace(b) : undefined;
   const stopProfilers = sampling ? [await startProfiler(a), await startProfiler(b)] : [];
+  if (hog) {
+    await a.evaluate(() => {
+      const url = URL.createObjectURL(new Blob(['for (;;) {}'], { type: 'text/javascript' }));
+      Object.assign(window, { __hog: new Worker(url) });
+    });
+  }
   const before = threadTimes(root);
   const packets = (page: Page) =>
     page.evaluate(async () => {
@@ -333,6 +341,7 @@ try {
   for (const page of [a, b]) await page.evaluate(() => Object.assign(window, { __sampling: true }));
   const ms = await run();
   const after = threadTimes(root);
+  if (hog) await a.evaluate(() => (window as unknown as { __hog: Worker }).__hog.terminate());
   const [pa1, pb1] = [await packets(a), await packets(b)];
   for (const [name, page] of [
     ['seeder/a', a],

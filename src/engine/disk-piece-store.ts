@@ -149,6 +149,8 @@ export async function openDiskStore(worker: DiskWorker, manifest: Manifest, marg
 /** A download's pieces in one file of the origin's private file system. */
 export class DiskPieceStore extends PieceStore {
   readonly where = 'disk';
+  /** Reads come from the worker, or from the closed File: a new buffer each. */
+  override readonly ownReads = true;
   readonly #worker: DiskWorker;
   readonly #name: string;
   readonly #unlock: () => void;

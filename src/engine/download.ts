@@ -215,7 +215,9 @@ export class Download extends Emitter<DownloadEvents> {
       throw new RangeError(`Piece ${index} of ${this.hash} is not verified yet.`);
     }
     const [start, end] = manifest.pieceRange(index);
-    return (await store.read(start, end)).slice();
+    const bytes = await store.read(start, end);
+    // A disk store's reads are copies already: a second one would double what a stream costs.
+    return store.ownReads ? bytes : bytes.slice();
   }
 
   /**

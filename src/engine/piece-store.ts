@@ -10,6 +10,11 @@
 export abstract class PieceStore {
   /** Where the bytes live. */
   abstract readonly where: 'memory' | 'disk';
+  /**
+   * True when {@link read} resolves a new buffer each time, which the caller may keep
+   * and change: a reader that hands bytes on need not copy them again.
+   */
+  readonly ownReads: boolean = false;
   /** File size in bytes. */
   readonly size: number;
   /**
