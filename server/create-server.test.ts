@@ -32,7 +32,7 @@ test('GET /api/files/:hash refuses what is not a SHA-256, naming the problem', a
   }
 });
 
-test('an announce over /tracker shows in the API', async () => {
+test('an announce over /tracker shows in the API, with the peer in a lookup over HTTP', async () => {
   const ws = new WebSocket(`${url.replace('http', 'ws')}/tracker`);
   const replies: Array<Record<string, unknown>> = [];
   const next = () => new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
@@ -44,6 +44,15 @@ test('an announce over /tracker shows in the API', async () => {
   assert.equal(replies[0]!.type, 'welcome');
   const res = await fetch(`${url}/api/files/${HASH}`);
   assert.deepEqual(await res.json(), { hash: HASH, alive: true, seeders: 1, leechers: 0 });
+  const withPeers = await fetch(`${url}/api/files/${HASH}?peers=5`);
+  assert.deepEqual(await withPeers.json(), { hash: HASH, alive: true, seeders: 1, leechers: 0, peers: [replies[0]!.peerId] });
+  const none = await fetch(`${url}/api/files/${HASH}?peers=0`);
+  assert.deepEqual((await none.json()).peers, []);
+  for (const bad of ['-1', '1.5', 'many']) {
+    const refused = await fetch(`${url}/api/files/${HASH}?peers=${bad}`);
+    assert.equal(refused.status, 400, bad);
+    assert.equal((await refused.json()).error, 'BAD_MESSAGE');
+  }
   ws.close();
 });
 

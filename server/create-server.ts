@@ -172,7 +172,7 @@ export function createServer(options: ServerOptions = {}): EcdnServer {
   app.proxy = hops > 0;
   app.maxIpsCount = hops;
   app.use(cors({ origin: '*' }));
-  app.use(apiRoutes(tracker, metrics, store).routes());
+  app.use(apiRoutes(tracker, metrics, store, hops).routes());
   app.ws.use((ctx) => {
     tracker.handleConnection(ctx.websocket, ctx.req);
   });
@@ -322,7 +322,7 @@ function refuseUpgrade(socket: Duplex, status: number, code: string, message: st
   );
 }
 
-function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: SwarmStore | undefined): Router {
+function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: SwarmStore | undefined, hops: number): Router {
   const router = new Router();
 
   if (metrics) {
@@ -343,9 +343,20 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: 
       };
       return;
     }
+    // With `?peers=N`, also who holds it, nearest first: a page's first lookup,
+    // made before its tracker WebSocket opens (browsers open one WebSocket to a
+    // host at a time, and the PeerServer's goes first).
+    const wanted = ctx.query.peers === undefined ? undefined : Number(ctx.query.peers);
+    if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 0)) {
+      ctx.status = 400;
+      ctx.body = { error: 'BAD_MESSAGE', message: '"peers" must be a whole number of peers.' };
+      return;
+    }
     let status: Awaited<ReturnType<Tracker['fileStatus']>>;
+    let peers: string[] | undefined;
     try {
-      status = await tracker.fileStatus(hash);
+      if (wanted === undefined) status = await tracker.fileStatus(hash);
+      else ({ status, peers } = await tracker.lookupFrom(clientAddress(ctx.req, hops), hash, wanted));
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       ctx.status = 503;
@@ -355,7 +366,10 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: 
     }
     const { alive, seeders, leechers } = status;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { hash, alive, seeders, leechers };
+    // With the asker's own ID and token, also the ICE servers to dial those peers with.
+    const { id, token } = ctx.query;
+    const ice = peers && typeof id === 'string' && typeof token === 'string' ? tracker.iceFor(id, token, ctx.req.headers.host) : {};
+    ctx.body = { hash, alive, seeders, leechers, ...(peers ? { peers } : {}), ...ice };
   });
 
   router.get('/healthz', (ctx) => {

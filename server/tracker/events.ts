@@ -50,8 +50,8 @@ export interface TrackerEvents {
   announce: [event: { hash: string; peerId: string; complete: boolean; changed: boolean }];
   /** A peer withdrew a hash. `changed` is false when it did not hold it. */
   withdraw: [event: { hash: string; peerId: string; changed: boolean }];
-  /** A peer asked who holds a hash. */
-  lookup: [event: { hash: string; peerId: string; returned: number; seeders: number; leechers: number }];
+  /** A peer asked who holds a hash. `peerId` is absent for a lookup over HTTP (`GET /api/files/:hash?peers=N`). */
+  lookup: [event: { hash: string; peerId?: string; returned: number; seeders: number; leechers: number }];
   /** A connection is gone and everything it announced was removed. `hashes` is how many swarms it left. */
   evict: [event: { peerId: string | undefined; ip: string; reason: EvictReason; hashes: number }];
   /**

@@ -21,7 +21,7 @@ import { ConnectionsPerIp, RateLimit, StrikeWindow } from '../limits.js';
 import { SHUTDOWN_GRACE_MS, closeSocket, idle, newConnection, receive, sendText, type Connection, type Queued } from './connection.js';
 import { TrackerWarning, type EvictReason, type TrackerEvents, type TrackerWarningCode } from './events.js';
 import { PeerTokens, randomPeerId } from './identity.js';
-import { orderByNearness } from './nearness.js';
+import { orderByNearness, type Location } from './nearness.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions, type TrackerOptions } from './options.js';
 import {
   CLOSE_GOING_AWAY,
@@ -204,12 +204,7 @@ export class Tracker extends EventEmitter<TrackerEvents> {
       }
       return;
     }
-    let country: string | undefined;
-    try {
-      country = this.options.lookupCountry(ip) || undefined;
-    } catch (err) {
-      this.warn('INTERNAL_ERROR', `country lookup of ${ip} failed`, { ip, cause: err });
-    }
+    const country = this.countryOf(ip);
     const { limits } = this.options;
     const now = performance.now();
     const conn = newConnection(socket, req.socket, ip, country, new RateLimit(limits.maxMessagesPerSecond, limits.messageBurst, now), now);
@@ -518,16 +513,47 @@ export class Tracker extends EventEmitter<TrackerEvents> {
 
   private async onLookup(conn: Connection, message: LookupMessage): Promise<void> {
     const { hash, rid } = message;
+    const { status, peers } = await this.findPeers(hash, conn, message.max, conn.peerId);
+    this.send(conn, { type: 'peers', ...ridOf(rid), ...status, peers });
+    this.emit('lookup', { hash, peerId: conn.peerId!, returned: peers.length, seeders: status.seeders, leechers: status.leechers });
+  }
+
+  /**
+   * A lookup over HTTP (`GET /api/files/:hash?peers=N`), for a page that asks
+   * before its tracker connection is open: the same answer as `lookup`, ordered
+   * by nearness to the address that asked.
+   */
+  async lookupFrom(ip: string, hash: string, max?: number): Promise<{ status: FileStatus; peers: string[] }> {
+    if (!isValidHash(hash)) throw new ProtocolError('INVALID_HASH', 'Expected a SHA-256 as 64 lowercase hexadecimal characters.');
+    const found = await this.findPeers(hash, { ip, country: this.countryOf(ip) }, max);
+    this.emit('lookup', { hash, returned: found.peers.length, seeders: found.status.seeders, leechers: found.status.leechers });
+    return found;
+  }
+
+  private countryOf(ip: string): string | undefined {
+    try {
+      return this.options.lookupCountry(ip) || undefined;
+    } catch (err) {
+      this.warn('INTERNAL_ERROR', `country lookup of ${ip} failed`, { ip, cause: err });
+      return undefined;
+    }
+  }
+
+  private async findPeers(
+    hash: string,
+    asker: Location,
+    max: number | undefined,
+    self?: string,
+  ): Promise<{ status: FileStatus; peers: string[] }> {
     const records = await this.store.list(hash);
     let seeders = 0;
     for (const record of records) if (record.complete) seeders++;
     const leechers = records.length - seeders;
     const { maxPeersReturned } = this.options.limits;
-    const max = Math.min(message.max ?? maxPeersReturned, maxPeersReturned);
-    const candidates = records.filter((record) => record.peerId !== conn.peerId);
-    const peers = orderByNearness(conn, candidates, max, this.options.random).map((record) => record.peerId);
-    this.send(conn, { type: 'peers', ...ridOf(rid), ...swarmStatus(hash, { seeders, leechers }), peers });
-    this.emit('lookup', { hash, peerId: conn.peerId!, returned: peers.length, seeders, leechers });
+    const limit = Math.min(max ?? maxPeersReturned, maxPeersReturned);
+    const candidates = self === undefined ? records : records.filter((record) => record.peerId !== self);
+    const peers = orderByNearness(asker, candidates, limit, this.options.random).map((record) => record.peerId);
+    return { status: swarmStatus(hash, { seeders, leechers }), peers };
   }
 
   private onReport(conn: Connection, message: ReportMessage): void {
@@ -563,6 +589,18 @@ export class Tracker extends EventEmitter<TrackerEvents> {
     const now = Date.now();
     const { iceServers, natProbe, expiresAt } = ice.grant(peerId, conn.host, now);
     conn.iceRefreshAt = expiresAt === undefined ? undefined : now + 0.75 * (expiresAt - now);
+    return natProbe ? { iceServers, natProbe } : { iceServers };
+  }
+
+  /**
+   * The ICE servers `peerId` would get in `welcome`, for a page that proves the ID
+   * with its token before it has a tracker connection (a lookup over HTTP); nothing
+   * for a wrong token. `host` is the Host the page reached the server by.
+   */
+  iceFor(peerId: string, token: string, host: string | undefined): { iceServers?: IceServer[]; natProbe?: string[] } {
+    const ice = this.options.ice;
+    if (!ice || !this.tokens.verify(peerId, token)) return {};
+    const { iceServers, natProbe } = ice.grant(peerId, host, Date.now());
     return natProbe ? { iceServers, natProbe } : { iceServers };
   }
 

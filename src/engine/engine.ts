@@ -830,7 +830,7 @@ export class SwarmEngine extends Emitter<EngineEvents> {
       }
     },
     localId: () => this.#tracker?.identity?.peerId,
-    connect: async (peerId, signal) => (await this.#connected(signal)).connect(peerId, signal),
+    connect: async (peerId, signal) => (await this.#connected(signal, { welcome: false })).connect(peerId, signal),
     diagnose: () => this.#diagnoseOnce(),
     verify: (manifest, piece, bytes) => this.#hashing().verify(manifest, piece, bytes),
     store: (manifest) => this.#storeFor(manifest),
@@ -848,14 +848,18 @@ export class SwarmEngine extends Emitter<EngineEvents> {
   /**
    * Waits until this page is welcomed by the tracker and open on the signaling
    * server. A reconnection meanwhile (see {@link configure}) is waited out.
+   * Without `welcome`, only until it can dial: open on the signaling server, with
+   * the ICE servers to dial with (the page's own, or the server's from a lookup
+   * over HTTP), so that a download dials the peers its first lookup found while
+   * the tracker's socket is still opening.
    */
-  async #connected(signal?: AbortSignal): Promise<PeerNetwork> {
+  async #connected(signal?: AbortSignal, { welcome = true } = {}): Promise<PeerNetwork> {
     for (;;) {
       this.#assertAlive();
       const tracker = this.#startNetwork();
       const networkOpen = this.#networkOpen!;
       try {
-        await tracker.ready(signal);
+        if (welcome || !(this.#config.iceServers || tracker.ice)) await tracker.ready(signal);
         const network = await networkOpen;
         await network.opened;
         return network;

@@ -88,6 +88,8 @@ type ServerMessage = { type: string; rid?: string | number; [key: string]: unkno
  * briefly away (a Redis restart), or it failed on its side. A lookup asks again.
  */
 const TRANSIENT_ERRORS = new Set(['STORE_UNAVAILABLE', 'INTERNAL_ERROR']);
+/** Peers a lookup over HTTP asks for when the caller names no number; the server caps it. */
+const HTTP_LOOKUP_PEERS = 50;
 /** How long a lookup keeps asking again through transient tracker errors. */
 export const TRANSIENT_GRACE_MS = 30_000;
 /** Errors built from a transient reply; a lookup retries these, and only these. */
@@ -116,7 +118,8 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #ready = false;
   /** `hello` went out on the current socket: requests may follow it before `welcome`. */
   #greeted = false;
-  #proposed: Promise<Identity | undefined> | undefined;
+  /** Settles once the page's own identity is made (or failed to be). */
+  #identityMade: Promise<void> | undefined;
   #waiters = new Set<{ early: boolean; resolve(): void; reject(err: Error): void }>();
   #pending = new Map<string, Pending>();
   #nextRid = 1;
@@ -148,21 +151,24 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
       ...rest,
       WebSocket: WebSocketImpl,
     };
-    if (identity) {
-      this.#proposed = identity.then(
-        (made) => {
-          if (this.destroyed || this.identity) return this.identity;
-          this.identity = made;
-          this.emit('identity', made);
-          return made;
-        },
-        (err: unknown) => {
-          debug('could not make an identity (%s); the tracker will issue one', (err as Error).message);
-          return undefined;
-        },
-      );
+    if (!identity) {
+      this.#open();
+      return;
     }
-    this.#open();
+    // The socket opens only once the identity is made and announced, so that the
+    // PeerServer's WebSocket, opened for it, is first in the browser's queue of
+    // WebSockets to the server: it is the one a download needs first.
+    this.#identityMade = identity.then(
+      (made) => {
+        if (this.destroyed) return;
+        this.identity = made;
+        this.emit('identity', made);
+      },
+      (err: unknown) => debug('could not make an identity (%s); the tracker will issue one', (err as Error).message),
+    );
+    void this.#identityMade.then(() => {
+      if (!this.destroyed) this.#open();
+    });
   }
 
   /** Resolves once connected and welcomed, or rejects with `TRACKER_UNREACHABLE` after the request timeout. */
@@ -223,12 +229,13 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   /**
    * Asks who holds `hash`. Waits for a connection if the tracker is briefly away,
    * and right after a reconnection does not take "dead" for an answer until the
-   * swarm had time to re-announce.
+   * swarm had time to re-announce. Asked before the connection is up, it asks
+   * over HTTP instead of waiting.
    */
   async lookup(hash: string, max?: number, signal?: AbortSignal): Promise<LookupResult> {
     const message = { type: 'lookup', hash, ...(max === undefined ? {} : { max }) };
     const deadline = Date.now() + TRANSIENT_GRACE_MS;
-    let reply: ServerMessage | undefined;
+    let reply = this.#greeted ? undefined : await this.#lookupOverHttp(hash, max, signal);
     for (let attempt = 0; !reply; attempt++) {
       try {
         reply = await this.#request(message, signal);
@@ -250,6 +257,37 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
       leechers: Number(reply.leechers) || 0,
       peers: Array.isArray(reply.peers) ? reply.peers.filter((id): id is string => typeof id === 'string') : [],
     };
+  }
+
+  /**
+   * A lookup over HTTP (`GET <server>/api/files/<hash>?peers=N`), which a browser
+   * sends at once, where a WebSocket waits its turn behind the PeerServer's. With
+   * our identity it also brings the ICE servers to dial with. Undefined when it
+   * fails for whatever reason (an older server has no `peers`): the WebSocket asks.
+   */
+  async #lookupOverHttp(hash: string, max: number | undefined, signal?: AbortSignal): Promise<ServerMessage | undefined> {
+    await this.#identityMade;
+    const url = new URL(`api/files/${hash}`, this.url.replace(/^ws/, 'http'));
+    url.searchParams.set('peers', String(max ?? HTTP_LOOKUP_PEERS));
+    if (this.identity) {
+      url.searchParams.set('id', this.identity.peerId);
+      url.searchParams.set('token', this.identity.token);
+    }
+    try {
+      const response = await fetch(url, { signal, cache: 'no-store' });
+      if (!response.ok) return undefined;
+      const reply = (await response.json()) as ServerMessage;
+      if (!Array.isArray(reply.peers)) return undefined;
+      if (!this.#ready) {
+        this.#onIce(reply);
+        // Our identity was checked and nothing came: the server hands out no ICE servers.
+        if (this.identity && !this.ice) this.ice = { iceServers: [], natProbe: [] };
+      }
+      return reply;
+    } catch (err) {
+      debug('lookup over HTTP failed (%s); asking over the WebSocket', (err as Error).message);
+      return undefined;
+    }
   }
 
   /**
@@ -340,7 +378,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   #open(): void {
     const socket = new this.#options.WebSocket(this.url);
     this.#socket = socket;
-    socket.onopen = () => void this.#greet(socket);
+    socket.onopen = () => this.#greet(socket);
     socket.onmessage = (event) => {
       if (typeof event.data !== 'string') return;
       let message: ServerMessage;
@@ -357,12 +395,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     socket.onerror = () => {};
   }
 
-  async #greet(socket: WebSocket): Promise<void> {
-    // Only until the page's own identity is made: a millisecond or two, well
-    // inside the round trips the socket took to open.
-    await this.#proposed;
-    this.#proposed = undefined;
-    if (socket !== this.#socket) return;
+  #greet(socket: WebSocket): void {
     const resume = this.identity ? { peerId: this.identity.peerId, token: this.identity.token } : {};
     socket.send(JSON.stringify({ type: 'hello', rid: 'hello', ...resume }));
     this.#greeted = true;

@@ -92,16 +92,35 @@ test('the forwarder adds the round trip asked for, changes it mid-test, and the 
   echo.kill();
 });
 
-test('EphemeralCDN over 25 ms each way with 1 % loss: the bytes arrive intact', { skip, timeout: 60_000 }, async (t) => {
+test('EphemeralCDN over 25 ms each way with 1 % loss: the link opens its lanes and the bytes arrive intact', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   await net.setPath('b', { delayMs: 25, lossPercent: 1 });
   const seeder = await openPage(browsers.a, `${server}/healthz`);
   const consumer = await openPage(browsers.b, `${server}/healthz`);
+  // Counts the consumer's peer connections: on a path this long its link opens lanes.
+  await consumer.evaluate(() => {
+    const Native = RTCPeerConnection;
+    const made = { count: 0 };
+    globalThis.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        made.count++;
+      }
+    };
+    (globalThis as unknown as { __peerConnections: () => number }).__peerConnections = () => made.count;
+  });
   for (const page of [seeder, consumer]) await page.addScriptTag({ url: `${server}/ephemeralcdn.js` });
   const hash = await seedRandom(seeder, 2 * MiB, 4001);
+  const count = () => consumer.evaluate(() => (globalThis as unknown as { __peerConnections: () => number }).__peerConnections());
+  // PeerJS makes one on load, to see what the browser supports.
+  const before = await count();
   const cpu = net.forwarderCpuSeconds('b')!;
   const started = Date.now();
   assert.equal(await fetchDigest(consumer, hash), hash);
   const seconds = (Date.now() - started) / 1000;
   t.diagnostic(`2 MiB in ${seconds.toFixed(1)} s; forwarder CPU ${(net.forwarderCpuSeconds('b')! - cpu).toFixed(2)} s`);
+  assert.equal((await count()) - before, 4, 'one link and its three lanes');
   for (const page of [seeder, consumer]) await closePage(page);
 });
