@@ -1,5 +1,5 @@
 /**
- * Reads ranges of a Blob (a file the page seeds) in a worker, so that the page's main
+ * Reads ranges of a large Blob (a file the page seeds) in a worker, so that the page's main
  * thread never waits on the read: `Blob.slice` is synchronous and waits on the browser
  * process, which is busy relaying the very traffic being served. Measured while
  * serving a 512 MiB file from disk on two busy cores, 16 of 163 slices on the main thread took
@@ -13,6 +13,12 @@ import { DiskWorker } from './disk-piece-store.js';
 import type { DiskReply } from './disk-protocol.js';
 import { EcdnError } from './errors.js';
 
+/**
+ * Blobs smaller than this are read on the calling thread: they take few reads, and the
+ * first read after the worker stopped would wait for it to start (tens of ms) before
+ * the first block of a small file could go out.
+ */
+export const WORKER_MIN_SIZE = 32 * 1024 * 1024;
 /** A reader's worker stops after this long without reads: a seeder serves in bursts. */
 export const IDLE_MS = 10_000;
 
@@ -26,9 +32,9 @@ let idleTimer: ReturnType<typeof setTimeout> | undefined;
 /** Set once a worker failed to start or run: reads stay on this thread from then on. */
 let unavailable = typeof Worker !== 'function';
 
-/** `[start, end)` of `blob`, read in a worker where there is one; a new buffer of the caller's. */
+/** `[start, end)` of `blob`, read in a worker where there is one and the Blob is large; a new buffer of the caller's. */
 export async function readBlob(blob: Blob, start: number, end: number): Promise<Uint8Array> {
-  if (unavailable) return readHere(blob, start, end);
+  if (unavailable || blob.size < WORKER_MIN_SIZE) return readHere(blob, start, end);
   clearTimeout(idleTimer);
   if (!worker) {
     worker = new DiskWorker();
