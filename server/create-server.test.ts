@@ -56,6 +56,17 @@ test('an announce over /tracker shows in the API, with the peer in a lookup over
   ws.close();
 });
 
+test('lookups over HTTP are rate-limited per address, with 429 RATE_LIMITED; plain status is not', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) statuses.push((await fetch(`${url}/api/files/${HASH}?peers=1`)).status);
+  assert.ok(statuses.filter((status) => status === 200).length >= 15, statuses.join(' '));
+  const refused = await fetch(`${url}/api/files/${HASH}?peers=1`);
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  assert.equal((await refused.json()).error, 'RATE_LIMITED');
+  assert.equal((await fetch(`${url}/api/files/${HASH}`)).status, 200);
+});
+
 test('/healthz, the demo page and the bundle are served', async () => {
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);

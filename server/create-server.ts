@@ -2,6 +2,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import express from 'express';
 import Koa from 'koa';
 import websockify from 'koa-websocket';
@@ -21,6 +22,7 @@ import {
   SignalingGuard,
 } from './signaling-guard.js';
 import { clientAddress, proxyHops } from './address.js';
+import { RatePerIp } from './limits.js';
 import { IceServers, type IceOptions } from './ice.js';
 import { addPages } from './pages.js';
 import { SignalingRelay } from './signaling-relay.js';
@@ -108,6 +110,10 @@ export interface EcdnServer {
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
+/** Lookups over HTTP (`/api/files/:hash?peers=N`) one address may make per second, on average. */
+const HTTP_LOOKUPS_PER_SECOND = 5;
+/** …and at once. */
+const HTTP_LOOKUP_BURST = 20;
 
 /**
  * Builds the whole EphemeralCDN server on one HTTP server and one port:
@@ -333,6 +339,9 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: 
     });
   }
 
+  // A page makes one HTTP lookup per download it starts before its tracker
+  // connection is up; the tracker's own per-connection rate does not see these.
+  const lookups = new RatePerIp(HTTP_LOOKUPS_PER_SECOND, HTTP_LOOKUP_BURST);
   router.get('/api/files/:hash', async (ctx) => {
     const hash = ctx.params.hash ?? '';
     if (!HASH_RE.test(hash)) {
@@ -352,11 +361,21 @@ function apiRoutes(tracker: Tracker, metrics: ServerMetrics | undefined, store: 
       ctx.body = { error: 'BAD_MESSAGE', message: '"peers" must be a whole number of peers.' };
       return;
     }
+    const ip = clientAddress(ctx.req, hops);
+    if (wanted !== undefined && !lookups.take(ip, performance.now())) {
+      ctx.status = 429;
+      ctx.set('Retry-After', '1');
+      ctx.body = {
+        error: 'RATE_LIMITED',
+        message: `At most ${HTTP_LOOKUPS_PER_SECOND} lookups per second from one address over HTTP (bursts of ${HTTP_LOOKUP_BURST}); use the tracker's WebSocket.`,
+      };
+      return;
+    }
     let status: Awaited<ReturnType<Tracker['fileStatus']>>;
     let peers: string[] | undefined;
     try {
       if (wanted === undefined) status = await tracker.fileStatus(hash);
-      else ({ status, peers } = await tracker.lookupFrom(clientAddress(ctx.req, hops), hash, wanted));
+      else ({ status, peers } = await tracker.lookupFrom(ip, hash, wanted));
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       ctx.status = 503;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionsPerIp, StrikeWindow, RateLimit, ipLimitKey } from './limits.js';
+import { ConnectionsPerIp, RateLimit, RatePerIp, StrikeWindow, ipLimitKey } from './limits.js';
 
 describe('RateLimit', () => {
   it('allows a burst, then the sustained rate', () => {
@@ -64,5 +64,22 @@ describe('ipLimitKey and ConnectionsPerIp', () => {
     perIp.release('2001:db8::2');
     assert.equal(perIp.addresses, 0, 'no key is kept for an address with no connection');
     assert.equal(perIp.total, 0);
+  });
+});
+
+describe('RatePerIp', () => {
+  it('gives each address (an IPv6 /64 as one) its own bucket, and forgets idle ones once there are many', () => {
+    const limits = new RatePerIp(1, 2);
+    assert.equal(limits.take('10.0.0.1', 0), true);
+    assert.equal(limits.take('10.0.0.1', 0), true);
+    assert.equal(limits.take('10.0.0.1', 0), false, 'burst spent');
+    assert.equal(limits.take('10.0.0.2', 0), true, 'another address');
+    assert.equal(limits.take('2001:db8::1', 0), true);
+    assert.equal(limits.take('2001:db8::2', 0), true);
+    assert.equal(limits.take('2001:db8::3', 0), false, 'same /64');
+    assert.equal(limits.take('10.0.0.1', 1000), true, 'refilled');
+    for (let i = 0; i < 1100; i++) limits.take(`10.1.${i >> 8}.${i & 255}`, 5000);
+    assert.ok(limits.addresses <= 1024 + 100, `idle addresses forgotten: ${limits.addresses}`);
+    assert.equal(new RatePerIp(Infinity, 1).take('10.0.0.1', 0), true);
   });
 });

@@ -118,3 +118,48 @@ export class ConnectionsPerIp {
     return sum;
   }
 }
+
+/**
+ * A {@link RateLimit} per address (see {@link ipLimitKey}), for requests that come
+ * without a connection to count them on: the HTTP API's lookups. An address is
+ * forgotten once its bucket would be full again, so the map holds only the
+ * addresses seen in the last `burst / rate` seconds.
+ */
+export class RatePerIp {
+  private readonly buckets = new Map<string, { limit: RateLimit; last: number }>();
+  private lastSweep = -Infinity;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
+
+  /** Takes one token for `ip` at `now` (ms, `performance.now()`); true when there was one. */
+  take(ip: string, now: number): boolean {
+    if (this.rate === Infinity) return true;
+    // A sweep at most once per refill time, so that many fresh addresses cost no more than one pass each.
+    if (this.buckets.size >= 1024 && now - this.lastSweep >= this.refillMs) this.forgetIdle(now);
+    const key = ipLimitKey(ip);
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = { limit: new RateLimit(this.rate, this.burst, now), last: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.last = now;
+    return bucket.limit.take(now);
+  }
+
+  /** Addresses with a bucket that is not full. */
+  get addresses(): number {
+    return this.buckets.size;
+  }
+
+  private get refillMs(): number {
+    return (this.burst / this.rate) * 1000;
+  }
+
+  private forgetIdle(now: number): void {
+    this.lastSweep = now;
+    for (const [key, bucket] of this.buckets) if (now - bucket.last >= this.refillMs) this.buckets.delete(key);
+  }
+}
