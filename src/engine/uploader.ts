@@ -136,7 +136,14 @@ export class Uploader {
       while (queue.length > 0 && !link.destroyed) {
         const request = queue.shift()!;
         this.#current.set(link, request);
-        await this.#serve(link, request, queue);
+        try {
+          await this.#serve(link, request, queue);
+        } catch (err) {
+          // A file that can no longer be read (changed or gone on disk: STORAGE) fails
+          // this block, not the page: the requester is told and asks elsewhere.
+          this.#host.warning(err as Error);
+          if (!link.destroyed) link.send({ ...request, type: 'REJECT', reason: 'NOT_HAVE' });
+        }
       }
     } finally {
       this.#current.delete(link);
