@@ -894,8 +894,8 @@ export class SwarmEngine extends Emitter<EngineEvents> {
     const tracker = new TrackerClient({
       url: servers.map((server) => server.tracker),
       WebSocket: this.#config.WebSocket,
-      // Our own identity, so that the PeerServer connection opens alongside the
-      // tracker's instead of after its `welcome`.
+      // Our own identity, so that the PeerServer connection opens first (on the
+      // `identity` event) instead of after the tracker's `welcome`.
       identity: makeIdentity(),
     });
     // Signaling goes to the instance the tracker connection is on: the one known to be up.

@@ -54,8 +54,9 @@ export interface TrackerClientOptions {
   maxBackoffMs?: number;
   /**
    * An identity of the page's own making (`makeIdentity`) to say `hello` with. It
-   * becomes {@link TrackerClient.identity} as soon as it is made, so that the page
-   * can open its PeerServer connection alongside this one. Without it, or if the
+   * becomes {@link TrackerClient.identity} (with an `identity` event) as soon as it
+   * is made, and only then does this client open its socket: the page opens its
+   * PeerServer connection on that event, ahead of this one. Without it, or if the
    * tracker refuses it, the tracker issues one.
    */
   identity?: Promise<Identity>;
