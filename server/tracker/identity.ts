@@ -6,9 +6,9 @@
  * ID only with its token, so nobody can take over another peer's ID. Nothing is
  * stored per peer: any tracker holding the same secret can check either kind.
  *
- * Own IDs exist for speed: a page that makes its own can open the PeerServer
- * connection alongside the tracker's instead of after `welcome`, a round trip less
- * on every cold start (docs/protocol.md, "Identity").
+ * Own IDs exist for speed: a page that makes its own opens its PeerServer
+ * connection before the tracker has answered, instead of after `welcome`
+ * (docs/protocol.md, "Identity").
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ISSUED_PEER_ID_LENGTH, MIN_OWN_TOKEN_LENGTH, OWN_PEER_ID_LENGTH, TOKEN_LENGTH, isValidPeerId } from './protocol.js';
