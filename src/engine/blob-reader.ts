@@ -12,6 +12,7 @@
 import { DiskWorker } from './disk-piece-store.js';
 import type { DiskReply } from './disk-protocol.js';
 import { EcdnError } from './errors.js';
+import { readRange } from './hash.js';
 
 /**
  * Blobs smaller than this are read on the calling thread: they take few reads, and the
@@ -79,6 +80,7 @@ export async function readBlob(blob: Blob, start: number, end: number): Promise<
   }
 }
 
-async function readHere(blob: Blob, start: number, end: number): Promise<Uint8Array> {
-  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+function readHere(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+  // A Blob's range comes back as a new buffer: the caller's, as promised.
+  return readRange(blob, start, end);
 }

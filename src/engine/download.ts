@@ -204,7 +204,7 @@ export class Download extends Emitter<DownloadEvents> {
   }
 
   /**
-   * A copy of verified piece `index` of the manifest in use. Throws when that
+   * Verified piece `index` of the manifest in use, in a buffer of the caller's. Throws when that
    * piece is not verified yet (see the `piece` event).
    */
   async readPiece(index: number): Promise<Uint8Array> {
@@ -215,9 +215,7 @@ export class Download extends Emitter<DownloadEvents> {
       throw new RangeError(`Piece ${index} of ${this.hash} is not verified yet.`);
     }
     const [start, end] = manifest.pieceRange(index);
-    const bytes = await store.read(start, end);
-    // A disk store's reads are copies already: a second one would double what a stream costs.
-    return store.ownReads ? bytes : bytes.slice();
+    return store.readCopy(start, end);
   }
 
   /**

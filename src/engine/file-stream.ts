@@ -84,11 +84,7 @@ export function downloadStream(download: Download, options: DownloadStreamOption
           if (manifest && (finished || sent < download.contiguous)) {
             const [start, end] = manifest.pieceRange(sent);
             // From the store once the download is over: it keeps no store for readers after that.
-            let bytes: Uint8Array;
-            if (finished) {
-              const read = await finished.store.read(start, end);
-              bytes = finished.store.ownReads ? read : read.slice();
-            } else bytes = await download.readPiece(sent);
+            const bytes = finished ? await finished.store.readCopy(start, end) : await download.readPiece(sent);
             sent++;
             controller.enqueue(bytes);
             return;

@@ -35,6 +35,15 @@ export abstract class PieceStore {
   /** `[start, end)` of the file, inside written pieces. Do not modify the result: it may be the store's own memory. */
   abstract read(start: number, end: number): Promise<Uint8Array>;
 
+  /**
+   * `[start, end)` in a buffer the caller owns (to keep, change or hand on): a read of
+   * a store whose reads are new buffers already ({@link ownReads}) as it is, else a copy.
+   */
+  async readCopy(start: number, end: number): Promise<Uint8Array> {
+    const bytes = await this.read(start, end);
+    return this.ownReads ? bytes : bytes.slice();
+  }
+
   /** Once every piece is written: the whole file in memory, for `fetch()`. Do not modify the result. */
   abstract bytes(): Promise<Uint8Array>;
 
