@@ -10,19 +10,29 @@ function bytes(size: number, seed: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Runs `body` and counts the `Blob.slice` calls made on this thread meanwhile. */
+async function slicesHere(body: () => Promise<void>): Promise<number> {
+  const slice = Blob.prototype.slice;
+  let count = 0;
+  Blob.prototype.slice = function (this: Blob, ...args: Parameters<Blob['slice']>) {
+    count++;
+    return slice.apply(this, args);
+  };
+  try {
+    await body();
+  } finally {
+    Blob.prototype.slice = slice;
+  }
+  return count;
+}
+
 describe('readBlob', () => {
   it('reads ranges of several large Blobs in a worker, never slicing on this thread', async () => {
     const a = bytes(WORKER_MIN_SIZE + 2 * 1024 * 1024 + 17, 1);
     const b = bytes(WORKER_MIN_SIZE, 2);
     const blobA = new Blob([a]);
     const blobB = new Blob([b]);
-    const slice = Blob.prototype.slice;
-    let slicedHere = 0;
-    Blob.prototype.slice = function (this: Blob, ...args: Parameters<Blob['slice']>) {
-      slicedHere++;
-      return slice.apply(this, args);
-    };
-    try {
+    const slicedHere = await slicesHere(async () => {
       const reads = await Promise.all([
         readBlob(blobA, 0, 1024 * 1024),
         readBlob(blobB, 10, 20_000),
@@ -35,25 +45,15 @@ describe('readBlob', () => {
       expect(reads[3]).to.deep.equal(b);
       // Each a buffer of its own, for the caller to keep.
       expect(reads.every((r) => r.byteOffset === 0 && r.byteLength === r.buffer.byteLength)).to.equal(true);
-    } finally {
-      Blob.prototype.slice = slice;
-    }
+    });
     expect(slicedHere).to.equal(0);
   });
 
   it('reads a small Blob on this thread, which starts no worker for it', async () => {
     const small = bytes(100_000, 4);
-    const slice = Blob.prototype.slice;
-    let slicedHere = 0;
-    Blob.prototype.slice = function (this: Blob, ...args: Parameters<Blob['slice']>) {
-      slicedHere++;
-      return slice.apply(this, args);
-    };
-    try {
+    const slicedHere = await slicesHere(async () => {
       expect(await readBlob(new Blob([small]), 1000, 2000)).to.deep.equal(small.subarray(1000, 2000));
-    } finally {
-      Blob.prototype.slice = slice;
-    }
+    });
     expect(slicedHere).to.equal(1);
   });
 
